@@ -1,0 +1,36 @@
+package dev.ffwd.lora;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * LoRA settings as in PEFT. A target matches a module when it equals the module path or its last
+ * components (PEFT's list semantics: "query_key_value" matches "gpt_neox.layers.0.attention.query_key_value");
+ * a target written "re:..." is a regular expression that must match the whole path.
+ */
+public record LoraConfig(int rank, double alpha, double dropout, List<String> targets, boolean dora) {
+
+    /** The paper's setting: r=64, α=16, dropout 0.1. */
+    public static LoraConfig paper(List<String> targets) {
+        return new LoraConfig(64, 16, 0.1, targets, false);
+    }
+
+    public LoraConfig {
+        if (rank <= 0) throw new IllegalArgumentException("LoRA rank must be positive, got " + rank);
+        if (dropout < 0 || dropout >= 1) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+        if (targets == null || targets.isEmpty()) throw new IllegalArgumentException("LoRA needs at least one target module");
+        targets = List.copyOf(targets);
+    }
+
+    public double scale() {
+        return alpha / rank;
+    }
+
+    public boolean matches(String module) {
+        for (String t : targets) {
+            if (t.startsWith("re:") ? Pattern.matches(t.substring(3), module) : module.equals(t) || module.endsWith("." + t))
+                return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.ffwd.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Updates parameters in place from their accumulated gradients, then zeroes the gradients.
+ * Its state is plain and visible (Fast Forward must leave it untouched; checkpoints save it).
+ */
+public abstract class Optimizer {
+
+    protected final double weightDecay;
+    protected final double clipNorm;  // global gradient-norm clip; <= 0 disables
+    protected long steps;
+    protected final Map<String, NDArray[]> state = new LinkedHashMap<>();  // per param name: moment buffers
+
+    protected Optimizer(double weightDecay, double clipNorm) {
+        this.weightDecay = weightDecay;
+        this.clipNorm = clipNorm;
+    }
+
+    /** One update with learning rate {@code lr}. Returns the global gradient norm before clipping. */
+    public double step(List<Param> params, double lr) {
+        try (NDScope ignored = new NDScope()) {
+            NDArray[] grads = params.stream().map(p -> p.value().getGradient()).toArray(NDArray[]::new);
+            double norm = 0;
+            for (NDArray g : grads) norm += g.square().sum().getFloat();
+            norm = Math.sqrt(norm);
+            if (!Double.isFinite(norm)) return norm;  // the caller stops; nothing is applied
+            float gradScale = clipNorm > 0 && norm > clipNorm ? (float) (clipNorm / (norm + 1e-6)) : 1f;
+            steps++;
+            for (int i = 0; i < grads.length; i++) {
+                Param p = params.get(i);
+                NDArray[] s = state.computeIfAbsent(p.name(), k -> newState(p.value()));
+                update(p.value(), gradScale == 1f ? grads[i] : grads[i].mul(gradScale), s, lr);
+            }
+            return norm;
+        }
+    }
+
+    /** Clears accumulated gradients (NaN included). */
+    public static void zeroGrad(List<Param> params) {
+        for (Param p : params) JniUtils.zeroGrad((PtNDArray) p.value());
+    }
+
+    protected abstract NDArray[] newState(NDArray like);
+
+    protected abstract void update(NDArray w, NDArray g, NDArray[] s, double lr);
+
+    protected NDArray zerosLike(NDArray a) {
+        NDArray z = a.zerosLike();
+        NDScope.unregister(z);
+        return z;
+    }
+
+    public long steps() {
+        return steps;
+    }
+
+    /** Moment buffers by parameter name (views of live state). */
+    public Map<String, NDArray[]> state() {
+        return state;
+    }
+
+    /** Restores a checkpointed state: step count and buffers as float arrays, in {@link #state()} order. */
+    public void load(long steps, Map<String, float[][]> buffers, Map<String, NDArray> like) {
+        this.steps = steps;
+        buffers.forEach((name, bufs) -> {
+            NDArray[] s = newState(like.get(name));
+            for (int i = 0; i < s.length; i++) s[i].set(bufs[i]);
+            state.put(name, s);
+        });
+    }
+}

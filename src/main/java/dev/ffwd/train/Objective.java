@@ -1,0 +1,25 @@
+package dev.ffwd.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.ffwd.data.Batch;
+import dev.ffwd.optim.Param;
+
+import java.util.List;
+
+/** What is trained: a loss over a batch, plus any task-specific trainable parameters (a head). */
+public interface Objective {
+
+    /** The summed loss and the number of items it sums over (target tokens or sequences), as scalars. */
+    Loss loss(Batch batch, boolean training);
+
+    /** Trainable parameters beyond the adapters (a classification head); empty for language modelling. */
+    default List<Param> params() {
+        return List.of();
+    }
+
+    record Loss(NDArray sum, NDArray count) {
+        public NDArray mean() {
+            return sum.div(count.maximum(1f));
+        }
+    }
+}

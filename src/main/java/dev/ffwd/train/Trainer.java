@@ -1,0 +1,137 @@
+package dev.ffwd.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import dev.ffwd.FfwdException;
+import dev.ffwd.data.Batch;
+import dev.ffwd.data.Example;
+import dev.ffwd.flops.FlopCounter;
+import dev.ffwd.flops.Ledger;
+import dev.ffwd.optim.Optimizer;
+import dev.ffwd.optim.Param;
+import dev.ffwd.optim.Schedule;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Optimizer steps over a training set in a seeded order, evaluation, and cost accounting.
+ * Everything a step depends on (data position, dropout seed, optimizer state) is derived from the step
+ * count and the checkpointed state, so a resumed run repeats an uninterrupted one exactly.
+ */
+public final class Trainer {
+
+    private final Objective objective;
+    private final List<Param> params;
+    private final Optimizer optimizer;
+    private final Schedule schedule;
+    private final TrainConfig cfg;
+    private final List<Example> train;
+    private final FlopCounter flops;
+    private final NDManager manager;
+    final Ledger ledger = new Ledger();
+    long step;    // optimizer steps done
+    long cursor;  // training examples consumed
+    private long orderEpoch = -1;
+    private List<Example> order;
+
+    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
+                   List<Example> train, FlopCounter flops, NDManager manager) {
+        if (train.isEmpty()) throw new FfwdException("the training split is empty");
+        this.objective = objective;
+        this.params = List.copyOf(params);
+        this.optimizer = optimizer;
+        this.schedule = cfg.scheduleFor();
+        this.cfg = cfg;
+        this.train = train;
+        this.flops = flops;
+        this.manager = manager;
+    }
+
+    /** The loss was NaN or infinite; nothing was applied. */
+    public static final class Diverged extends FfwdException {
+        public Diverged(String message) {
+            super(message);
+        }
+    }
+
+    /** One optimizer step over batchSize × gradAccum examples; returns the mean training loss. */
+    public double step() {
+        long t0 = System.nanoTime();
+        double loss = 0, paper = 0, exact = 0;
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            for (int micro = 0; micro < cfg.gradAccum(); micro++) {
+                List<Example> ex = next(cfg.batchSize());
+                try (NDScope ignored = new NDScope()) {
+                    JniUtils.setSeed(cfg.seed() * 1_000_003L + step * 1_009L + micro);  // dropout masks
+                    Batch b = Batch.of(ex, manager);
+                    NDArray l = objective.loss(b, true).mean().div(cfg.gradAccum());
+                    gc.backward(l);
+                    loss += l.getFloat();
+                    FlopCounter.Flops f = flops.trainStep(b.rows(), b.length());
+                    paper += f.paper();
+                    exact += f.exact();
+                }
+            }
+        }
+        if (!Double.isFinite(loss)) {
+            Optimizer.zeroGrad(params);
+            throw new Diverged("training loss is " + loss + " at step " + (step + 1) + "; stopped before applying it");
+        }
+        double norm = optimizer.step(params, schedule.lr(step));
+        Optimizer.zeroGrad(params);
+        if (!Double.isFinite(norm))
+            throw new Diverged("gradient norm is " + norm + " at step " + (step + 1) + "; stopped before applying it");
+        step++;
+        ledger.add(Ledger.Phase.TRAIN, paper, exact, (System.nanoTime() - t0) / 1e9);
+        return loss;
+    }
+
+    /** Mean loss over {@code set} without dropout or gradients, charged to {@code phase}. */
+    public double evaluate(List<Example> set, Ledger.Phase phase) {
+        long t0 = System.nanoTime();
+        double sum = 0, count = 0, fwd = 0;
+        for (int i = 0; i < set.size(); i += cfg.evalBatchSize()) {
+            try (NDScope ignored = new NDScope()) {
+                Batch b = Batch.of(set.subList(i, Math.min(set.size(), i + cfg.evalBatchSize())), manager);
+                Objective.Loss l = objective.loss(b, false);
+                sum += l.sum().getFloat();
+                count += l.count().getFloat();
+                fwd += flops.forward(b.rows(), b.length());
+            }
+        }
+        ledger.add(phase, fwd, fwd, (System.nanoTime() - t0) / 1e9);
+        return sum / Math.max(count, 1);
+    }
+
+    /** The next n training examples; each epoch is a fresh seeded permutation. */
+    private List<Example> next(int n) {
+        List<Example> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++, cursor++) {
+            long epoch = cursor / train.size();
+            if (epoch != orderEpoch) {
+                order = new ArrayList<>(train);
+                Collections.shuffle(order, new Random(cfg.seed() * 31 + epoch));
+                orderEpoch = epoch;
+            }
+            out.add(order.get((int) (cursor % train.size())));
+        }
+        return out;
+    }
+
+    public long steps() { return step; }
+    public double epoch() { return (double) cursor / train.size(); }
+    public Ledger ledger() { return ledger; }
+    public List<Param> params() { return params; }
+    public Optimizer optimizer() { return optimizer; }
+    public TrainConfig config() { return cfg; }
+    public double lr() { return schedule.lr(step); }
+    public FlopCounter flops() { return flops; }
+    public Objective objective() { return objective; }
+}

@@ -1,0 +1,116 @@
+package dev.ffwd.train;
+
+import dev.ffwd.data.Example;
+import dev.ffwd.fastforward.FastForward;
+import dev.ffwd.flops.Ledger;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The training loop: optimizer steps, Fast Forward stages when enabled, periodic test loss, checkpoints,
+ * and a stopping rule (step budget, a test-loss plateau, or a target test loss).
+ */
+public final class TrainingRun {
+
+    public enum Stop { MAX_STEPS, PLATEAU, TARGET_REACHED }
+
+    /** Progress callbacks (the CLI draws progress bars from them). */
+    public interface Listener {
+        default void onStep(Trainer t, double trainLoss) {}
+        default void onEval(History.Point p) {}
+        default void onStage(FastForward.Stage s) {}
+    }
+
+    /** When to stop early: after {@code patience} evaluations without a better test loss, or at {@code target}. */
+    public record StopRule(int patience, double minDelta, Double target) {
+        public static StopRule budget() { return new StopRule(0, 0, null); }
+        public static StopRule plateau(int patience) { return new StopRule(patience, 1e-4, null); }
+        public static StopRule reach(double target) { return new StopRule(0, 0, target); }
+    }
+
+    private final Trainer trainer;
+    private final FastForward ff;  // null: plain training
+    private final List<Example> test, validation;
+    private final Path checkpoint;  // null: no checkpoints
+    private final History history = new History();
+
+    public TrainingRun(Trainer trainer, FastForward ff, List<Example> test, List<Example> validation, Path checkpoint) {
+        this.trainer = trainer;
+        this.ff = ff;
+        this.test = test;
+        this.validation = validation;
+        this.checkpoint = checkpoint;
+    }
+
+    /** Continues from {@link #checkpoint} if it exists (same trajectory as never stopping). */
+    public boolean resume() {
+        if (checkpoint == null || !Files.exists(checkpoint)) return false;
+        Checkpoint.load(checkpoint, trainer, ff, history);
+        return true;
+    }
+
+    public Stop run(StopRule rule, Listener listener) {
+        TrainConfig cfg = trainer.config();
+        if (history.points.isEmpty()) record(Double.NaN, listener);
+        double lastTrain = Double.NaN;
+        while (trainer.steps() < cfg.maxSteps()) {
+            if (ff != null) ff.beforeStep(trainer.steps(), trainer.params());
+            lastTrain = trainer.step();
+            listener.onStep(trainer, lastTrain);
+            if (ff != null) {
+                FastForward.Stage s = ff.afterStep(trainer.steps(), trainer.params(),
+                        () -> trainer.evaluate(validation, Ledger.Phase.FF));
+                if (s != null) {
+                    Ledger l = trainer.ledger();
+                    history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));
+                    listener.onStage(s);
+                }
+            }
+            boolean evalNow = trainer.steps() % cfg.evalEvery() == 0 || trainer.steps() == cfg.maxSteps();
+            Stop stop = null;
+            if (evalNow) {
+                record(lastTrain, listener);
+                stop = check(rule);
+            }
+            if (checkpoint != null && (trainer.steps() % cfg.checkpointEvery() == 0 || stop != null
+                    || trainer.steps() == cfg.maxSteps()))
+                Checkpoint.save(checkpoint, trainer, ff, history);
+            if (stop != null) return stop;
+        }
+        return Stop.MAX_STEPS;
+    }
+
+    private void record(double trainLoss, Listener listener) {
+        double loss = trainer.evaluate(test, Ledger.Phase.EVAL);
+        if (!Double.isFinite(loss))
+            throw new Trainer.Diverged("test loss is " + loss + " after step " + trainer.steps()
+                    + (checkpoint != null ? "; the last good checkpoint is kept at " + checkpoint : ""));
+        Ledger l = trainer.ledger();
+        History.Point p = new History.Point(trainer.steps(), l.flopsPaper(), l.flopsExact(), l.wallSeconds(), loss, trainLoss);
+        history.points.add(p);
+        listener.onEval(p);
+    }
+
+    private Stop check(StopRule rule) {
+        List<History.Point> pts = history.points;
+        if (rule.target() != null && history.lastTestLoss() <= rule.target()) return Stop.TARGET_REACHED;
+        if (rule.patience() > 0 && pts.size() > rule.patience()) {
+            double bestBefore = pts.subList(0, pts.size() - rule.patience()).stream()
+                    .mapToDouble(History.Point::testLoss).min().orElseThrow();
+            double recent = pts.subList(pts.size() - rule.patience(), pts.size()).stream()
+                    .mapToDouble(History.Point::testLoss).min().orElseThrow();
+            if (recent > bestBefore - rule.minDelta()) return Stop.PLATEAU;
+        }
+        return null;
+    }
+
+    public History history() {
+        return history;
+    }
+
+    public Trainer trainer() {
+        return trainer;
+    }
+}

@@ -1,0 +1,30 @@
+package dev.ffwd.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.SharedFixtures;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** Our forward pass against float64 references of the HF implementation (../shared/fixtures). */
+class ReferenceFidelityTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-gpt-neox", "tiny-llama", "tiny-llama-bf16"})
+    void logprobsMatchReference(String name) throws Exception {
+        Path dir = SharedFixtures.fixture(name);
+        JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
+        long[] ids = new long[ref.get("token_ids").size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
+        try (Pretrained p = Pretrained.load(dir)) {
+            double[] lp = Scoring.tokenLogprobs(p.model(), ids);
+            for (int t = 1; t < ids.length; t++)
+                assertEquals(ref.get("token_logprobs").get(t).asDouble(), lp[t], 1e-4, name + " token " + t);
+            assertEquals(ref.get("mean_nll").asDouble(), Scoring.meanNll(lp), 1e-4);
+        }
+    }
+}
