@@ -1,2 +1,53 @@
 package dev.ffwd.cli;
-public class Main { public static void main(String[] a) { System.out.println("ffwd"); } }
+
+import ai.djl.pytorch.jni.JniUtils;
+import dev.ffwd.FfwdException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code ffwd} command: a thin layer over the library. */
+@Command(name = "ffwd", mixinStandardHelpOptions = true, version = "ffwd 0.1.0",
+        description = "LoRA fine-tuning of pretrained transformers on the JVM, with Fast Forward.",
+        subcommands = {DemoCommand.class, CompareCommand.class, TrainCommand.class, MergeCommand.class,
+                ScoreCommand.class, GenerateCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
+    static boolean debug;
+
+    @Option(names = "--threads", scope = CommandLine.ScopeType.INHERIT, description = "Compute threads (default: all cores).")
+    static void threads(int n) {
+        JniUtils.setNumThreads(n);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.setProperty("ai.djl.offline", "true");
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (debug) e.printStackTrace();
+            if (e instanceof FfwdException || e instanceof IllegalArgumentException) {
+                System.err.println("ffwd: error: " + e.getMessage());
+                return 1;
+            }
+            System.err.println("ffwd: internal error: " + e + (debug ? "" : " (rerun with --debug for details)"));
+            return 2;
+        });
+        try {
+            ConfigFile.install(cli, args);
+        } catch (FfwdException e) {
+            System.err.println("ffwd: error: " + e.getMessage());
+            return 1;
+        }
+        return cli.execute(args);
+    }
+}

@@ -63,6 +63,31 @@ public final class Lora {
         return lora;
     }
 
+    /**
+     * Attaches adapters with {@code loaded}'s settings and values (PEFT keys), e.g. to merge a trained adapter.
+     * Every expected key must be present with the right number of values.
+     */
+    public static Lora load(Transformer model, LoraConfig config, dev.ffwd.io.TensorStore tensors) {
+        Lora lora = attach(model, config, 0);
+        for (Param p : lora.params) {
+            if (!tensors.contains(p.name()))
+                throw new FfwdException(tensors.source() + ": adapter lacks tensor '" + p.name() + "'");
+            dev.ffwd.io.RawTensor t = tensors.get(p.name());
+            if (!java.util.Arrays.equals(t.shape(), p.value().getShape().getShape()))
+                throw new FfwdException(tensors.source() + ": tensor '" + p.name() + "' has shape " + java.util.Arrays.toString(t.shape())
+                        + " but the model needs " + p.value().getShape());
+            p.value().set(t.toFloats());
+        }
+        return lora;
+    }
+
+    /** Removes the adapters (unmerging first), leaving the base model as loaded. */
+    public void detach() {
+        unmerge();
+        for (Linear l : layers.values()) l.setAdapter(null);
+        for (Param p : params) p.value().close();
+    }
+
     private static NDArray trainable(NDArray a) {
         a.setRequiresGradient(true);
         return a;

@@ -24,6 +24,11 @@ public record TrainConfig(
             throw new IllegalArgumentException("optimizer must be adamw or sgd, got " + optimizer);
     }
 
+    public TrainConfig withMaxSteps(long steps) {
+        return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, momentum, batchSize, gradAccum, steps,
+                evalEvery, evalBatchSize, checkpointEvery, seed);
+    }
+
     public Schedule scheduleFor() {
         return new Schedule(schedule, lr, warmup, maxSteps);
     }

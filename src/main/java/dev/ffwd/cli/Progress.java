@@ -1,0 +1,71 @@
+package dev.ffwd.cli;
+
+import dev.ffwd.fastforward.FastForward;
+import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.train.Comparison;
+import dev.ffwd.train.History;
+import dev.ffwd.train.Trainer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+
+import java.util.Locale;
+
+/** Progress bars on stderr: step, loss, tokens/s, ETA, latest test loss and FF stages. */
+final class Progress implements Comparison.Listener, AutoCloseable {
+
+    private final long maxSteps;
+    private ProgressBar bar;
+    private double test = Double.NaN;
+    private String stage = "";
+    private long tokens;
+    private long started;
+
+    Progress(long maxSteps) {
+        this.maxSteps = maxSteps;
+    }
+
+    @Override
+    public void onArmStart(String name, FfConfig ff) {
+        close();
+        bar = new ProgressBarBuilder().setTaskName(String.format("%-10s", name)).setInitialMax(maxSteps)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setMaxRenderedLength(130)
+                .setUnit(" steps", 1).build();
+        tokens = 0;
+        started = System.nanoTime();
+        test = Double.NaN;
+        stage = "";
+    }
+
+    @Override
+    public void onStep(Trainer t, double loss) {
+        if (bar == null) onArmStart("train", null);
+        tokens += (long) t.config().batchSize() * t.config().gradAccum();
+        bar.stepTo(t.steps());
+        double secs = (System.nanoTime() - started) / 1e9;
+        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f %.1f seq/s%s", loss, test, tokens / secs, stage));
+    }
+
+    @Override
+    public void onEval(History.Point p) {
+        test = p.testLoss();
+    }
+
+    @Override
+    public void onStage(FastForward.Stage s) {
+        stage = String.format(Locale.ROOT, " FF τ=%.1f (%d evals)", s.tau(), s.evaluations());
+    }
+
+    @Override
+    public void onArmEnd(Comparison.Arm arm) {
+        close();
+        System.err.printf(Locale.ROOT, "%s: %d steps, test loss %.4f (best %.4f)%s%n", arm.name(), arm.steps(), arm.finalTestLoss(),
+                arm.bestTestLoss(), arm.reachedTarget() ? ", reached the target" : ", did not reach the target");
+    }
+
+    @Override
+    public void close() {
+        if (bar != null) bar.close();
+        bar = null;
+    }
+}

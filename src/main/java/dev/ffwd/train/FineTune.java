@@ -1,0 +1,134 @@
+package dev.ffwd.train;
+
+import dev.ffwd.data.Encoder;
+import dev.ffwd.data.Format;
+import dev.ffwd.data.Jsonl;
+import dev.ffwd.data.Record;
+import dev.ffwd.data.Splits;
+import dev.ffwd.fastforward.FastForward;
+import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.flops.FlopCounter;
+import dev.ffwd.io.PeftAdapter;
+import dev.ffwd.io.RawTensor;
+import dev.ffwd.lora.Lora;
+import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.Arch;
+import dev.ffwd.model.Pretrained;
+import dev.ffwd.optim.AdamW;
+import dev.ffwd.optim.Optimizer;
+import dev.ffwd.optim.Param;
+import dev.ffwd.optim.Sgd;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The library entry point for LoRA fine-tuning: a model, a dataset split as in the paper, and fresh seeded
+ * adapters per run, so that several runs (the arms of a comparison) start from the same θ₀ and see the same data.
+ */
+public final class FineTune implements AutoCloseable {
+
+    /**
+     * Everything a run is made of. {@code limit} > 0 keeps only that many records (after a seeded shuffle);
+     * {@code epochs}, when set, replaces the step budget once the training split is known.
+     */
+    public record Options(String model, Path data, Format format, int maxLength, boolean pack, LoraConfig lora,
+                          TrainConfig train, double testFraction, int validationSize, int limit, Double epochs) {
+        Options withTrain(TrainConfig t) {
+            return new Options(model, data, format, maxLength, pack, lora, t, testFraction, validationSize, limit, null);
+        }
+    }
+
+    public final Options options;
+    public final Pretrained pretrained;
+    public final Splits splits;
+    public final List<String> labels;
+    public final int truncated;
+    private Lora lora;
+    private Objective objective;
+
+    private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated) {
+        this.options = o;
+        this.pretrained = p;
+        this.splits = s;
+        this.labels = labels;
+        this.truncated = truncated;
+    }
+
+    public static FineTune prepare(Options o) {
+        List<Record> records = Jsonl.read(o.data(), o.format());
+        if (o.limit() > 0 && records.size() > o.limit()) {
+            records = new ArrayList<>(records);
+            java.util.Collections.shuffle(records, new java.util.Random(o.train().seed() ^ 0x9E3779B97F4A7C15L));
+            records = records.subList(0, o.limit());
+        }
+        Pretrained p = Pretrained.load(o.model());
+        try {
+            if (o.format() != Format.CLASSIFICATION && !p.model().config.causal())
+                throw new dev.ffwd.FfwdException(o.model() + ": " + p.model().config.modelType()
+                        + " is an encoder; use --format classification with it, or a causal LM for " + o.format().name().toLowerCase());
+            Encoder.Encoded enc = Encoder.encode(records, p.tokenizer(), o.maxLength(), o.pack(), o.data());
+            Splits s = Splits.of(enc.examples(), o.testFraction(), o.validationSize(), o.train().seed());
+            if (o.epochs() != null) {
+                TrainConfig t = o.train();
+                o = o.withTrain(t.withMaxSteps(Math.max(1, (long) Math.ceil(o.epochs() * s.train().size() / (double) (t.batchSize() * t.gradAccum())))));
+            }
+            return new FineTune(o, p, s, enc.labels(), enc.truncated());
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /** The paper's targets: query_key_value (Pythia), q/k/v/o_proj (Llama); query/key/value for BERT encoders. */
+    public static List<String> defaultTargets(Arch arch) {
+        return switch (arch) {
+            case GPT_NEOX -> List.of("query_key_value");
+            case LLAMA -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
+            case BERT -> List.of("query", "key", "value");
+        };
+    }
+
+    /** A run from fresh adapters (and head), seeded so that every run starts from the same θ₀. */
+    public TrainingRun newRun(FfConfig ff, Path checkpoint) {
+        if (lora != null) lora.detach();
+        if (objective != null) objective.params().forEach(p -> p.value().close());
+        TrainConfig t = options.train();
+        lora = Lora.attach(pretrained.model(), options.lora(), t.seed());
+        objective = labels.isEmpty() ? new LanguageModeling(pretrained.model()) : new Classification(pretrained.model(), labels.size(), t.seed());
+        List<Param> params = new ArrayList<>(lora.params());
+        params.addAll(objective.params());
+        Optimizer opt = t.optimizer().equals("sgd") ? new Sgd(t.momentum(), t.weightDecay(), t.clipNorm())
+                : new AdamW(0.9, 0.999, 1e-8, t.weightDecay(), t.clipNorm());
+        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(), pretrained.model().manager());
+        return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
+    }
+
+    public FlopCounter flops() {
+        return new FlopCounter(pretrained.model().config, options.lora(), labels.size());
+    }
+
+    public Lora lora() {
+        return lora;
+    }
+
+    /** Writes the current adapters (and head) in PEFT format. */
+    public void saveAdapter(Path dir) {
+        List<RawTensor> tensors = new ArrayList<>();
+        for (Param p : lora.params()) tensors.add(RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats()));
+        List<String> save = new ArrayList<>();
+        for (Param p : objective.params()) {
+            tensors.add(RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats()));
+            String module = p.name().substring(Lora.PEFT_PREFIX.length(), p.name().lastIndexOf('.'));
+            if (!save.contains(module)) save.add(module);
+        }
+        String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
+        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors);
+    }
+
+    @Override
+    public void close() {
+        pretrained.close();
+    }
+}
