@@ -28,7 +28,7 @@ class CompareCommand implements Runnable {
         try (FineTune ft = FineTune.prepare(o); Progress progress = new Progress(ft.options.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),
                     ft.splits.test().size(), ft.splits.validation().size(), o.lora().targets());
-            List<FfConfig.Mode> ms = modes.stream().map(m -> FfConfig.Mode.valueOf(m.trim().toUpperCase())).toList();
+            List<FfConfig.Mode> ms = modes.stream().map(m -> FfConfig.Mode.valueOf(m.trim().toUpperCase())).distinct().toList();
             Comparison.Result r = Comparison.run(ft, opts.ff(true), ms, patience, progress);
             ObjectNode cfg = new ObjectMapper().valueToTree(ft.options);
             cfg.set("fast_forward", new ObjectMapper().valueToTree(opts.ff(true)));

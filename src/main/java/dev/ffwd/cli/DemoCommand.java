@@ -3,7 +3,6 @@ package dev.ffwd.cli;
 import dev.ffwd.FfwdException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +13,7 @@ import java.util.List;
  * The main job: {@code compare} on the built-in all-MiniLM-L6-v2, classifying State of the Union passages by the
  * speaker's party (Democratic vs Republican). Any compare option may be given to override the preset.
  */
-@Command(name = "demo", description = "Fast Forward vs. plain LoRA on the built-in MiniLM and real data (SOTU party classification).")
+@Command(name = "demo", mixinStandardHelpOptions = false, description = "Fast Forward vs. plain LoRA on the built-in MiniLM and real data (SOTU party classification).")
 final class DemoCommand implements Runnable {
 
     static final List<String> PRESET = List.of(
@@ -23,7 +22,8 @@ final class DemoCommand implements Runnable {
             "--lr", "1e-4", "--batch-size", "16", "--max-steps", "150", "--eval-every", "6", "--eval-batch-size", "64",
             "--patience", "4", "--modes", "paper,revert,search", "--out", "runs/demo", "--overwrite");
 
-    @Parameters(arity = "0..*", paramLabel = "OPTION", description = "compare options overriding the preset, e.g. --max-steps 60")
+    /** Any compare option, e.g. --max-steps 60, overrides the preset. */
+    @picocli.CommandLine.Unmatched
     List<String> overrides = new ArrayList<>();
 
     @Override
@@ -35,8 +35,8 @@ final class DemoCommand implements Runnable {
         args.add("--data");
         args.add(data.toString());
         args.addAll(overrides);
-        CommandLine cli = new CommandLine(new CompareCommand()).setOverwrittenOptionsAllowed(true);
-        cli.setExecutionExceptionHandler((e, c, p) -> { throw e; });
-        cli.execute(args.toArray(String[]::new));
+        CompareCommand compare = new CompareCommand();
+        new CommandLine(compare).setOverwrittenOptionsAllowed(true).parseArgs(args.toArray(String[]::new));
+        compare.run();
     }
 }

@@ -37,7 +37,7 @@ public final class OnnxWeights {
                         if (gt >>> 3 == 1 && (gt & 7) == 2) node(g.sub(), matmulOf);
                         else if (gt >>> 3 == 5 && (gt & 7) == 2) {
                             RawTensor t = tensor(g.sub(), source);
-                            init.put(t.name(), t);
+                            if (t != null) init.put(t.name(), t);
                         } else g.skip(gt);
                     }
                 } else m.skip(tag);
@@ -74,6 +74,7 @@ public final class OnnxWeights {
         if (op.equals("MatMul")) for (String in : inputs) matmulOf.put(in, name);
     }
 
+    /** A FLOAT initializer, or null for other element types. */
     private static RawTensor tensor(Wire w, String source) {
         List<Long> dims = new ArrayList<>();
         int type = 0;
@@ -94,7 +95,7 @@ public final class OnnxWeights {
             }
         }
         if (name == null) throw new FfwdException(source + ": an initializer has no name");
-        if (type != 1) throw new FfwdException(source + ": initializer '" + name + "' has ONNX data type " + type + "; only FLOAT (1) is supported");
+        if (type != 1) return null;  // non-float buffers (e.g. int64 position_ids) are not weights
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
         long numel = 1;
         for (long d : shape) numel *= d;

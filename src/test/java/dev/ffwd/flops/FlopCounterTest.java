@@ -1,0 +1,68 @@
+package dev.ffwd.flops;
+
+import dev.ffwd.SharedFixtures;
+import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.ModelConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The analytic count against numbers worked out by hand for tiny-llama (d 32, 4 heads, 2 KV heads, ffn 64, vocab 96). */
+class FlopCounterTest {
+
+    static final long B = 2, T = 5, N = B * T, D = 32, HD = 8, H = 4, KV = 16, F = 64, V = 96, R = 4;
+
+    @Test
+    void loraOnQueryAndValueMatchesHandCount() {
+        ModelConfig c = ModelConfig.load(SharedFixtures.fixture("tiny-llama").resolve("config.json"));
+        FlopCounter fc = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of("q_proj", "v_proj"), false), 0);
+
+        double q = 2.0 * N * D * D, k = 2.0 * N * D * KV, v = 2.0 * N * D * KV, o = 2.0 * N * D * D;
+        double mlp = 2 * (2.0 * N * D * F) + 2.0 * N * F * D;
+        double attn = 2 * (2.0 * B * H * T * T * HD);
+        double loraQ = 2.0 * N * D * R + 2.0 * N * R * D, loraV = 2.0 * N * D * R + 2.0 * N * R * KV;
+        double head = 2.0 * B * (T - 1) * D * V;
+        double fwdLayer = q + k + v + o + mlp + attn + loraQ + loraV;
+        double fwd = 2 * fwdLayer + head;
+
+        // layer 0: its input depends on nothing trainable, so q/k/v need no input gradient and LoRA A no input grad;
+        // everything after the adapted projections needs input gradients (2 products per attention matmul).
+        double aQ = 2.0 * N * D * R, bQ = 2.0 * N * R * D, aV = 2.0 * N * D * R, bV = 2.0 * N * R * KV;
+        double bwd0 = (aQ + 2 * bQ) + (aV + 2 * bV) + 2 * attn + o + mlp;
+        // layer 1: all input gradients, plus LoRA A's input gradient
+        double bwd1 = q + k + v + (2 * aQ + 2 * bQ) + (2 * aV + 2 * bV) + 2 * attn + o + mlp;
+        double bwd = bwd0 + bwd1 + head;  // frozen LM head: input gradient only
+
+        FlopCounter.Flops f = fc.trainStep(B, T);
+        assertEquals(fwd, f.forward(), 1e-6);
+        assertEquals(fwd, fc.forward(B, T), 1e-6);
+        assertEquals(3 * fwd, f.paper(), 1e-6);
+        assertEquals(fwd + bwd, f.exact(), 1e-6);
+    }
+
+    @Test
+    void withoutAdaptersNothingNeedsAGradientButTheClassifierHead() {
+        ModelConfig c = ModelConfig.load(SharedFixtures.fixture("tiny-gpt-neox").resolve("config.json"));
+        FlopCounter fc = new FlopCounter(c, new LoraConfig(4, 8, 0, List.of("nothing_matches"), false), 3);
+        FlopCounter.Flops f = fc.trainStep(B, T);
+        double headFwd = 2.0 * B * D * 3;
+        assertEquals(f.forward() + headFwd, f.exact(), 1e-6);  // only the head's weight gradient
+    }
+
+    @Test
+    void ledgerAddsUpByPhase() {
+        Ledger l = new Ledger();
+        l.add(Ledger.Phase.TRAIN, 30, 20, 1.5);
+        l.add(Ledger.Phase.TRAIN, 30, 20, 1.5);
+        l.add(Ledger.Phase.FF, 5, 5, 0.25);
+        l.add(Ledger.Phase.EVAL, 100, 100, 9);
+        assertEquals(65, l.flopsPaper());
+        assertEquals(45, l.flopsExact());
+        assertEquals(3.25, l.wallSeconds());
+        Ledger copy = new Ledger();
+        copy.load(l.toArray());
+        assertEquals(l.seconds(Ledger.Phase.EVAL), copy.seconds(Ledger.Phase.EVAL));
+    }
+}
