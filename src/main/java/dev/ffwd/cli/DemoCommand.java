@@ -19,8 +19,8 @@ final class DemoCommand implements Runnable {
     static final List<String> PRESET = List.of(
             "--model", "builtin", "--format", "classification", "--max-length", "64", "--limit", "3000",
             "--test-fraction", "0.1", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
-            "--lr", "1e-4", "--batch-size", "16", "--max-steps", "150", "--eval-every", "6", "--eval-batch-size", "64",
-            "--patience", "4", "--modes", "paper,revert,search", "--out", "runs/demo", "--overwrite");
+            "--lr", "1e-3", "--batch-size", "16", "--max-steps", "300", "--eval-every", "6", "--eval-batch-size", "64",
+            "--patience", "5", "--modes", "paper,revert,search", "--out", "runs/demo", "--overwrite");
 
     /** Any compare option, e.g. --max-steps 60, overrides the preset. */
     @picocli.CommandLine.Unmatched

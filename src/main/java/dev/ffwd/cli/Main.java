@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** The {@code ffwd} command: a thin layer over the library. */
 @Command(name = "ffwd", mixinStandardHelpOptions = true, version = "ffwd 0.1.0",
         description = "LoRA fine-tuning of pretrained transformers on the JVM, with Fast Forward.",
-        subcommands = {DemoCommand.class, CompareCommand.class, TrainCommand.class, MergeCommand.class,
+        subcommands = {DemoCommand.class, CompareCommand.class, TrainCommand.class, MergeCommand.class, BenchCommand.class,
                 ScoreCommand.class, GenerateCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -18,6 +18,8 @@ public final class Main implements Runnable {
 
     @Option(names = "--threads", scope = CommandLine.ScopeType.INHERIT, description = "Compute threads (default: all cores).")
     static void threads(int n) {
+        if (n < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + n);
+        ai.djl.engine.Engine.getEngine("PyTorch");  // loads libtorch
         JniUtils.setNumThreads(n);
     }
 

@@ -38,6 +38,17 @@ public final class AtomicFiles {
         }
     }
 
+    /** Deletes temporary siblings left by a writer that was killed mid-write (they are never read). */
+    public static void removeStale(Path target) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir)) return;
+        String prefix = "." + target.getFileName() + ".";
+        try (var s = Files.list(dir)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().startsWith(prefix) && p.toString().endsWith(".tmp")).toList())
+                Files.deleteIfExists(p);
+        }
+    }
+
     public static void writeString(Path target, String content) throws IOException {
         write(target, out -> out.write(content.getBytes(StandardCharsets.UTF_8)));
     }

@@ -3,6 +3,7 @@ package dev.ffwd.train;
 import dev.ffwd.data.Example;
 import dev.ffwd.fastforward.FastForward;
 import dev.ffwd.flops.Ledger;
+import dev.ffwd.io.AtomicFiles;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +48,11 @@ public final class TrainingRun {
     /** Continues from {@link #checkpoint} if it exists (same trajectory as never stopping). */
     public boolean resume() {
         if (checkpoint == null || !Files.exists(checkpoint)) return false;
+        try {
+            AtomicFiles.removeStale(checkpoint);
+        } catch (java.io.IOException e) {
+            throw new dev.ffwd.FfwdException(checkpoint + ": cannot clean stale temporary files: " + e.getMessage());
+        }
         Checkpoint.load(checkpoint, trainer, ff, history);
         return true;
     }

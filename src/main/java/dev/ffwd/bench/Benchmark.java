@@ -1,0 +1,121 @@
+package dev.ffwd.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.data.Example;
+import dev.ffwd.flops.FlopCounter;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.lora.Lora;
+import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Pretrained;
+import dev.ffwd.model.Transformer;
+import dev.ffwd.optim.AdamW;
+import dev.ffwd.optim.Schedule;
+import dev.ffwd.train.LanguageModeling;
+import dev.ffwd.train.TrainConfig;
+import dev.ffwd.train.Trainer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/** Times LoRA training steps (forward + backward + AdamW) on a generated model; the engine's sgemm rate is the ceiling. */
+public final class Benchmark {
+
+    public record Result(double tokensPerSecond, double stepMs, double gflops, double loss, double peakRssMb) {}
+
+    private Benchmark() {}
+
+    /** The fixed batch both implementations train on, written as JSON for the PyTorch reference. */
+    public static long[][] batch(int b, int t, int vocab, long seed, Path json) throws IOException {
+        Random r = new Random(seed);
+        long[][] ids = new long[b][t];
+        for (long[] row : ids) for (int i = 0; i < t; i++) row[i] = r.nextInt(vocab);
+        new ObjectMapper().writeValue(json.toFile(), ids);
+        return ids;
+    }
+
+    /** Opens the generated model once; {@link #time} may then be called repeatedly. */
+    public static final class Session implements AutoCloseable {
+        final Transformer model;
+        final Trainer trainer;
+        final FlopCounter flops;
+        final int tokens;
+
+        public Session(Path dir, BenchModel bm, long[][] ids, int rank, double alpha) {
+            ModelConfig c = ModelConfig.load(dir.resolve("config.json"));
+            model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager());
+            LoraConfig lc = new LoraConfig(rank, alpha, 0.0, bm.targets, false);
+            Lora lora = Lora.attach(model, lc, 0);
+            List<Example> ex = new ArrayList<>();
+            for (long[] row : ids) {
+                boolean[] tgt = new boolean[row.length];
+                Arrays.fill(tgt, true);
+                ex.add(new Example(row, tgt, -1));
+            }
+            TrainConfig tc = new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, "adamw", 0, 1.0, 0.9, ids.length, 1,
+                    Long.MAX_VALUE, 1, ids.length, Integer.MAX_VALUE, 0);
+            flops = new FlopCounter(c, lc, 0);
+            trainer = new Trainer(new LanguageModeling(model), lora.params(), AdamW.defaults(), tc, ex, flops, model.manager());
+            tokens = ids.length * ids[0].length;
+        }
+
+        /** Runs {@code steps} timed training steps; the first step's loss is reported (on untrained adapters). */
+        public Result time(int steps) {
+            double loss = trainer.step();
+            long t0 = System.nanoTime();
+            for (int i = 0; i < steps; i++) trainer.step();
+            double secs = (System.nanoTime() - t0) / 1e9;
+            int b = trainer.config().batchSize();
+            double flopsPerStep = flops.trainStep(b, tokens / b).exact();
+            return new Result(tokens * steps / secs, 1000 * secs / steps, flopsPerStep * steps / secs / 1e9, loss, peakRssMb());
+        }
+
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    /** fp32 n×n×n matmul rate of the engine, GFLOP/s (best of a few). */
+    public static double sgemmGflops(int n, int reps) {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomUniform(-1, 1, new Shape(n, n)), b = m.randomUniform(-1, 1, new Shape(n, n));
+            a.matMul(b).close();
+            double best = 0;
+            for (int i = 0; i < reps; i++) {
+                long t0 = System.nanoTime();
+                a.matMul(b).close();
+                best = Math.max(best, 2.0 * n * n * n / ((System.nanoTime() - t0) / 1e9) / 1e9);
+            }
+            return best;
+        }
+    }
+
+    /** Peak resident set size of this process (VmHWM), MB; NaN where /proc is unavailable. */
+    public static double peakRssMb() {
+        return procStatus("VmHWM:");
+    }
+
+    /** Current resident set size (VmRSS), MB. */
+    public static double rssMb() {
+        return procStatus("VmRSS:");
+    }
+
+    private static double procStatus(String key) {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status")))
+                if (l.startsWith(key)) return Long.parseLong(l.replaceAll("\\D", "")) / 1024.0;
+        } catch (IOException | NumberFormatException ignored) {
+            // not Linux
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.ffwd.cli;
+
+import ai.djl.pytorch.jni.JniUtils;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.FfwdException;
+import dev.ffwd.bench.BenchModel;
+import dev.ffwd.bench.Benchmark;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+@Command(name = "bench", description = "Time a LoRA training step (forward + backward + AdamW); optionally against plain PyTorch in the same run.")
+final class BenchCommand implements Runnable {
+    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "pythia_70m, llama_small") List<String> shapes;
+    @Option(names = "--batch", defaultValue = "8") int batch;
+    @Option(names = "--seq", defaultValue = "128") int seq;
+    @Option(names = "--rank", defaultValue = "64") int rank;
+    @Option(names = "--bench-threads", defaultValue = "2", description = "Threads for both engines.") int threads;
+    @Option(names = "--steps", defaultValue = "10", description = "Timed steps per measurement.") int steps;
+    @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs.") int pairs;
+    @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
+    @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth.") int leakSteps;
+    @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
+
+    @Override
+    public void run() {
+        if (smoke) {
+            batch = 2;
+            seq = 16;
+            steps = 2;
+            pairs = 1;
+            rank = 8;
+        }
+        JniUtils.setNumThreads(threads);
+        JniUtils.setNumInteropThreads(1);
+        double sgemm = Benchmark.sgemmGflops(smoke ? 256 : 1024, smoke ? 2 : 5);
+        System.out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", smoke ? 256 : 1024, threads, sgemm);
+        if (vsPytorch) setupPytorch();
+        try {
+            Path work = Files.createTempDirectory("ffwd-bench");
+            for (String s : shapes) bench(BenchModel.valueOf(s.trim().toUpperCase()), work, sgemm);
+        } catch (IOException e) {
+            throw new FfwdException("bench: " + e.getMessage());
+        }
+    }
+
+    private void bench(BenchModel bm, Path work, double sgemm) throws IOException {
+        Path dir = Files.createDirectories(work.resolve(bm.name().toLowerCase()));
+        bm.write(dir, 1);
+        int vocab = new ObjectMapper().readTree(bm.configJson).get("vocab_size").asInt();
+        long[][] ids = Benchmark.batch(batch, seq, vocab, 2, dir.resolve("batch.json"));
+        System.out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16)) {
+            List<Double> ratios = new ArrayList<>();
+            for (int p = 0; p < pairs; p++) {
+                Benchmark.Result r = ours.time(steps);
+                if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
+                String line = String.format(Locale.ROOT, "  ffwd    %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB",
+                        r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / sgemm, r.loss(), r.peakRssMb());
+                System.out.println(line);
+                if (vsPytorch) {
+                    JsonNode py = pytorch(dir, bm);
+                    System.out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
+                            py.get("tokens_per_s").asDouble(), py.get("step_ms").asDouble(), py.get("loss").asDouble(), py.get("peak_rss_mb").asDouble());
+                    if (Math.abs(py.get("loss").asDouble() - r.loss()) > 1e-3)
+                        throw new FfwdException("bench: losses differ (ffwd " + r.loss() + ", pytorch " + py.get("loss").asDouble() + "): not the same work");
+                    ratios.add(r.tokensPerSecond() / py.get("tokens_per_s").asDouble());
+                }
+            }
+            if (!ratios.isEmpty()) {
+                double[] s = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                System.out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
+                        s.length, s[0], s[s.length / 2], s[s.length - 1]);
+            }
+            if (leakSteps > 0) {
+                ours.time(Math.max(1, leakSteps / 10));
+                double early = Benchmark.rssMb();
+                ours.time(leakSteps);
+                System.out.printf(Locale.ROOT, "  RSS after %d steps: %.0f MB; after %d more: %.0f MB (growth %.1f%%)%n",
+                        leakSteps / 10, early, leakSteps, Benchmark.rssMb(), 100 * (Benchmark.rssMb() / early - 1));
+            }
+        }
+    }
+
+    private JsonNode pytorch(Path dir, BenchModel bm) throws IOException {
+        List<String> cmd = new ArrayList<>(Arrays.asList("python3", script("pytorch_reference.py").toString(), dir.toString(),
+                dir.resolve("batch.json").toString(), "--steps", String.valueOf(steps), "--threads", String.valueOf(threads),
+                "--rank", String.valueOf(rank), "--alpha", "16", "--targets", String.join(",", bm.targets)));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+        pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) throw new FfwdException("bench: the PyTorch reference failed (exit " + p.exitValue() + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FfwdException("bench: interrupted");
+        }
+        return new ObjectMapper().readTree(out.lines().reduce((a, b) -> b).orElse("{}"));
+    }
+
+    private static void setupPytorch() {
+        try {
+            Process p = new ProcessBuilder("bash", script("setup-pytorch.sh").toString()).inheritIO().start();
+            if (p.waitFor() != 0) throw new FfwdException("bench: installing the PyTorch reference failed; see bench/setup-pytorch.sh");
+        } catch (IOException e) {
+            throw new FfwdException("bench: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Path script(String name) {
+        Path p = Path.of(System.getenv().getOrDefault("FFWD_ROOT", "."), "bench", name);
+        if (!Files.isRegularFile(p)) throw new FfwdException(p + ": not found (run from the repository, or set FFWD_ROOT)");
+        return p;
+    }
+}

@@ -1,0 +1,163 @@
+package dev.ffwd.cli;
+
+import dev.ffwd.SharedFixtures;
+import dev.ffwd.io.RawTensor;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.SafetensorsWriter;
+import dev.ffwd.io.TensorStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Each bad input gives a non-zero exit and one line on stderr naming the file and the problem; no stack trace. */
+class BadInputTest {
+
+    @TempDir Path tmp;
+
+    record Outcome(int code, String err) {}
+
+    static Outcome ffwd(String... args) {
+        PrintStream old = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(buf, true));
+        try {
+            return new Outcome(Main.run(args), buf.toString().strip());
+        } finally {
+            System.setErr(old);
+        }
+    }
+
+    static void assertCleanError(Outcome o, String... fragments) {
+        assertNotEquals(0, o.code(), "exit code");
+        List<String> lines = o.err().lines().filter(l -> !l.startsWith("[W")).toList();  // libtorch warnings aside
+        assertEquals(1, lines.size(), "one line expected, got:\n" + o.err());
+        assertTrue(lines.get(0).startsWith("ffwd: error: "), lines.get(0));
+        for (String f : fragments) assertTrue(lines.get(0).contains(f), "'" + f + "' not in: " + lines.get(0));
+    }
+
+    Path copyFixture(String name) throws IOException {
+        Path src = SharedFixtures.fixture(name), dst = tmp.resolve(name);
+        Files.createDirectories(dst);
+        try (Stream<Path> s = Files.list(src)) {
+            for (Path f : s.toList()) Files.copy(f, dst.resolve(f.getFileName()));
+        }
+        dst.resolve("model.safetensors").toFile().setWritable(true);
+        return dst;
+    }
+
+    Outcome score(Path model) {
+        return ffwd("score", "--model", model.toString(), "--token-ids", "2,40,41");
+    }
+
+    @Test
+    void truncatedSafetensors() throws IOException {
+        Path m = copyFixture("tiny-llama"), f = m.resolve("model.safetensors");
+        byte[] b = Files.readAllBytes(f);
+        for (int cut : new int[]{4, 20, b.length / 2, b.length - 1}) {
+            Files.write(f, java.util.Arrays.copyOf(b, cut));
+            assertCleanError(score(m), f.toString());
+        }
+    }
+
+    @Test
+    void headerThatLies() throws IOException {
+        Path m = copyFixture("tiny-llama"), f = m.resolve("model.safetensors");
+        byte[] b = Files.readAllBytes(f);
+        ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).putLong(0, b.length);  // header length past the end
+        Files.write(f, b);
+        assertCleanError(score(m), f.toString(), "past the end");
+    }
+
+    @Test
+    void missingTensor() throws IOException {
+        Path m = copyFixture("tiny-gpt-neox");
+        rewriteWithout(m.resolve("model.safetensors"), "gpt_neox.layers.1.mlp.dense_4h_to_h.weight");
+        assertCleanError(score(m), "model.safetensors", "missing tensor 'gpt_neox.layers.1.mlp.dense_4h_to_h.weight'");
+    }
+
+    @Test
+    void configDisagreesWithWeights() throws IOException {
+        Path m = copyFixture("tiny-llama");
+        Path cfg = m.resolve("config.json");
+        Files.writeString(cfg, Files.readString(cfg).replace("\"intermediate_size\": 64", "\"intermediate_size\": 96"));
+        assertCleanError(score(m), "model.safetensors", "mlp.gate_proj.weight", "[64, 32]", "config.json implies [96, 32]");
+    }
+
+    @Test
+    void missingConfigKeyAndInconsistentHeads() throws IOException {
+        Path m = copyFixture("tiny-llama");
+        Path cfg = m.resolve("config.json");
+        String orig = Files.readString(cfg);
+        Files.writeString(cfg, orig.replace("\"num_hidden_layers\": 2,", ""));
+        assertCleanError(score(m), cfg.toString(), "missing required key 'num_hidden_layers'");
+        Files.writeString(cfg, orig.replace("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3"));
+        assertCleanError(score(m), cfg.toString(), "num_key_value_heads 3");
+        Files.writeString(cfg, orig.replace("\"model_type\": \"llama\"", "\"model_type\": \"t5\""));
+        assertCleanError(score(m), cfg.toString(), "unsupported model_type 't5'", "gpt_neox");
+    }
+
+    @Test
+    void missingOrBrokenTokenizer() throws IOException {
+        Path m = copyFixture("tiny-llama");
+        Files.delete(m.resolve("tokenizer.json"));
+        assertCleanError(score(m), "tokenizer.json not found");
+        Files.writeString(m.resolve("tokenizer.json"), "{\"model\": ");
+        assertCleanError(score(m), m.resolve("tokenizer.json").toString());
+    }
+
+    @Test
+    void malformedJsonlNamesTheLine() throws IOException {
+        Path m = SharedFixtures.fixture("tiny-llama");
+        Path data = tmp.resolve("d.jsonl");
+        Files.writeString(data, "{\"text\": \"the cat\"}\n{\"text\": \"a dog\"\n");
+        assertCleanError(train(m, data, "text"), data + ":2", "invalid JSON");
+        Files.writeString(data, "{\"text\": \"the cat\"}\n\n{\"txt\": \"a dog\"}\n");
+        assertCleanError(train(m, data, "text"), data + ":3", "missing field 'text'");
+        Files.writeString(data, "{\"text\": 5}\n");
+        assertCleanError(train(m, data, "text"), data + ":1", "must be a string");
+        Files.writeString(data, "{\"instruction\": \"say hi\", \"output\": [1]}\n");
+        assertCleanError(train(m, data, "instruction"), data + ":1", "'output' must be a string");
+        Files.writeString(data, "{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}\n");
+        assertCleanError(train(m, data, "chat"), data + ":1", "role must be");
+        Files.writeString(data, "");
+        assertCleanError(train(m, data, "text"), data.toString(), "empty");
+    }
+
+    @Test
+    void outputFolderIsNeverSilentlyOverwritten() throws IOException {
+        Path out = tmp.resolve("out");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("keep.txt"), "precious");
+        Path data = tmp.resolve("d.jsonl");
+        Files.writeString(data, "{\"text\": \"the cat\"}\n");
+        Outcome o = ffwd("train", "--model", SharedFixtures.fixture("tiny-llama").toString(), "--data", data.toString(), "--out", out.toString());
+        assertCleanError(o, out.toString(), "--overwrite");
+        assertEquals("precious", Files.readString(out.resolve("keep.txt")));
+    }
+
+    Outcome train(Path model, Path data, String format) {
+        return ffwd("train", "--model", model.toString(), "--data", data.toString(), "--format", format,
+                "--out", tmp.resolve("run-" + System.nanoTime()).toString(), "--max-steps", "1");
+    }
+
+    static void rewriteWithout(Path file, String drop) throws IOException {
+        List<RawTensor> keep = new ArrayList<>();
+        try (TensorStore s = SafetensorsReader.open(file)) {
+            for (String n : s.names()) if (!n.equals(drop)) keep.add(RawTensor.ofFloats(n, s.get(n).shape(), s.get(n).toFloats()));
+        }
+        SafetensorsWriter.write(file, keep, Map.of());
+    }
+}
