@@ -92,7 +92,7 @@ final class BenchCommand implements Runnable {
     }
 
     private JsonNode pytorch(Path dir, BenchModel bm) throws IOException {
-        List<String> cmd = new ArrayList<>(Arrays.asList("python3", script("pytorch_reference.py").toString(), dir.toString(),
+        List<String> cmd = new ArrayList<>(Arrays.asList("/usr/bin/python3", script("pytorch_reference.py").toString(), dir.toString(),
                 dir.resolve("batch.json").toString(), "--steps", String.valueOf(steps), "--threads", String.valueOf(threads),
                 "--rank", String.valueOf(rank), "--alpha", "16", "--targets", String.join(",", bm.targets)));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);

@@ -18,7 +18,7 @@ final class Progress implements Comparison.Listener, AutoCloseable {
     private ProgressBar bar;
     private double test = Double.NaN;
     private String stage = "";
-    private long tokens;
+    private long startTokens = -1;
     private long started;
 
     Progress(long maxSteps) {
@@ -31,8 +31,7 @@ final class Progress implements Comparison.Listener, AutoCloseable {
         bar = new ProgressBarBuilder().setTaskName(String.format("%-10s", name)).setInitialMax(maxSteps)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setMaxRenderedLength(130)
                 .setUnit(" steps", 1).build();
-        tokens = 0;
-        started = System.nanoTime();
+        startTokens = -1;
         test = Double.NaN;
         stage = "";
     }
@@ -40,10 +39,14 @@ final class Progress implements Comparison.Listener, AutoCloseable {
     @Override
     public void onStep(Trainer t, double loss) {
         if (bar == null) onArmStart("train", null);
-        tokens += (long) t.config().batchSize() * t.config().gradAccum();
+        if (startTokens < 0) {  // rate from the first step on (a resumed run starts mid-way)
+            startTokens = t.tokens();
+            started = System.nanoTime();
+        }
         bar.stepTo(t.steps());
         double secs = (System.nanoTime() - started) / 1e9;
-        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f %.1f seq/s%s", loss, test, tokens / secs, stage));
+        double rate = secs > 0 ? (t.tokens() - startTokens) / secs : 0;
+        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f %.0f tok/s%s", loss, test, rate, stage));
     }
 
     @Override

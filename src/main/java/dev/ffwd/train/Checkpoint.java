@@ -2,7 +2,6 @@ package dev.ffwd.train;
 
 import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FastForward;
 import dev.ffwd.io.RawTensor;
@@ -30,7 +29,7 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    record State(long step, long cursor, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
+    record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
                  List<History.Point> points, List<History.StageAt> stages) {}
 
     static void save(Path file, Trainer t, FastForward ff, History h) {
@@ -40,7 +39,7 @@ public final class Checkpoint {
             for (int i = 0; i < bufs.length; i++)
                 tensors.add(RawTensor.ofFloats("optim/" + name + "/" + i, bufs[i].getShape().getShape(), bufs[i].toFloatArray()));
         });
-        State s = new State(t.step, t.cursor, t.optimizer().steps(), t.ledger.toArray(),
+        State s = new State(t.step, t.cursor, t.tokens, t.optimizer().steps(), t.ledger.toArray(),
                 ff == null ? 0 : ff.nextStage(), ff == null ? 0 : ff.interval(), h.points, h.stages);
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
@@ -72,6 +71,7 @@ public final class Checkpoint {
             t.optimizer().load(s.optimizerSteps(), bufs, byName);
             t.step = s.step();
             t.cursor = s.cursor();
+            t.tokens = s.tokens();
             t.ledger.load(s.ledger());
             if (ff != null) ff.resume(s.ffNext(), s.ffInterval());
             h.points.clear();

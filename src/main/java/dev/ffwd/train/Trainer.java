@@ -38,6 +38,7 @@ public final class Trainer {
     final Ledger ledger = new Ledger();
     long step;    // optimizer steps done
     long cursor;  // training examples consumed
+    long tokens;  // training tokens consumed (padding excluded)
     private long orderEpoch = -1;
     private List<Example> order;
 
@@ -68,6 +69,7 @@ public final class Trainer {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             for (int micro = 0; micro < cfg.gradAccum(); micro++) {
                 List<Example> ex = next(cfg.batchSize());
+                for (Example e : ex) tokens += e.length();
                 try (NDScope ignored = new NDScope()) {
                     JniUtils.setSeed(cfg.seed() * 1_000_003L + step * 1_009L + micro);  // dropout masks
                     Batch b = Batch.of(ex, manager);
@@ -127,6 +129,7 @@ public final class Trainer {
 
     public long steps() { return step; }
     public double epoch() { return (double) cursor / train.size(); }
+    public long tokens() { return tokens; }
     public Ledger ledger() { return ledger; }
     public List<Param> params() { return params; }
     public Optimizer optimizer() { return optimizer; }

@@ -67,6 +67,9 @@ class LoraTest {
             Random r = new Random(11);
             int checked = 0;
             for (Param q : lora.params()) {
+                // DoRA (as PEFT and the paper's §4.3) treats ‖W + sBA‖ as a constant in backward, so only the
+                // magnitude's gradient is the true derivative; A and B are checked in the plain-LoRA case.
+                if (dora && !q.name().endsWith("lora_magnitude_vector")) continue;
                 float[] grad;
                 try (NDScope ignored = new NDScope()) {
                     grad = q.value().getGradient().toFloatArray();
@@ -86,7 +89,7 @@ class LoraTest {
                     assertEquals(fd, grad[i], 2e-3 + 0.03 * Math.abs(fd), q.name() + "[" + i + "]");
                 }
             }
-            assertTrue(checked >= 12);
+            assertTrue(checked >= (dora ? 6 : 12));
         }
     }
 

@@ -1,0 +1,73 @@
+package dev.ffwd.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.ffwd.TestData;
+import dev.ffwd.fastforward.FastForward;
+import dev.ffwd.fastforward.FfConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Fast Forward inside real training (tiny-llama): stages leave AdamW's state untouched, and the ledger adds up. */
+class FastForwardRunTest {
+
+    @TempDir Path tmp;
+
+    @Test
+    void stagesLeaveOptimizerStateUntouchedAndCostsAddUp() throws Exception {
+        Path data = TestData.stories(tmp, 100, 4);
+        try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, TestData.config(12, 5e-3), 0.0))) {
+            TrainingRun run = ft.newRun(new FfConfig(true, 3, 8, 50, FfConfig.Mode.PAPER, false), null);
+            Map<String, float[][]> atStep = new LinkedHashMap<>();
+            List<FastForward.Stage> stages = new ArrayList<>();
+            long[] adamSteps = new long[2];
+            run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {
+                @Override
+                public void onStep(Trainer t, double loss) {  // called between the optimizer step and the stage
+                    atStep.clear();
+                    t.optimizer().state().forEach((k, v) -> atStep.put(k, floats(v)));
+                    adamSteps[0] = t.optimizer().steps();
+                }
+
+                @Override
+                public void onStage(FastForward.Stage s) {
+                    stages.add(s);
+                    run.trainer().optimizer().state().forEach((k, v) -> {
+                        float[][] before = atStep.get(k), after = floats(v);
+                        for (int i = 0; i < before.length; i++) assertArrayEquals(before[i], after[i], k + " buffer " + i);
+                    });
+                    adamSteps[1] = run.trainer().optimizer().steps();
+                    assertEquals(adamSteps[0], adamSteps[1]);
+                }
+            });
+            assertEquals(4, stages.size());  // after steps 3, 6, 9, 12
+            assertTrue(stages.stream().allMatch(s -> s.tau() >= 1 && s.evaluations() == s.tau()), stages.toString());
+
+            // the ledger: FF cost = one forward pass of the 8 validation examples per evaluation
+            dev.ffwd.flops.Ledger l = run.trainer().ledger();
+            int evals = stages.stream().mapToInt(FastForward.Stage::evaluations).sum();
+            assertEquals(evals, l.exact(dev.ffwd.flops.Ledger.Phase.FF) / perValidationPass(ft), 1e-9);
+            assertEquals(l.paper(dev.ffwd.flops.Ledger.Phase.TRAIN) + l.paper(dev.ffwd.flops.Ledger.Phase.FF), l.flopsPaper());
+            assertTrue(l.exact(dev.ffwd.flops.Ledger.Phase.TRAIN) < l.paper(dev.ffwd.flops.Ledger.Phase.TRAIN));
+        }
+    }
+
+    static double perValidationPass(FineTune ft) {
+        List<dev.ffwd.data.Example> v = ft.splits.validation();
+        int t = v.stream().mapToInt(dev.ffwd.data.Example::length).max().orElseThrow();
+        return ft.flops().forward(v.size(), t);  // eval batch size 16 >= 8: one batch
+    }
+
+    static float[][] floats(NDArray[] a) {
+        float[][] f = new float[a.length][];
+        for (int i = 0; i < a.length; i++) f[i] = a[i].toFloatArray();
+        return f;
+    }
+}
