@@ -5,7 +5,7 @@ on the same weights and batch, timed the same way (forward + backward + AdamW pe
 usage: pytorch_reference.py MODEL_DIR BATCH_JSON --steps N --warmup W --threads T --rank R --alpha A
 Prints one JSON line: {"tokens_per_s", "step_ms", "loss", "peak_rss_mb"}.
 """
-import argparse, json, math, resource, struct, time
+import argparse, json, math, struct, time
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -143,7 +143,15 @@ def main():
         step()
     dt = time.perf_counter() - t0
     print(json.dumps({'tokens_per_s': ids.numel() * a.steps / dt, 'step_ms': 1000 * dt / a.steps, 'loss': loss0,
-                      'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      'peak_rss_mb': peak_rss_mb()}))
+
+
+def peak_rss_mb():
+    # VmHWM of this process image; ru_maxrss would include the parent JVM's footprint inherited across fork/exec
+    for line in open('/proc/self/status'):
+        if line.startswith('VmHWM:'):
+            return int(line.split()[1]) / 1024
+    return float('nan')
 
 
 if __name__ == '__main__':

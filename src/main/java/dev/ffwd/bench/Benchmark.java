@@ -29,6 +29,7 @@ import java.util.Random;
 /** Times LoRA training steps (forward + backward + AdamW) on a generated model; the engine's sgemm rate is the ceiling. */
 public final class Benchmark {
 
+    /** {@code loss}: the session's very first step, on untrained adapters (what the reference must also compute). */
     public record Result(double tokensPerSecond, double stepMs, double gflops, double loss, double peakRssMb) {}
 
     private Benchmark() {}
@@ -48,6 +49,7 @@ public final class Benchmark {
         final Trainer trainer;
         final FlopCounter flops;
         final int tokens;
+        double firstLoss = Double.NaN;
 
         public Session(Path dir, BenchModel bm, long[][] ids, int rank, double alpha) {
             ModelConfig c = ModelConfig.load(dir.resolve("config.json"));
@@ -67,15 +69,16 @@ public final class Benchmark {
             tokens = ids.length * ids[0].length;
         }
 
-        /** Runs {@code steps} timed training steps; the first step's loss is reported (on untrained adapters). */
+        /** One untimed warm-up step, then {@code steps} timed training steps. */
         public Result time(int steps) {
             double loss = trainer.step();
+            if (Double.isNaN(firstLoss)) firstLoss = loss;
             long t0 = System.nanoTime();
             for (int i = 0; i < steps; i++) trainer.step();
             double secs = (System.nanoTime() - t0) / 1e9;
             int b = trainer.config().batchSize();
             double flopsPerStep = flops.trainStep(b, tokens / b).exact();
-            return new Result(tokens * steps / secs, 1000 * secs / steps, flopsPerStep * steps / secs / 1e9, loss, peakRssMb());
+            return new Result(tokens * steps / secs, 1000 * secs / steps, flopsPerStep * steps / secs / 1e9, firstLoss, peakRssMb());
         }
 
         @Override

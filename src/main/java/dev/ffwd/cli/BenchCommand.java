@@ -1,6 +1,5 @@
 package dev.ffwd.cli;
 
-import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
@@ -40,8 +39,7 @@ final class BenchCommand implements Runnable {
             pairs = 1;
             rank = 8;
         }
-        JniUtils.setNumThreads(threads);
-        JniUtils.setNumInteropThreads(1);
+        Main.threads(threads);
         double sgemm = Benchmark.sgemmGflops(smoke ? 256 : 1024, smoke ? 2 : 5);
         System.out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", smoke ? 256 : 1024, threads, sgemm);
         if (vsPytorch) setupPytorch();

@@ -21,6 +21,7 @@ public final class Main implements Runnable {
         if (n < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + n);
         ai.djl.engine.Engine.getEngine("PyTorch");  // loads libtorch
         JniUtils.setNumThreads(n);
+        JniUtils.setNumInteropThreads(1);
     }
 
     @Override
@@ -50,6 +51,12 @@ public final class Main implements Runnable {
             System.err.println("ffwd: error: " + e.getMessage());
             return 1;
         }
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (Error e) {  // e.g. a missing native library: still one line unless --debug
+            if (debug) e.printStackTrace();
+            System.err.println("ffwd: internal error: " + e + (debug ? "" : " (rerun with --debug for details)"));
+            return 2;
+        }
     }
 }

@@ -51,6 +51,8 @@ public final class SafetensorsReader {
             Map<String, Entry> entries = entries(file, header, dataLen, meta);
             Map<String, RawTensor> tensors = new LinkedHashMap<>();
             for (Entry e : entries.values()) {
+                if (e.end - e.begin > Integer.MAX_VALUE)
+                    throw bad(file, "tensor '" + e.name + "' is larger than 2 GB, which is not supported");
                 ByteBuffer data = e.end == e.begin ? ByteBuffer.allocate(0)
                         : ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin, e.end - e.begin);
                 tensors.put(e.name, new RawTensor(e.name, e.dtype, e.shape, data.order(ByteOrder.LITTLE_ENDIAN)));

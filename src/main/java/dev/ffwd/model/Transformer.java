@@ -96,10 +96,6 @@ public abstract class Transformer implements AutoCloseable {
         return l;
     }
 
-    protected boolean has(String name) {
-        return store.contains(name) || store.contains(prefix() + name);
-    }
-
     /** A name prefix some checkpoints carry (e.g. "bert." for BertForMaskedLM); tried after the plain name. */
     protected String prefix() {
         return "";

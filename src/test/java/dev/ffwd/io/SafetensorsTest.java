@@ -154,7 +154,11 @@ class SafetensorsTest {
             }
             Files.write(f, b);
             try (TensorStore s = SafetensorsReader.open(f)) {
-                for (String n : s.names()) assertEquals(s.get(n).numel(), s.get(n).toFloats().length);
+                for (String n : s.names()) {  // a mutated dtype may be an integer type: then the bytes must still be readable
+                    RawTensor t = s.get(n);
+                    if (t.dtype().isFloat()) assertEquals(t.numel(), t.toFloats().length);
+                    else assertEquals(t.numel() * t.dtype().bytes, t.data().remaining());
+                }
                 loaded++;
             } catch (FfwdException e) {
                 assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
