@@ -2,6 +2,7 @@ package dev.ffwd.lora;
 
 import ai.djl.ndarray.NDArray;
 import dev.ffwd.model.Linear;
+import dev.ffwd.model.Scalars;
 
 /**
  * The LoRA side path: y = x·Wᵀ + b + s·(drop(x)·Aᵀ)·Bᵀ with A [r, in], B [out, r], s = α/r.
@@ -24,7 +25,7 @@ public final class LoraAdapter implements Linear.Adapter {
     @Override
     public NDArray forward(Linear base, NDArray x, boolean training) {
         NDArray xd = training && dropout > 0 ? x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow() : x;
-        NDArray lora = linear(linear(xd, a), b).mul(scale);  // [.., out]
+        NDArray lora = Scalars.scale(linear(linear(xd, a), b), scale);  // [.., out]
         if (magnitude == null) return base.frozen(x).add(lora);
         // DoRA: (m/‖W + sBA‖ − 1)·(x_d·Wᵀ) + m/‖W + sBA‖ · lora, added to the frozen output; the norm is not differentiated.
         NDArray norm = base.weight().add(delta()).norm(new int[]{1}).stopGradient();  // [out]
@@ -34,7 +35,7 @@ public final class LoraAdapter implements Linear.Adapter {
 
     /** s·B·A [out, in]: the weight change this adapter represents (used by merge and DoRA's norm). */
     NDArray delta() {
-        return b.matMul(a).mul(scale);
+        return Scalars.scale(b.matMul(a), scale);
     }
 
     private static NDArray linear(NDArray x, NDArray w) {

@@ -133,7 +133,7 @@ public abstract class Transformer implements AutoCloseable {
 
     /** softmax(q·kᵀ/√D + bias)·v. q [B, H, T, D]; k, v [B, H, S, D]; bias broadcasts to [B, H, T, S]. */
     protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias) {
-        NDArray scores = q.mul((float) (1 / Math.sqrt(q.getShape().get(3)))).matMul(k.transpose(0, 1, 3, 2));
+        NDArray scores = Scalars.scale(q, 1 / Math.sqrt(q.getShape().get(3))).matMul(k.transpose(0, 1, 3, 2));
         return scores.add(bias).softmax(-1).matMul(v);
     }
 

@@ -11,6 +11,7 @@ import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
 import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.flops.Ledger;
+import dev.ffwd.model.Scalars;
 import dev.ffwd.optim.Optimizer;
 import dev.ffwd.optim.Param;
 import dev.ffwd.optim.Schedule;
@@ -73,7 +74,7 @@ public final class Trainer {
                 try (NDScope ignored = new NDScope()) {
                     JniUtils.setSeed(cfg.seed() * 1_000_003L + step * 1_009L + micro);  // dropout masks
                     Batch b = Batch.of(ex, manager);
-                    NDArray l = objective.loss(b, true).mean().div(cfg.gradAccum());
+                    NDArray l = Scalars.scale(objective.loss(b, true).mean(), 1.0 / cfg.gradAccum());
                     gc.backward(l);
                     loss += l.getFloat();
                     FlopCounter.Flops f = flops.trainStep(b.rows(), b.length());
