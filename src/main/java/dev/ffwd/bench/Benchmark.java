@@ -107,8 +107,16 @@ public final class Benchmark {
         return procStatus("VmHWM:");
     }
 
-    /** Current resident set size (VmRSS), MB. */
-    public static double rssMb() {
+    /** Resident set size (VmRSS, MB) after collecting the Java heap, so that unreachable direct buffers are freed. */
+    public static double settledRssMb() {
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         return procStatus("VmRSS:");
     }
 
