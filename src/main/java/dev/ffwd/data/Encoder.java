@@ -1,0 +1,85 @@
+package dev.ffwd.data;
+
+import dev.ffwd.FfwdException;
+import dev.ffwd.io.TextTokenizer;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.TreeSet;
+
+/** Tokenizes records: truncation to {@code maxLength}, optional packing, and the label vocabulary. */
+public final class Encoder {
+
+    private Encoder() {}
+
+    /** Encoded examples plus the sorted label names (classification) or an empty list. */
+    public record Encoded(List<Example> examples, List<String> labels, int truncated) {}
+
+    public static Encoded encode(List<Record> records, TextTokenizer tok, int maxLength, boolean pack, Path source) {
+        if (maxLength < 2) throw new IllegalArgumentException("max length must be at least 2, got " + maxLength);
+        List<String> labels = records.get(0).label() == null ? List.of()
+                : List.copyOf(new TreeSet<>(records.stream().map(Record::label).toList()));
+        if (records.get(0).label() != null && labels.size() < 2)
+            throw new FfwdException(source + ": classification needs at least two distinct labels, found " + labels);
+        List<Example> out = new ArrayList<>();
+        int truncated = 0;
+        for (Record r : records) {
+            Example e = tokenize(r, tok, labels);
+            if (e.targetCount() == 0 && r.label() == null) {
+                throw new FfwdException(source + ":" + r.line() + ": no tokens to learn from (the prompt fills the sequence)");
+            }
+            if (!pack && e.length() > maxLength) {
+                truncated++;
+                e = new Example(Arrays.copyOf(e.ids(), maxLength), Arrays.copyOf(e.target(), maxLength), e.label());
+                if (e.targetCount() == 0 && r.label() == null)
+                    throw new FfwdException(source + ":" + r.line() + ": the prompt alone exceeds max length " + maxLength
+                            + " tokens, so no target token is left; raise --max-length or shorten the example");
+            }
+            out.add(e);
+        }
+        return new Encoded(pack ? pack(out, maxLength) : out, labels, truncated);
+    }
+
+    private static Example tokenize(Record r, TextTokenizer tok, List<String> labels) {
+        if (r.label() != null) {
+            long[] ids = tok.encode(r.segments().get(0).text(), true);
+            return new Example(ids, new boolean[ids.length], labels.indexOf(r.label()));
+        }
+        List<Long> ids = new ArrayList<>();
+        List<Boolean> tgt = new ArrayList<>();
+        boolean first = true;
+        for (Record.Segment s : r.segments()) {
+            for (long id : tok.encode(s.text(), first)) {  // special tokens (BOS) once, at the start
+                ids.add(id);
+                tgt.add(s.target());
+            }
+            first = false;
+        }
+        long[] a = ids.stream().mapToLong(Long::longValue).toArray();
+        boolean[] t = new boolean[a.length];
+        for (int i = 0; i < a.length; i++) t[i] = tgt.get(i);
+        return new Example(a, t, -1);
+    }
+
+    /** Concatenates examples and cuts the stream into full rows of {@code maxLength} (the last partial row is kept). */
+    static List<Example> pack(List<Example> examples, int maxLength) {
+        List<Example> rows = new ArrayList<>();
+        long[] ids = new long[maxLength];
+        boolean[] tgt = new boolean[maxLength];
+        int n = 0;
+        for (Example e : examples) {
+            for (int i = 0; i < e.length(); i++) {
+                ids[n] = e.ids()[i];
+                tgt[n] = e.target()[i];
+                if (++n == maxLength) {
+                    rows.add(new Example(ids.clone(), tgt.clone(), -1));
+                    n = 0;
+                }
+            }
+        }
+        if (n > 1) rows.add(new Example(Arrays.copyOf(ids, n), Arrays.copyOf(tgt, n), -1));
+        return rows;
+    }
+}

@@ -1,0 +1,116 @@
+package dev.ffwd.data;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.FfwdException;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Reads a JSONL file in one of the {@link Format}s; every problem is reported with file and line number. */
+public final class Jsonl {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    static final String ALPACA_WITH_INPUT = "Below is an instruction that describes a task, paired with an input that provides further context. "
+            + "Write a response that appropriately completes the request.\n\n### Instruction:\n%s\n\n### Input:\n%s\n\n### Response:\n";
+    static final String ALPACA = "Below is an instruction that describes a task. "
+            + "Write a response that appropriately completes the request.\n\n### Instruction:\n%s\n\n### Response:\n";
+
+    private Jsonl() {}
+
+    public static List<Record> read(Path file, Format format) {
+        if (!Files.isRegularFile(file)) throw new FfwdException(file + ": data file not found");
+        List<Record> out = new ArrayList<>();
+        int lineNo = 0;
+        try (BufferedReader r = Files.newBufferedReader(file)) {
+            for (String line; (line = r.readLine()) != null; ) {
+                lineNo++;
+                if (line.isBlank()) continue;
+                JsonNode n;
+                try {
+                    n = JSON.readTree(line);
+                } catch (JsonProcessingException e) {
+                    throw new FfwdException(file + ":" + lineNo + ": invalid JSON: " + e.getOriginalMessage());
+                }
+                if (n == null || !n.isObject()) throw new FfwdException(file + ":" + lineNo + ": expected a JSON object");
+                out.add(parse(n, format, new Where(file, lineNo)));
+            }
+        } catch (CharacterCodingException e) {
+            throw new FfwdException(file + ":" + (lineNo + 1) + ": not valid UTF-8");
+        } catch (IOException e) {
+            throw new FfwdException(file + ": cannot read: " + e.getMessage());
+        }
+        if (out.isEmpty()) throw new FfwdException(file + ": no records (the file is empty)");
+        return out;
+    }
+
+    private record Where(Path file, int line) {
+        FfwdException error(String msg) {
+            return new FfwdException(file + ":" + line + ": " + msg);
+        }
+
+        String text(JsonNode n, String field, boolean required) {
+            JsonNode v = n.get(field);
+            if (v == null || v.isNull()) {
+                if (required) throw error("missing field '" + field + "'");
+                return "";
+            }
+            if (!v.isTextual()) throw error("field '" + field + "' must be a string, got " + v.getNodeType().toString().toLowerCase());
+            return v.asText();
+        }
+    }
+
+    private static Record parse(JsonNode n, Format format, Where w) {
+        return switch (format) {
+            case TEXT -> new Record(w.line, List.of(new Record.Segment(nonEmpty(w, w.text(n, "text", true), "text"), true)), null);
+            case CLASSIFICATION -> {
+                JsonNode l = n.get("label");
+                if (l == null || l.isNull()) throw w.error("missing field 'label'");
+                if (!l.isTextual() && !l.isIntegralNumber() && !l.isBoolean())
+                    throw w.error("field 'label' must be a string, integer or boolean, got " + l.getNodeType().toString().toLowerCase());
+                yield new Record(w.line, List.of(new Record.Segment(nonEmpty(w, w.text(n, "text", true), "text"), false)), l.asText());
+            }
+            case INSTRUCTION -> {
+                String instr = nonEmpty(w, w.text(n, "instruction", true), "instruction"), input = w.text(n, "input", false);
+                String prompt = input.isBlank() ? String.format(ALPACA, instr) : String.format(ALPACA_WITH_INPUT, instr, input);
+                yield new Record(w.line, List.of(new Record.Segment(prompt, false),
+                        new Record.Segment(nonEmpty(w, w.text(n, "output", true), "output"), true)), null);
+            }
+            case CHAT -> new Record(w.line, chat(n, w), null);
+        };
+    }
+
+    private static String nonEmpty(Where w, String s, String field) {
+        if (s.isBlank()) throw w.error("field '" + field + "' is empty");
+        return s;
+    }
+
+    /** A plain, model-agnostic chat template: "<|role|>\ncontent\n" per turn; loss on assistant content. */
+    private static List<Record.Segment> chat(JsonNode n, Where w) {
+        JsonNode msgs = n.get("messages");
+        if (msgs == null) throw w.error("missing field 'messages'");
+        if (!msgs.isArray() || msgs.isEmpty()) throw w.error("field 'messages' must be a non-empty array");
+        List<Record.Segment> segs = new ArrayList<>();
+        boolean anyTarget = false;
+        for (int i = 0; i < msgs.size(); i++) {
+            JsonNode m = msgs.get(i);
+            if (!m.isObject()) throw w.error("messages[" + i + "] must be an object");
+            String role = w.text(m, "role", true), content = w.text(m, "content", true);
+            if (!List.of("system", "user", "assistant").contains(role))
+                throw w.error("messages[" + i + "].role must be system, user or assistant, got '" + role + "'");
+            boolean target = role.equals("assistant");
+            anyTarget |= target;
+            segs.add(new Record.Segment("<|" + role + "|>\n", false));
+            segs.add(new Record.Segment(content + "\n", target));
+        }
+        if (!anyTarget) throw w.error("no assistant message to learn from");
+        return segs;
+    }
+}

@@ -1,0 +1,92 @@
+package dev.ffwd.data;
+
+import dev.ffwd.SharedFixtures;
+import dev.ffwd.io.TextTokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class DataTest {
+
+    @TempDir Path tmp;
+
+    Path write(String... lines) throws IOException {
+        Path f = tmp.resolve("d" + System.nanoTime() + ".jsonl");
+        Files.write(f, List.of(lines));
+        return f;
+    }
+
+    @Test
+    void instructionLossIsOnTheResponseOnly() throws IOException {
+        try (TextTokenizer tok = TextTokenizer.load(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"))) {
+            List<Record> rs = Jsonl.read(write("{\"instruction\": \"say\", \"input\": \"the cat\", \"output\": \"the dog ran .\"}"), Format.INSTRUCTION);
+            Example e = Encoder.encode(rs, tok, 512, false, tmp).examples().get(0);
+            long[] response = tok.encode("the dog ran .", false);
+            int targets = 0;
+            for (boolean t : e.target()) if (t) targets++;
+            assertEquals(response.length, targets);
+            for (int i = 0; i < response.length; i++) {  // the target tokens are exactly the response, at the end
+                assertTrue(e.target()[e.length() - response.length + i]);
+                assertEquals(response[i], e.ids()[e.length() - response.length + i]);
+            }
+        }
+    }
+
+    @Test
+    void chatLossIsOnAssistantTurnsOnly() throws IOException {
+        try (TextTokenizer tok = TextTokenizer.load(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"))) {
+            List<Record> rs = Jsonl.read(write("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, "
+                    + "{\"role\": \"assistant\", \"content\": \"the cat\"}, {\"role\": \"user\", \"content\": \"and\"}]}"), Format.CHAT);
+            assertEquals(6, rs.get(0).segments().size());
+            assertEquals(List.of(false, false, false, true, false, false), rs.get(0).segments().stream().map(Record.Segment::target).toList());
+            assertTrue(Encoder.encode(rs, tok, 512, false, tmp).examples().get(0).targetCount() > 0);
+        }
+    }
+
+    @Test
+    void classificationLabelsAreSortedAndTruncationIsCounted() throws IOException {
+        try (TextTokenizer tok = TextTokenizer.load(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"))) {
+            List<Record> rs = Jsonl.read(write("{\"text\": \"the cat saw the dog and the bird\", \"label\": \"b\"}",
+                    "{\"text\": \"a dog\", \"label\": \"a\"}", "{\"text\": \"a cat\", \"label\": 7}"), Format.CLASSIFICATION);
+            Encoder.Encoded enc = Encoder.encode(rs, tok, 4, false, tmp);
+            assertEquals(List.of("7", "a", "b"), enc.labels());
+            assertEquals(List.of(2, 1, 0), enc.examples().stream().map(Example::label).toList());
+            assertEquals(1, enc.truncated());
+            assertTrue(enc.examples().stream().allMatch(e -> e.length() <= 4));
+        }
+    }
+
+    @Test
+    void packingFillsRows() {
+        List<Example> ex = new ArrayList<>();
+        for (int i = 0; i < 5; i++) ex.add(new Example(new long[]{1, 2, 3}, new boolean[]{true, true, true}, -1));
+        List<Example> rows = Encoder.pack(ex, 4);
+        assertEquals(4, rows.size());  // 15 tokens -> 3 full rows + 3
+        assertEquals(List.of(4, 4, 4, 3), rows.stream().map(Example::length).toList());
+    }
+
+    @Test
+    void splitsAreSeededDisjointAndHoldValidationOutOfTest() {
+        List<Example> all = new ArrayList<>();
+        for (int i = 0; i < 200; i++) all.add(new Example(new long[]{i}, new boolean[]{true}, -1));
+        Splits a = Splits.of(all, 0.25, 32, 7), b = Splits.of(all, 0.25, 32, 7);
+        assertEquals(a, b);
+        assertEquals(150, a.train().size());
+        assertEquals(18, a.test().size());
+        assertEquals(32, a.validation().size());
+        java.util.Set<Example> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        seen.addAll(a.train());
+        seen.addAll(a.test());
+        seen.addAll(a.validation());
+        assertEquals(200, seen.size());
+        assertNotEquals(a.train(), Splits.of(all, 0.25, 32, 8).train());
+        assertThrows(dev.ffwd.FfwdException.class, () -> Splits.of(all.subList(0, 20), 0.25, 32, 7));
+    }
+}
