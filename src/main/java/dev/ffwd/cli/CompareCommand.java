@@ -17,7 +17,7 @@ import java.util.List;
 class CompareCommand implements Runnable {
     @Mixin TrainOptions opts;
     @Option(names = "--out", defaultValue = "runs/compare", paramLabel = "DIR") Path out;
-    @Option(names = "--overwrite", description = "Replace a non-empty OUT.") boolean overwrite;
+    @Option(names = "--overwrite", arity = "0..1", description = "Replace a non-empty OUT.") boolean overwrite;
     @Option(names = "--modes", split = ",", defaultValue = "paper", description = "FF modes to run: paper, revert, search.") List<String> modes;
     @Option(names = "--patience", defaultValue = "3", description = "Baseline stops after this many evaluations without improvement.") int patience;
 

