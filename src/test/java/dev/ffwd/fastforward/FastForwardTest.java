@@ -112,6 +112,24 @@ class FastForwardTest {
     }
 
     @Test
+    void adaptiveIntervalShrinksAfterLongStagesAndGrowsAfterFruitlessOnes() {
+        FfConfig cfg = new FfConfig(true, 4, 32, 100, FfConfig.Mode.REVERT, true);
+        FastForward ff = new FastForward(cfg);
+        theta.value().set(new float[]{1f, 1f});
+        long step = 0;
+        for (double target : new double[]{100, 0}) {  // far minimum: long stage; minimum behind θ: nothing gained
+            long due = ff.nextStage();
+            for (; step < due; step++) {
+                ff.beforeStep(step, List.of(theta));
+                theta.value().addi(0.25f);
+                ff.afterStep(step + 1, List.of(theta), quadratic(target));
+            }
+            if (target == 100) assertEquals(2, ff.interval(), "a stage of >= interval repeats halves the interval");
+            else assertEquals(4, ff.interval(), "a stage that gained nothing doubles it again");
+        }
+    }
+
+    @Test
     void stagesComeEveryIntervalAndOnlyWhenEnabled() {
         FastForward off = new FastForward(new FfConfig(false, 2, 32, 10, FfConfig.Mode.PAPER, false));
         FastForward on = new FastForward(new FfConfig(true, 2, 32, 10, FfConfig.Mode.PAPER, false));
