@@ -37,6 +37,28 @@ public enum BenchModel {
         this.targets = targets;
     }
 
+    /**
+     * Writes the model in a child JVM, so that generating the weights on the heap does not count towards the
+     * benchmark process's peak memory; the benchmark then memory-maps the file, as for a real checkpoint.
+     */
+    public Path writeInChildProcess(Path dir, long seed) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), BenchModel.class.getName(),
+                name(), dir.toString(), Long.toString(seed)).inheritIO().start();
+        try {
+            if (p.waitFor() != 0) throw new IOException("generating the " + name() + " weights failed (exit " + p.exitValue() + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        return dir;
+    }
+
+    /** Child-process entry point: SHAPE DIR SEED. */
+    public static void main(String[] args) throws IOException {
+        valueOf(args[0]).write(Path.of(args[1]), Long.parseLong(args[2]));
+    }
+
     /** Writes config.json and model.safetensors (N(0, 0.02) weights, unit norms) into {@code dir}. */
     public Path write(Path dir, long seed) throws IOException {
         ModelConfig c = ModelConfig.parse(dir.resolve("config.json"), new ObjectMapper().readTree(configJson));

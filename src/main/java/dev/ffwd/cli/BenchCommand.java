@@ -53,7 +53,7 @@ final class BenchCommand implements Runnable {
 
     private void bench(BenchModel bm, Path work, double sgemm) throws IOException {
         Path dir = Files.createDirectories(work.resolve(bm.name().toLowerCase()));
-        bm.write(dir, 1);
+        bm.writeInChildProcess(dir, 1);
         int vocab = new ObjectMapper().readTree(bm.configJson).get("vocab_size").asInt();
         long[][] ids = Benchmark.batch(batch, seq, vocab, 2, dir.resolve("batch.json"));
         System.out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
