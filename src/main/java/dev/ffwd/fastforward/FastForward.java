@@ -140,7 +140,7 @@ public final class FastForward {
         /**
          * Bracket by doubling (τ = 1, 2, 4, ... until the loss rises), then golden-section search inside
          * [τ/2, 2τ] with 5 more evaluations; finally θ = θ_t + τ*Δ for the best τ evaluated.
-         * About log2(k) + 4 validation passes instead of the paper's k + 1.
+         * About log2(k) + 7 validation passes instead of the paper's k + 1 (15 instead of 277 at k = 276).
          */
         private void search() {
             double prevTau = 0, prevLoss = Double.POSITIVE_INFINITY;

@@ -11,18 +11,16 @@ import java.util.Map;
 public final class TextTokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tok;
-    private final Path source;
 
-    private TextTokenizer(HuggingFaceTokenizer tok, Path source) {
+    private TextTokenizer(HuggingFaceTokenizer tok) {
         this.tok = tok;
-        this.source = source;
     }
 
     public static TextTokenizer load(Path file) {
         if (!Files.isRegularFile(file)) throw new FfwdException(file + ": tokenizer.json not found");
         try {
             Map<String, String> opts = Map.of("truncation", "false", "padding", "false", "modelMaxLength", "1000000000");
-            return new TextTokenizer(HuggingFaceTokenizer.newInstance(file, opts), file);
+            return new TextTokenizer(HuggingFaceTokenizer.newInstance(file, opts));
         } catch (Exception | UnsatisfiedLinkError e) {
             String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             throw new FfwdException(file + ": cannot load tokenizer: " + why);
@@ -40,10 +38,6 @@ public final class TextTokenizer implements AutoCloseable {
 
     public String decode(long[] ids) {
         return tok.decode(ids, true);
-    }
-
-    public Path source() {
-        return source;
     }
 
     @Override

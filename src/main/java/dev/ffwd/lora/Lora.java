@@ -98,10 +98,6 @@ public final class Lora {
         return Collections.unmodifiableList(params);
     }
 
-    public Map<String, Linear> layers() {
-        return Collections.unmodifiableMap(layers);
-    }
-
     /** Folds s·B·A into W (DoRA: m·(W + sBA)/‖W + sBA‖) and disables the side path; inference then costs nothing extra. */
     public void merge() {
         if (merged) return;
@@ -134,9 +130,5 @@ public final class Lora {
         public NDArray forward(Linear base, NDArray x, boolean training) {
             return base.frozen(x);
         }
-    }
-
-    public boolean isMerged() {
-        return merged;
     }
 }

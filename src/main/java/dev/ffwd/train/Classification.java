@@ -3,6 +3,7 @@ package dev.ffwd.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import dev.ffwd.data.Batch;
+import dev.ffwd.lora.Lora;
 import dev.ffwd.model.Arch;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
@@ -40,8 +41,8 @@ public final class Classification implements Objective {
     }
 
     /** The HF module name of the head, under PEFT's prefix. */
-    public static String headName(Transformer model) {
-        return "base_model.model." + (model.config.arch() == Arch.BERT ? "classifier" : "score");
+    private static String headName(Transformer model) {
+        return Lora.PEFT_PREFIX + (model.config.arch() == Arch.BERT ? "classifier" : "score");
     }
 
     @Override
@@ -51,7 +52,7 @@ public final class Classification implements Objective {
         return new Loss(nll.sum(), b.labels().getManager().create((float) b.rows()));
     }
 
-    public NDArray logits(Batch b, boolean training) {
+    private NDArray logits(Batch b, boolean training) {
         NDArray pooled = model.pool(model.hidden(b.ids(), b.mask(), training), b.mask());  // [B, d]
         return pooled.getNDArrayInternal().linear(pooled, weight, bias).singletonOrThrow();
     }

@@ -109,10 +109,6 @@ public final class FineTune implements AutoCloseable {
         return new FlopCounter(pretrained.model().config, options.lora(), labels.size());
     }
 
-    public Lora lora() {
-        return lora;
-    }
-
     /** Writes the current adapters (and head) in PEFT format. */
     public void saveAdapter(Path dir) {
         List<RawTensor> tensors = new ArrayList<>();

@@ -129,13 +129,9 @@ public final class Trainer {
     }
 
     public long steps() { return step; }
-    public double epoch() { return (double) cursor / train.size(); }
     public long tokens() { return tokens; }
     public Ledger ledger() { return ledger; }
     public List<Param> params() { return params; }
     public Optimizer optimizer() { return optimizer; }
     public TrainConfig config() { return cfg; }
-    public double lr() { return schedule.lr(step); }
-    public FlopCounter flops() { return flops; }
-    public Objective objective() { return objective; }
 }
