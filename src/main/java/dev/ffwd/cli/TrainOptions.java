@@ -67,8 +67,7 @@ final class TrainOptions {
     }
 
     private ModelConfig modelConfig() {
-        Path dir = model.model.equals(Pretrained.BUILTIN) ? dev.ffwd.io.BuiltinModel.materialize(dev.ffwd.io.BuiltinModel.defaultDir()) : Path.of(model.model);
-        Path cfg = dir.resolve("config.json");
+        Path cfg = Pretrained.resolve(model.model).resolve("config.json");
         if (!Files.isRegularFile(cfg)) throw new dev.ffwd.FfwdException(cfg + ": config.json not found");
         return ModelConfig.load(cfg);
     }

@@ -18,10 +18,14 @@ public record Pretrained(Path dir, Transformer model, TextTokenizer tokenizer) i
 
     /** Loads {@code spec}: a model folder, or {@value #BUILTIN} (also when null) for the embedded MiniLM. */
     public static Pretrained load(String spec) {
-        Path dir = spec == null || spec.equals(BUILTIN) || spec.equals(BuiltinModel.NAME)
+        return load(resolve(spec));
+    }
+
+    /** The folder {@code spec} names; the built-in model is written out on first use. */
+    public static Path resolve(String spec) {
+        return spec == null || spec.equals(BUILTIN) || spec.equals(BuiltinModel.NAME)
                 ? BuiltinModel.materialize(BuiltinModel.defaultDir())
                 : Path.of(spec);
-        return load(dir);
     }
 
     public static Pretrained load(Path dir) {
