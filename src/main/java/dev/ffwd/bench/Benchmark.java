@@ -62,7 +62,7 @@ public final class Benchmark {
                 Arrays.fill(tgt, true);
                 ex.add(new Example(row, tgt, -1));
             }
-            TrainConfig tc = new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, "adamw", 0, 1.0, 0.9, ids.length, 1,
+            TrainConfig tc = new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, ids.length, 1,
                     Long.MAX_VALUE, 1, ids.length, Integer.MAX_VALUE, 0);
             flops = new FlopCounter(c, lc, 0);
             trainer = new Trainer(new LanguageModeling(model), lora.params(), AdamW.defaults(), tc, ex, flops, model.manager());

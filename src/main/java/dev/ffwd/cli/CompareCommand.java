@@ -2,7 +2,9 @@ package dev.ffwd.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.report.ComparisonReport;
 import dev.ffwd.train.Comparison;
 import dev.ffwd.train.FineTune;
@@ -10,33 +12,83 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
-@Command(name = "compare", description = "Plain LoRA vs. Fast Forward at equal test loss; writes report.json, report.md and plots.")
+@Command(name = "compare", mixinStandardHelpOptions = true,
+        description = "Plain LoRA over a learning-rate grid vs. Fast Forward at equal test loss; writes report.json, report.md and plots.")
 class CompareCommand implements Runnable {
     @Mixin TrainOptions opts;
-    @Option(names = "--out", defaultValue = "runs/compare", paramLabel = "DIR") Path out;
+    @Option(names = "--out", defaultValue = "runs/compare", paramLabel = "DIR", description = "Report directory (default: ${DEFAULT-VALUE}).") Path out;
     @Option(names = "--overwrite", arity = "0..1", description = "Replace a non-empty OUT.") boolean overwrite;
-    @Option(names = "--modes", split = ",", defaultValue = "paper", description = "FF modes to run: paper, revert, search.") List<String> modes;
-    @Option(names = "--patience", defaultValue = "3", description = "Baseline stops after this many evaluations without improvement.") int patience;
+    @Option(names = "--resume", description = "Continue a killed comparison in OUT: finished arms are loaded, not re-run.") boolean resume;
+    @Option(names = "--modes", split = ",", defaultValue = "paper,ffwd",
+            description = "FF variants to run (see --ff-mode), e.g. paper,search,ffwd,ffwd-guard (default: ${DEFAULT-VALUE}).") List<String> modes;
+    @Option(names = "--lr-grid", split = ",", paramLabel = "LR", description = "Learning rates for plain AdamW baselines (default: --lr alone).") List<String> lrGrid;
+    @Option(names = "--ff-lrs", split = ",", defaultValue = "lr,tuned", paramLabel = "LR",
+            description = "Learning rates for FF arms: lr (the --lr), tuned (the grid's best) or values (default: ${DEFAULT-VALUE}).") List<String> ffLrs;
+    @Option(names = "--patience", defaultValue = "3", description = "Arms stop after this many evaluations without improvement (default: ${DEFAULT-VALUE}).") int patience;
+    @Option(names = "--repeats", defaultValue = "1", description = "Re-run every arm this many times in all, for min/median wall time (default: ${DEFAULT-VALUE}).") int repeats;
 
     @Override
     public void run() {
-        OutputDir.prepare(out, overwrite, false);
+        Comparison.Result r = execute();
+        System.out.print(ComparisonReport.baselineTable(r) + "\n" + ComparisonReport.ffTable(r));
+        System.out.println("report: " + out.resolve("report.md"));
+    }
+
+    /** Runs the comparison and writes its report; returns the result. */
+    Comparison.Result execute() {
+        OutputDir.prepare(out, overwrite, resume);
         FineTune.Options o = opts.options();
-        try (FineTune ft = FineTune.prepare(o); Progress progress = new Progress(ft.options.train().maxSteps())) {
+        String lr = opts.lrText();
+        Map<String, FfConfig> variants = new LinkedHashMap<>();
+        for (String m : modes) variants.put(m.trim(), FfConfig.parse(m, opts.ffBase()));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode cfg = json.valueToTree(o);
+        cfg.set("variants", json.valueToTree(variants));
+        cfg.put("lr_text", lr);
+        cfg.set("lr_grid", json.valueToTree(lrGrid == null ? List.of(lr) : lrGrid));
+        cfg.set("ff_lrs", json.valueToTree(ffLrs));
+        cfg.put("patience", patience);
+        cfg.put("repeats", repeats);
+        checkPlan(cfg);
+        Comparison.Plan plan = new Comparison.Plan(lr, lrGrid == null ? List.of(lr) : lrGrid, ffLrs, variants, patience, repeats, out, resume);
+        try (FineTune ft = FineTune.prepare(o); Progress progress = new Progress(o.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),
                     ft.splits.test().size(), ft.splits.validation().size(), o.lora().targets());
-            List<FfConfig.Mode> ms = modes.stream().map(m -> FfConfig.Mode.valueOf(m.trim().toUpperCase())).distinct().toList();
-            Comparison.Result r = Comparison.run(ft, opts.ff(true), ms, patience, progress);
-            ObjectNode cfg = new ObjectMapper().valueToTree(ft.options);
-            cfg.set("fast_forward", new ObjectMapper().valueToTree(opts.ff(true)));
-            cfg.put("patience", patience);
+            Comparison.Result r = Comparison.run(ft, plan, progress);
             ComparisonReport.write(out, r, cfg);
-            System.out.print(ComparisonReport.markdown(r).lines().filter(l -> l.startsWith("|") || l.startsWith("Target"))
-                    .reduce("", (a, b) -> a + b + "\n"));
-            System.out.println("report: " + out.resolve("report.md"));
+            return r;
+        }
+    }
+
+    /** A resumed comparison must be the same experiment; a new one records its plan. */
+    private void checkPlan(ObjectNode cfg) {
+        Path file = out.resolve("plan.json");
+        try {
+            ObjectMapper json = new ObjectMapper();
+            String text = json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg);
+            if (resume && Files.isRegularFile(file)) {
+                var before = json.readTree(file.toFile());
+                var now = json.readTree(text);  // through text, so that numbers compare as they were written
+                if (!before.equals(now)) {
+                    String field = "";
+                    for (var it = now.fieldNames(); it.hasNext(); ) {
+                        String f = it.next();
+                        if (!now.get(f).equals(before.get(f))) { field = f; break; }
+                    }
+                    throw new FfwdException(file + ": --resume with different settings (" + field
+                            + " differs); rerun with the original options or use --overwrite");
+                }
+            }
+            AtomicFiles.writeString(file, text);
+        } catch (IOException e) {
+            throw new FfwdException(file + ": " + e.getMessage());
         }
     }
 }

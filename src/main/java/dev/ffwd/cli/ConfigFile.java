@@ -12,19 +12,39 @@ import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 
 /**
- * {@code --config FILE}: a YAML or JSON object whose keys are long option names ("lora-r: 64"); its values become
- * the options' defaults, so the command line still wins.
+ * {@code --config FILE}: a YAML or JSON object whose keys are long option names ("lora-r: 64"), and
+ * {@code --preset NAME}: a named set of such values ({@link Presets}). Their values become the options' defaults,
+ * so the command line wins over both, and a config file wins over a preset.
  */
 final class ConfigFile {
     private ConfigFile() {}
 
     static void install(CommandLine cli, String[] args) {
-        Path file = null;
+        String file = value(args, "--config"), preset = value(args, "--preset");
+        if (file == null && preset == null) return;
+        JsonNode cfg = file == null ? null : read(Path.of(file));
+        java.util.Map<String, String> p = preset == null ? java.util.Map.of() : Presets.get(preset);
+        cli.setDefaultValueProvider(arg -> {
+            if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
+            String name = o.longestName().replaceFirst("^--", "");
+            JsonNode v = cfg == null ? null : cfg.get(name);
+            if (v == null) return p.get(name);
+            if (v.isArray()) return StreamSupport.stream(v.spliterator(), false).map(JsonNode::asText).collect(Collectors.joining(","));
+            return v.asText();
+        });
+    }
+
+    /** The value of {@code --name X} or {@code --name=X} on the command line, or null. */
+    private static String value(String[] args, String name) {
+        String v = null;
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--config") && i + 1 < args.length) file = Path.of(args[i + 1]);
-            else if (args[i].startsWith("--config=")) file = Path.of(args[i].substring(9));
+            if (args[i].equals(name) && i + 1 < args.length) v = args[i + 1];
+            else if (args[i].startsWith(name + "=")) v = args[i].substring(name.length() + 1);
         }
-        if (file == null) return;
+        return v;
+    }
+
+    private static JsonNode read(Path file) {
         JsonNode n;
         try {
             String name = file.getFileName().toString();
@@ -33,13 +53,6 @@ final class ConfigFile {
             throw new FfwdException(file + ": cannot read config: " + e.getMessage().lines().findFirst().orElse(""));
         }
         if (n == null || !n.isObject()) throw new FfwdException(file + ": config must be a mapping of option names to values");
-        JsonNode cfg = n;
-        cli.setDefaultValueProvider(arg -> {
-            if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
-            JsonNode v = cfg.get(o.longestName().replaceFirst("^--", ""));
-            if (v == null) return null;
-            if (v.isArray()) return StreamSupport.stream(v.spliterator(), false).map(JsonNode::asText).collect(Collectors.joining(","));
-            return v.asText();
-        });
+        return n;
     }
 }

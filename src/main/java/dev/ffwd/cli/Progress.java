@@ -1,7 +1,6 @@
 package dev.ffwd.cli;
 
 import dev.ffwd.fastforward.FastForward;
-import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.train.Comparison;
 import dev.ffwd.train.History;
 import dev.ffwd.train.Trainer;
@@ -26,10 +25,10 @@ final class Progress implements Comparison.Listener, AutoCloseable {
     }
 
     @Override
-    public void onArmStart(String name, FfConfig ff) {
+    public void onArmStart(String name, long steps) {
         close();
-        bar = new ProgressBarBuilder().setTaskName(String.format("%-10s", name)).setInitialMax(maxSteps)
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setMaxRenderedLength(130)
+        bar = new ProgressBarBuilder().setTaskName(String.format("%-16s", name)).setInitialMax(steps)
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).setMaxRenderedLength(140)
                 .setUnit(" steps", 1).build();
         startTokens = -1;
         test = Double.NaN;
@@ -38,7 +37,7 @@ final class Progress implements Comparison.Listener, AutoCloseable {
 
     @Override
     public void onStep(Trainer t, double loss) {
-        if (bar == null) onArmStart("train", null);
+        if (bar == null) onArmStart("train", maxSteps);
         if (startTokens < 0) {  // rate from the first step on (a resumed run starts mid-way)
             startTokens = t.tokens();
             started = System.nanoTime();
@@ -56,14 +55,15 @@ final class Progress implements Comparison.Listener, AutoCloseable {
 
     @Override
     public void onStage(FastForward.Stage s) {
-        stage = String.format(Locale.ROOT, " FF τ=%.1f (%d evals)", s.tau(), s.evaluations());
+        stage = String.format(Locale.ROOT, " FF τ=%.2f×%d (%d probes)", s.tau(), s.span(), s.evaluations());
     }
 
     @Override
     public void onArmEnd(Comparison.Arm arm) {
         close();
-        System.err.printf(Locale.ROOT, "%s: %d steps, test loss %.4f (best %.4f)%s%n", arm.name(), arm.steps(), arm.finalTestLoss(),
-                arm.bestTestLoss(), arm.reachedTarget() ? ", reached the target" : ", did not reach the target");
+        System.err.printf(Locale.ROOT, "%s: %d steps, test loss %.4f (best %.4f), stopped by %s%s%n", arm.name(), arm.steps(),
+                arm.history().lastTestLoss(), arm.bestTestLoss(), arm.stop().name().toLowerCase(Locale.ROOT),
+                arm.error() != null ? ": " + arm.error() : "");
     }
 
     @Override

@@ -26,7 +26,7 @@ final class TrainCommand implements Runnable {
                     ft.splits.validation().size(), ft.truncated > 0 ? " (" + ft.truncated + " truncated to --max-length)" : "");
             TrainingRun run = ft.newRun(opts.ff(ff), out.resolve("checkpoint.safetensors"));
             if (resume && run.resume()) System.err.printf("resumed at step %d%n", run.trainer().steps());
-            progress.onArmStart("train", null);
+            progress.onArmStart("train", ft.options.train().maxSteps());
             run.run(TrainingRun.StopRule.budget(), progress);
             progress.close();
             ft.saveAdapter(out.resolve("adapter"));

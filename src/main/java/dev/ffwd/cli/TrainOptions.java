@@ -15,53 +15,80 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Options shared by train, compare and demo. Any of them may also come from --config FILE (YAML or JSON). */
+/**
+ * Options shared by train, compare and demo. Defaults are the library's named constants. Any option may also come
+ * from --config FILE (YAML or JSON) or --preset NAME; the command line wins over both.
+ */
 final class TrainOptions {
     @Mixin ModelOption model;
     @Option(names = "--data", paramLabel = "FILE.jsonl", description = "Training data (JSONL).") Path data;
-    @Option(names = "--format", defaultValue = "text", description = "text | instruction | chat | classification") String format;
-    @Option(names = "--lora-r", defaultValue = "64") int loraR;
-    @Option(names = "--lora-alpha", defaultValue = "16") double loraAlpha;
-    @Option(names = "--lora-dropout", defaultValue = "0.1") double loraDropout;
+    @Option(names = "--format", defaultValue = "text", description = "text | instruction | chat | classification (default: ${DEFAULT-VALUE}).") String format;
+    @Option(names = "--lora-r", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).") int loraR;
+    @Option(names = "--lora-alpha", defaultValue = "16", description = "LoRA alpha; the update is scaled by alpha/r (default: ${DEFAULT-VALUE}).") double loraAlpha;
+    @Option(names = "--lora-dropout", defaultValue = "0.1", description = "Dropout on the LoRA input (default: ${DEFAULT-VALUE}).") double loraDropout;
     @Option(names = "--targets", split = ",", description = "Module names to adapt (default: the paper's for the architecture).") List<String> targets;
     @Option(names = "--dora", description = "Weight-decomposed LoRA.") boolean dora;
-    @Option(names = "--lr", defaultValue = "2e-5") double lr;
-    @Option(names = "--schedule", defaultValue = "constant", description = "constant | linear | cosine") String schedule;
-    @Option(names = "--warmup", defaultValue = "0") long warmup;
-    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd") String optimizer;
-    @Option(names = "--weight-decay", defaultValue = "0") double weightDecay;
-    @Option(names = "--clip", defaultValue = "1.0", description = "Global gradient-norm clip (0 = off).") double clip;
-    @Option(names = "--batch-size", defaultValue = "8") int batchSize;
-    @Option(names = "--grad-accum", defaultValue = "1") int gradAccum;
-    @Option(names = "--max-length", defaultValue = "128") int maxLength;
+    @Option(names = "--lr", defaultValue = "" + TrainConfig.LR, description = "Learning rate (default: ${DEFAULT-VALUE}, the paper's).") String lr;
+    @Option(names = "--schedule", defaultValue = "constant", description = "constant | linear | cosine (default: ${DEFAULT-VALUE}).") String schedule;
+    @Option(names = "--warmup", defaultValue = "0", description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).") long warmup;
+    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd (default: ${DEFAULT-VALUE}).") String optimizer;
+    @Option(names = "--weight-decay", defaultValue = "0", description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).") double weightDecay;
+    @Option(names = "--adam-eps", defaultValue = "" + TrainConfig.ADAM_EPS, description = "AdamW epsilon (default: ${DEFAULT-VALUE}; the authors' transformers.AdamW: 1e-6).") double adamEps;
+    @Option(names = "--clip", defaultValue = "" + TrainConfig.CLIP_NORM, description = "Global gradient-norm clip, 0 = off (default: ${DEFAULT-VALUE}).") double clip;
+    @Option(names = "--batch-size", defaultValue = "" + TrainConfig.BATCH_SIZE, description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).") int batchSize;
+    @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).") int gradAccum;
+    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int maxLength;
     @Option(names = "--pack", description = "Pack text examples into full rows.") boolean pack;
-    @Option(names = "--max-steps", defaultValue = "200") long maxSteps;
+    @Option(names = "--max-steps", defaultValue = "" + TrainConfig.MAX_STEPS, description = "Optimizer step budget (default: ${DEFAULT-VALUE}).") long maxSteps;
     @Option(names = "--epochs", description = "Train for this many epochs (overrides --max-steps).") Double epochs;
-    @Option(names = "--eval-every", defaultValue = "10") int evalEvery;
-    @Option(names = "--eval-batch-size", defaultValue = "32") int evalBatchSize;
-    @Option(names = "--checkpoint-every", defaultValue = "50") int checkpointEvery;
-    @Option(names = "--test-fraction", defaultValue = "0.1") double testFraction;
-    @Option(names = "--limit", defaultValue = "0", description = "Use at most this many records (0 = all).") int limit;
-    @Option(names = "--seed", defaultValue = "42") long seed;
+    @Option(names = "--eval-every", defaultValue = "" + TrainConfig.EVAL_EVERY, description = "Steps between test-loss evaluations (default: ${DEFAULT-VALUE}).") int evalEvery;
+    @Option(names = "--eval-batch-size", defaultValue = "" + TrainConfig.EVAL_BATCH_SIZE, description = "Sequences per evaluation batch (default: ${DEFAULT-VALUE}).") int evalBatchSize;
+    @Option(names = "--checkpoint-every", defaultValue = "" + TrainConfig.CHECKPOINT_EVERY, description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).") int checkpointEvery;
+    @Option(names = "--test-fraction", defaultValue = "0.1", description = "Share of the data held out for testing (default: ${DEFAULT-VALUE}).") double testFraction;
+    @Option(names = "--limit", defaultValue = "0", description = "Use at most this many records, 0 = all (default: ${DEFAULT-VALUE}).") int limit;
+    @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "Seed for splits, initialisation, data order and dropout (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with any of these options (long names).") Path config;
+    @Option(names = "--preset", paramLabel = "NAME", description = "Option defaults from a named protocol: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.Names.class) String preset;
 
     // Fast Forward
-    @Option(names = "--ff-interval", defaultValue = "6", description = "Optimizer steps between FF stages.") int ffInterval;
-    @Option(names = "--ff-val-size", defaultValue = "32", description = "Tiny validation set size (held out of test).") int ffValSize;
-    @Option(names = "--ff-max-repeats", defaultValue = "1000") int ffMaxRepeats;
-    @Option(names = "--ff-mode", defaultValue = "paper", description = "paper | revert | search") String ffMode;
-    @Option(names = "--ff-adaptive", description = "Adapt the FF interval to how well stages pay off.") boolean ffAdaptive;
+    @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd, with modifiers such as +guard, -span (default: ${DEFAULT-VALUE}).") String ffMode;
+    @Option(names = "--ff-interval", defaultValue = "" + FfConfig.INTERVAL, description = "Optimizer steps between FF stages (default: ${DEFAULT-VALUE}).") int ffInterval;
+    @Option(names = "--ff-warmup", defaultValue = "0", description = "Optimizer steps before FF stages are counted (burn-in; default: ${DEFAULT-VALUE}).") long ffWarmup;
+    @Option(names = "--ff-params", defaultValue = "lora", description = "Tensors FF moves: lora (adapters only, as the authors) | all (a classification head too) (default: ${DEFAULT-VALUE}).") String ffParams;
+    @Option(names = "--ff-val-size", defaultValue = "" + FfConfig.VALIDATION_SIZE, description = "Tiny validation set size, held out of test (default: ${DEFAULT-VALUE}).") int ffValSize;
+    @Option(names = "--ff-max-repeats", defaultValue = "" + FfConfig.MAX_REPEATS, description = "Largest multiple of Δ a stage may add (default: ${DEFAULT-VALUE}).") int ffMaxRepeats;
 
+    /** The Fast Forward settings every variant shares. */
+    FfConfig ffBase() {
+        return FfConfig.defaults().withInterval(ffInterval).withWarmup(ffWarmup).withValidationSize(ffValSize)
+                .withMaxRepeats(ffMaxRepeats).withParams(FfConfig.Params.valueOf(ffParams.trim().toUpperCase()));
+    }
+
+    /** The variant of --ff-mode, or Fast Forward off. */
     FfConfig ff(boolean enabled) {
-        return new FfConfig(enabled, ffInterval, ffValSize, ffMaxRepeats, FfConfig.Mode.valueOf(ffMode.toUpperCase()), ffAdaptive);
+        return enabled ? FfConfig.parse(ffMode, ffBase()) : FfConfig.off();
+    }
+
+    /** The learning rate as written (reports key learning rates by their text). */
+    String lrText() {
+        return lr.trim();
+    }
+
+    double lr() {
+        try {
+            return Double.parseDouble(lr.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--lr must be a number, got '" + lr + "'");
+        }
     }
 
     FineTune.Options options() {
         if (data == null) throw new IllegalArgumentException("--data FILE.jsonl is required");
         List<String> t = targets;
         if (t == null || t.isEmpty()) t = FineTune.defaultTargets(modelConfig().arch());
-        TrainConfig tc = new TrainConfig(lr, Schedule.Kind.valueOf(schedule.toUpperCase()), warmup, optimizer, weightDecay, clip,
-                0.9, batchSize, gradAccum, maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed);
+        TrainConfig tc = new TrainConfig(lr(), Schedule.Kind.valueOf(schedule.toUpperCase()), warmup,
+                TrainConfig.OptimizerKind.valueOf(optimizer.trim().toUpperCase()), weightDecay, clip, adamEps, TrainConfig.SGD_MOMENTUM,
+                batchSize, gradAccum, maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed);
         return new FineTune.Options(model.model, data, Format.parse(format), maxLength, pack,
                 new LoraConfig(loraR, loraAlpha, loraDropout, t, dora), tc, testFraction, ffValSize, limit, epochs);
     }

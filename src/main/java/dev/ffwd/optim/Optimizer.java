@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +58,12 @@ public abstract class Optimizer {
         NDArray z = a.zerosLike();
         NDScope.unregister(z);
         return z;
+    }
+
+    /** Frees the moment buffers (the run is over). */
+    public void close() {
+        state.values().forEach(bufs -> Arrays.stream(bufs).forEach(NDArray::close));
+        state.clear();
     }
 
     public long steps() {

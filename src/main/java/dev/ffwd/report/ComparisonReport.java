@@ -4,85 +4,63 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
+import dev.ffwd.fastforward.FastForward;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.train.Comparison;
 import dev.ffwd.train.History;
+import dev.ffwd.train.TrainingRun;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
+import java.awt.BasicStroke;
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
-/** Writes a comparison as report.json, report.md (a table like the paper's) and PNG plots. */
+/** Writes a comparison as report.json, report.md (tables like the paper's) and PNG plots. */
 public final class ComparisonReport {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ComparisonReport() {}
 
-    /** Percent saved by {@code arm} against the baseline, at equal (target) test loss. */
-    public static double saving(double baseline, double arm) {
-        return 100 * (1 - arm / baseline);
-    }
-
     public static void write(Path dir, Comparison.Result r, ObjectNode configuration) {
         try {
             Files.createDirectories(dir);
             AtomicFiles.writeString(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(r, configuration)) + "\n");
             AtomicFiles.writeString(dir.resolve("report.md"), markdown(r));
-            plot(dir.resolve("loss_vs_flops.png"), r, "FLOPs (exact, LoRA-aware)", History.Point::flopsExact, History.StageAt::flopsExact);
+            plot(dir.resolve("loss_vs_flops.png"), r, "GFLOPs (exact, LoRA-aware)", p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
             plot(dir.resolve("loss_vs_wall.png"), r, "wall-clock seconds (train + FF)", History.Point::wallSeconds, History.StageAt::wallSeconds);
         } catch (IOException e) {
             throw new FfwdException(dir + ": cannot write report: " + e.getMessage());
         }
     }
 
-    static ObjectNode json(Comparison.Result r, ObjectNode configuration) {
+    public static ObjectNode json(Comparison.Result r, ObjectNode configuration) {
         ObjectNode root = JSON.createObjectNode();
-        root.put("target_test_loss", r.target());
-        ObjectNode arms = root.putObject("arms");
-        Comparison.Arm base = r.baseline();
-        for (Comparison.Arm a : r.arms()) {
-            ObjectNode n = arms.putObject(a.name());
-            n.put("mode", a.ff().enabled() ? a.ff().mode().name().toLowerCase() : "off");
-            n.put("steps", a.stepsToTarget());
-            n.put("steps_run", a.steps());
-            n.put("stop", a.stop().name().toLowerCase());
-            n.put("ff_stages", a.ffStages());
-            n.put("ff_repeats", a.ffRepeats());
-            n.put("ff_evaluations", a.ffEvaluations());
-            n.put("flops_paper", a.flopsPaper());
-            n.put("flops_exact", a.flopsExact());
-            n.put("wall_seconds", a.wallSeconds());
-            n.put("final_test_loss", a.finalTestLoss());
-            n.put("best_test_loss", a.bestTestLoss());
-            n.put("reached_target", a.reachedTarget());
-            ArrayNode curve = n.putArray("curve");
-            for (History.Point p : a.history().points)
-                curve.addObject().put("step", p.step()).put("flops_paper", p.flopsPaper()).put("flops_exact", p.flopsExact())
-                        .put("wall_seconds", p.wallSeconds()).put("test_loss", p.testLoss());
-            ArrayNode stages = n.putArray("stages");
-            for (History.StageAt s : a.history().stages) {
-                ObjectNode sn = stages.addObject().put("step", s.stage().step()).put("tau", s.stage().tau())
-                        .put("evaluations", s.stage().evaluations()).put("non_finite", s.stage().hitNonFinite());
-                s.stage().losses().forEach(sn.putArray("validation_losses")::add);
-            }
-            if (a != base) {
-                ObjectNode sv = n.putObject("savings");
-                sv.put("flops_paper_percent", saving(base.flopsPaper(), a.flopsPaper()));
-                sv.put("flops_exact_percent", saving(base.flopsExact(), a.flopsExact()));
-                sv.put("wall_percent", saving(base.wallSeconds(), a.wallSeconds()));
-            }
+        root.put("lr", r.lr());
+        root.put("target_test_loss", r.baseline().bestTestLoss());
+        ObjectNode tuned = root.putObject("tuned");
+        tuned.put("lr", r.tunedLr());
+        tuned.put("target_test_loss", r.tunedTarget());
+        cost(tuned.putObject("cost"), r.tunedBaseline().costAt(r.tunedTarget()));
+        ObjectNode arms = root.putObject("arms"), baselines = root.putObject("baselines");
+        for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a));
+        r.baselines().forEach((lr, a) -> baselines.set(lr, arms.get(a.name())));
+        ObjectNode same = root.putObject("savings"), vsTuned = root.putObject("savings_vs_tuned"), vsGrid = root.putObject("savings_vs_grid");
+        for (Comparison.Arm a : r.ff()) {
+            same.set(a.name(), saving(r.vsSameLr(a)));
+            vsTuned.set(a.name(), saving(r.vsTuned(a)));
+            vsGrid.set(a.name(), saving(r.vsGrid(a)));
         }
-        ObjectNode savings = root.putObject("savings");
-        for (Comparison.Arm a : r.arms().subList(1, r.arms().size())) savings.set(a.name(), arms.get(a.name()).get("savings"));
         root.set("configuration", configuration);
         ObjectNode v = root.putObject("versions");
         v.put("ffwd", String.valueOf(ComparisonReport.class.getPackage().getImplementationVersion()));
@@ -94,58 +72,161 @@ public final class ComparisonReport {
         return root;
     }
 
-    public static String markdown(Comparison.Result r) {
-        StringBuilder sb = new StringBuilder();
-        Comparison.Arm base = r.baseline();
-        sb.append(String.format(Locale.ROOT, "# Fast Forward vs. plain LoRA\n\nTarget test loss (baseline's best): **%.4f**\n\n", r.target()));
-        sb.append("| arm | reached | steps | FF stages | FF repeats | GFLOPs (paper) | saved | GFLOPs (exact) | saved | wall s | saved | final test loss |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (Comparison.Arm a : r.arms()) {
-            boolean isBase = a == base;
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %d | %d | %.1f | %.1f | %s | %.1f | %s | %.1f | %s | %.4f |\n",
-                    a.name(), a.reachedTarget() ? "yes" : "**no**", a.stepsToTarget(), a.ffStages(), a.ffRepeats(),
-                    a.flopsPaper() / 1e9, isBase ? "—" : pct(saving(base.flopsPaper(), a.flopsPaper())),
-                    a.flopsExact() / 1e9, isBase ? "—" : pct(saving(base.flopsExact(), a.flopsExact())),
-                    a.wallSeconds(), isBase ? "—" : pct(saving(base.wallSeconds(), a.wallSeconds())), a.finalTestLoss()));
+    private static ObjectNode arm(Comparison.Arm a) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("lr", a.lr());
+        n.put("variant", a.isBaseline() ? "off" : a.name().substring(3, a.name().lastIndexOf('@')));
+        if (a.ff() != null) n.set("fast_forward", JSON.valueToTree(a.ff()));
+        n.put("stop", a.stop().name().toLowerCase(Locale.ROOT));
+        n.put("budget_cut", a.stop() == TrainingRun.Stop.MAX_STEPS);
+        if (a.error() != null) n.put("error", a.error());
+        n.put("steps_run", a.steps());
+        n.put("best_test_loss", a.bestTestLoss());
+        n.put("final_test_loss", a.history().lastTestLoss());
+        Comparison.Cost best = a.costAt(a.bestTestLoss());
+        if (best != null) cost(n.putObject("cost_to_best"), best);
+        cost(n.putObject("cost_total"), a.total());
+        List<History.StageAt> st = a.history().stages;
+        n.put("ff_stages", st.size());
+        n.put("ff_rejected", st.stream().filter(s -> s.stage().tau() == 0).count());
+        n.put("ff_steps_gained", st.stream().mapToDouble(s -> s.stage().stepsGained()).sum());
+        n.put("ff_evaluations", st.stream().mapToInt(s -> s.stage().evaluations()).sum());
+        ArrayNode curve = n.putArray("curve");
+        for (History.Point p : a.history().points)
+            curve.addObject().put("step", p.step()).put("flops_paper", p.flopsPaper()).put("flops_exact", p.flopsExact())
+                    .put("wall_seconds", p.wallSeconds()).put("test_loss", p.testLoss()).put("train_loss", p.trainLoss());
+        ArrayNode stages = n.putArray("stages");
+        for (History.StageAt s : st) {
+            FastForward.Stage g = s.stage();
+            ObjectNode sn = stages.addObject().put("step", g.step()).put("span", g.span()).put("tau", g.tau())
+                    .put("evaluations", g.evaluations()).put("non_finite", g.hitNonFinite());
+            g.losses().forEach(sn.putArray("validation_losses")::add);
         }
-        sb.append("\nCost is counted up to the first evaluation at which an arm's test loss is at or below the target; ")
-                .append("test-loss evaluations themselves are not charged to either arm. ")
-                .append("*paper*: 3 × forward FLOPs per train step plus FF validation passes; *exact*: LoRA-aware backward.\n\n")
+        ArrayNode walls = n.putArray("wall_repeats");
+        a.walls().forEach(w -> walls.add(w.length == 0 ? 0 : w[w.length - 1]));
+        return n;
+    }
+
+    private static void cost(ObjectNode n, Comparison.Cost c) {
+        n.put("step", c.step()).put("flops_paper", c.flopsPaper()).put("flops_exact", c.flopsExact())
+                .put("wall_seconds", c.wallMedian()).put("wall_seconds_min", c.wallMin());
+    }
+
+    private static ObjectNode saving(Comparison.Saving s) {
+        ObjectNode n = JSON.createObjectNode().put("reached", s.reached()).put("lr", s.lr());
+        if (s.reached())
+            n.put("flops_paper_percent", s.flopsPaperPercent()).put("flops_exact_percent", s.flopsExactPercent())
+                    .put("wall_percent", s.wallPercent()).put("wall_min_percent", s.wallMinPercent());
+        return n;
+    }
+
+    public static String markdown(Comparison.Result r) {
+        StringBuilder sb = new StringBuilder("# Fast Forward vs. plain LoRA\n\n");
+        sb.append(String.format(Locale.ROOT, "Tuned target: test loss **%.4f**, the lowest best test loss of plain AdamW LoRA over the "
+                + "learning rates %s (reached at lr %s).%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()), r.tunedLr()));
+        sb.append(baselineTable(r)).append('\n').append(ffTable(r));
+        sb.append("\nCost is counted to the first evaluation at or below the target; test-loss evaluations are charged to no arm. ")
+                .append("*paper*: 3 × forward FLOPs per train step plus FF validation passes; *exact*: LoRA-aware backward. ")
+                .append("Wall time is the median over repeats. A saving is given only for an arm that reached its target.\n\n")
                 .append("![test loss vs FLOPs](loss_vs_flops.png)\n\n![test loss vs wall time](loss_vs_wall.png)\n");
         return sb.toString();
     }
 
-    private static String pct(double v) {
+    /** Plain AdamW at each learning rate of the grid: where it stopped and what its best loss cost. */
+    public static String baselineTable(Comparison.Result r) {
+        StringBuilder sb = new StringBuilder("| baseline lr | best test loss | at step | stopped by | GFLOPs paper | GFLOPs exact | wall s |\n"
+                + "|---|---:|---:|---|---:|---:|---:|\n");
+        for (Comparison.Arm a : r.baselines().values()) {
+            Comparison.Cost c = a.costAt(a.bestTestLoss());
+            sb.append(String.format(Locale.ROOT, "| %s%s | %.4f | %s | %s | %s | %s | %s |%n", a.lr(), a.lr().equals(r.tunedLr()) ? " (tuned)" : "",
+                    a.bestTestLoss(), c == null ? "—" : c.step(), stopText(a),
+                    c == null ? "—" : gflops(c.flopsPaper()), c == null ? "—" : gflops(c.flopsExact()),
+                    c == null ? "—" : String.format(Locale.ROOT, "%.1f", c.wallMedian())));
+        }
+        return sb.toString();
+    }
+
+    /** Each FF arm against the baseline at its own lr, against the tuned baseline, and against the whole grid. */
+    public static String ffTable(Comparison.Result r) {
+        StringBuilder sb = new StringBuilder("| FF arm | stages (rejected) | probes | vs same lr: saved paper / exact / wall "
+                + "| vs tuned: saved paper / exact / wall | vs whole grid: exact |\n|---|---:|---:|---|---|---:|\n");
+        for (Comparison.Arm a : r.ff()) {
+            List<History.StageAt> st = a.history().stages;
+            Comparison.Saving grid = r.vsGrid(a);
+            sb.append(String.format(Locale.ROOT, "| %s%s | %d (%d) | %d | %s | %s | %s |%n", a.name(), a.diverged() ? " (diverged)" : "",
+                    st.size(), st.stream().filter(s -> s.stage().tau() == 0).count(),
+                    st.stream().mapToInt(s -> s.stage().evaluations()).sum(), three(r.vsSameLr(a)), three(r.vsTuned(a)),
+                    grid.reached() ? pct(grid.flopsExactPercent()) : "not reached"));
+        }
+        return sb.toString();
+    }
+
+    private static String stopText(Comparison.Arm a) {
+        return switch (a.stop()) {
+            case PLATEAU -> "plateau";
+            case MAX_STEPS -> "**budget** (still improving?)";
+            case TARGET_REACHED -> "target";
+            case DIVERGED -> "**diverged**";
+        };
+    }
+
+    private static String three(Comparison.Saving s) {
+        return s.reached() ? pct(s.flopsPaperPercent()) + " / " + pct(s.flopsExactPercent()) + " / " + pct(s.wallPercent()) : "not reached";
+    }
+
+    private static String gflops(double f) {
+        return String.format(Locale.ROOT, "%,.0f", f / 1e9);
+    }
+
+    static String pct(double v) {
         return String.format(Locale.ROOT, "%.1f%%", v);
     }
 
+    private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0x9467bd),
+            new Color(0xff7f0e), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf), new Color(0x7f7f7f), new Color(0x000000)};
+
     private static void plot(Path file, Comparison.Result r, String xLabel, ToDoubleFunction<History.Point> x,
-                             ToDoubleFunction<History.StageAt> stageX) throws IOException {
-        XYChart chart = new XYChartBuilder().width(900).height(560).title("Test loss").xAxisTitle(xLabel).yAxisTitle("test loss").build();
-        chart.getStyler().setMarkerSize(5);
+                             Function<History.StageAt, Double> stageX) throws IOException {
+        XYChart chart = new XYChartBuilder().width(1000).height(600).title("Test loss").xAxisTitle(xLabel).yAxisTitle("test loss").build();
+        chart.getStyler().setMarkerSize(6);
+        chart.getStyler().setXAxisDecimalPattern("#,##0");
+        chart.getStyler().setPlotBackgroundColor(Color.WHITE);
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        int i = 0;
         for (Comparison.Arm a : r.arms()) {
             List<History.Point> pts = a.history().points;
-            XYSeries s = chart.addSeries(a.name(), pts.stream().mapToDouble(x).toArray(), pts.stream().mapToDouble(History.Point::testLoss).toArray());
+            if (pts.isEmpty()) continue;
+            Color c = COLORS[i++ % COLORS.length];
+            double[] xs = pts.stream().mapToDouble(x).toArray(), ys = pts.stream().mapToDouble(History.Point::testLoss).toArray();
+            XYSeries s = chart.addSeries(a.name(), xs, ys);
             s.setMarker(SeriesMarkers.CIRCLE);
-            if (!a.history().stages.isEmpty()) {  // FF stages, drawn at the arm's latest test loss before each
-                double[] sx = a.history().stages.stream().mapToDouble(stageX).toArray();
-                double[] sy = a.history().stages.stream().mapToDouble(st -> lossBefore(pts, st.stage().step())).toArray();
+            s.setLineColor(c);
+            s.setMarkerColor(c);
+            if (a.isBaseline()) s.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, new float[]{6f, 4f}, 0f));
+            if (!a.history().stages.isEmpty()) {  // FF stages, placed on the arm's curve at the stage's cost
+                double[] sx = a.history().stages.stream().mapToDouble(stageX::apply).toArray();
+                double[] sy = java.util.Arrays.stream(sx).map(v -> interpolate(xs, ys, v)).toArray();
                 XYSeries ss = chart.addSeries(a.name() + " FF stages", sx, sy);
                 ss.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
                 ss.setMarker(SeriesMarkers.DIAMOND);
+                ss.setMarkerColor(c);
+                ss.setShowInLegend(false);
             }
         }
-        double[] xs = {0, r.arms().stream().flatMap(a -> a.history().points.stream()).mapToDouble(x).max().orElse(1)};
-        XYSeries t = chart.addSeries("target", xs, new double[]{r.target(), r.target()});
+        double max = r.arms().stream().flatMap(a -> a.history().points.stream()).mapToDouble(x).max().orElse(1);
+        XYSeries t = chart.addSeries("tuned target", new double[]{0, max}, new double[]{r.tunedTarget(), r.tunedTarget()});
         t.setMarker(SeriesMarkers.NONE);
+        t.setLineColor(Color.GRAY);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp.png");
         BitmapEncoder.saveBitmap(chart, tmp.toString().replaceAll("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static double lossBefore(List<History.Point> pts, long step) {
-        double l = pts.get(0).testLoss();
-        for (History.Point p : pts) if (p.step() <= step) l = p.testLoss();
-        return l;
+    /** The curve's value at {@code v}, linear between evaluations (held flat beyond them). */
+    private static double interpolate(double[] xs, double[] ys, double v) {
+        if (v <= xs[0]) return ys[0];
+        for (int i = 1; i < xs.length; i++)
+            if (v <= xs[i]) return xs[i] == xs[i - 1] ? ys[i] : ys[i - 1] + (ys[i] - ys[i - 1]) * (v - xs[i - 1]) / (xs[i] - xs[i - 1]);
+        return ys[ys.length - 1];
     }
 }

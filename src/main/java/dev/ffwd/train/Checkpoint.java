@@ -20,17 +20,19 @@ import java.util.Map;
 /**
  * A training checkpoint: one safetensors file written atomically (temp file, fsync, rename), holding the
  * trainable tensors ("param/NAME"), the optimizer buffers ("optim/NAME/i") and, in its metadata, the
- * step, data position, cost ledger, Fast Forward schedule and history. A crash leaves the previous one intact.
+ * step, data position, cost ledger, Fast Forward schedule and history; a pending Fast Forward snapshot is stored
+ * as tensors "ff/pending/i". A crash leaves the previous one intact.
  */
 public final class Checkpoint {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String STATE = "ffwd.state";
+    private static final String FF_PENDING = "ff/pending/";  // Fast Forward's θ_{t−span} snapshot, when one is pending
 
     private Checkpoint() {}
 
     record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
-                 List<History.Point> points, List<History.StageAt> stages) {}
+                 double lrScale, List<History.Point> points, List<History.StageAt> stages) {}
 
     static void save(Path file, Trainer t, FastForward ff, History h) {
         List<RawTensor> tensors = new ArrayList<>();
@@ -39,8 +41,12 @@ public final class Checkpoint {
             for (int i = 0; i < bufs.length; i++)
                 tensors.add(RawTensor.ofFloats("optim/" + name + "/" + i, bufs[i].getShape().getShape(), bufs[i].toFloatArray()));
         });
+        FastForward.State fs = ff == null ? null : ff.state();
+        if (fs != null && fs.pending() != null)
+            for (int i = 0; i < fs.pending().size(); i++)
+                tensors.add(RawTensor.ofFloats(FF_PENDING + i, new long[]{fs.pending().get(i).length}, fs.pending().get(i)));
         State s = new State(t.step, t.cursor, t.tokens, t.optimizer().steps(), t.ledger.toArray(),
-                ff == null ? 0 : ff.nextStage(), ff == null ? 0 : ff.interval(), h.points, h.stages);
+                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), t.lrScale(), h.points, h.stages);
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
         } catch (IOException e) {
@@ -72,8 +78,13 @@ public final class Checkpoint {
             t.step = s.step();
             t.cursor = s.cursor();
             t.tokens = s.tokens();
+            t.lrScale(s.lrScale());
             t.ledger.load(s.ledger());
-            if (ff != null) ff.resume(s.ffNext(), s.ffInterval());
+            if (ff != null) {
+                List<float[]> pending = new ArrayList<>();
+                for (int i = 0; store.contains(FF_PENDING + i); i++) pending.add(store.get(FF_PENDING + i).toFloats());
+                ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), s.lrScale(), pending.isEmpty() ? null : pending));
+            }
             h.points.clear();
             h.points.addAll(s.points());
             h.stages.clear();

@@ -1,63 +1,330 @@
 package dev.ffwd.train;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.io.AtomicFiles;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The paper's experiment: plain LoRA + AdamW until the test loss stops improving (or the step budget), whose
- * best test loss becomes the target; then, from the same θ₀, seed and data order, each Fast Forward mode until it
- * reaches that target. Cost is counted up to the evaluation at which each arm first reaches the target.
+ * The experiment a reviewer accepts. Plain AdamW LoRA is trained at every learning rate of a grid until its test loss
+ * plateaus (or the step budget cuts it); the lowest best test loss over the grid is the <em>tuned target</em>, and the
+ * tuned baseline's cost is what its learning rate needed to reach it. Each Fast Forward variant is then trained, from the
+ * same θ₀, seed and data order, at the learning rates asked for, until it reaches the tuned target (or plateaus). Each
+ * FF arm is compared at equal test loss against the baseline at its own learning rate (the paper's protocol), against
+ * the tuned baseline, and against the whole grid's cost.
+ * <p>
+ * Wall time: an untimed warm-up precedes the first arm, and with {@code repeats > 1} every arm is re-run to the same
+ * step in alternating order; costs then carry the min and median wall time over the repeats. FLOPs do not vary.
+ * A diverging arm is recorded as diverged and the others still run. With a directory, each finished arm is saved there
+ * and a resumed comparison loads it instead of re-running it; an unfinished arm continues from its checkpoint.
  */
 public final class Comparison {
 
-    /** One arm's outcome; cost fields are at the target point (or at the end if the target was never reached). */
-    public record Arm(String name, FfConfig ff, TrainingRun.Stop stop, long steps, long stepsToTarget, int ffStages,
-                      double ffRepeats, int ffEvaluations, double flopsPaper, double flopsExact, double wallSeconds,
-                      double finalTestLoss, double bestTestLoss, boolean reachedTarget, History history) {}
+    /**
+     * What to run. Learning rates are kept as written (they key the report). {@code ffLrs} may name {@code "lr"} (the
+     * main learning rate) and {@code "tuned"} (the grid's best) as well as explicit values.
+     */
+    public record Plan(String lr, List<String> grid, List<String> ffLrs, Map<String, FfConfig> variants, int patience,
+                       int repeats, Path dir, boolean resume) {
+        public Plan {
+            if (grid.isEmpty()) throw new IllegalArgumentException("the learning-rate grid is empty");
+            for (String g : grid) parseLr(g);
+            parseLr(lr);
+            if (patience < 1) throw new IllegalArgumentException("patience must be >= 1, got " + patience);
+            if (repeats < 1) throw new IllegalArgumentException("repeats must be >= 1, got " + repeats);
+            if (!grid.contains(lr)) {  // the same-lr baseline is always trained
+                List<String> g = new ArrayList<>(List.of(lr));
+                g.addAll(grid);
+                grid = List.copyOf(g);
+            }
+            grid = List.copyOf(grid);
+            ffLrs = List.copyOf(ffLrs);
+            variants = new LinkedHashMap<>(variants);
+        }
 
-    public record Result(double target, List<Arm> arms) {
+        /** A plan for the paper's protocol alone: one learning rate, each variant against the baseline at it. */
+        public static Plan sameLr(String lr, Map<String, FfConfig> variants, int patience) {
+            return new Plan(lr, List.of(lr), List.of("lr"), variants, patience, 1, null, false);
+        }
+    }
+
+    /** Cost up to a point of a run: FLOPs (both conventions) and wall seconds, min and median over the repeats. */
+    public record Cost(long step, double flopsPaper, double flopsExact, double wallMedian, double wallMin) {}
+
+    /** A saving at equal test loss, in percent of the reference's cost; {@code reached} false means none is claimed. */
+    public record Saving(boolean reached, String lr, double flopsPaperPercent, double flopsExactPercent,
+                         double wallPercent, double wallMinPercent) {
+        static Saving notReached(String lr) {
+            return new Saving(false, lr, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+        }
+
+        static Saving of(String lr, Cost ref, Cost arm) {
+            return new Saving(true, lr, percent(ref.flopsPaper(), arm.flopsPaper()), percent(ref.flopsExact(), arm.flopsExact()),
+                    percent(ref.wallMedian(), arm.wallMedian()), percent(ref.wallMin(), arm.wallMin()));
+        }
+
+        private static double percent(double ref, double arm) {
+            return 100 * (1 - arm / ref);
+        }
+    }
+
+    /**
+     * One run. {@code ff} is null for a baseline; {@code error} is set when it diverged. {@code walls[r][i]} is the
+     * cumulative wall time at {@code history.points[i]} in repeat r (repeat 0 is the history itself).
+     */
+    public record Arm(String name, String lr, FfConfig ff, TrainingRun.Stop stop, String error, long steps, History history,
+                      List<double[]> walls) {
+        public boolean diverged() {
+            return stop == TrainingRun.Stop.DIVERGED;
+        }
+
+        public boolean isBaseline() {
+            return ff == null;
+        }
+
+        public double bestTestLoss() {
+            return history.bestTestLoss();
+        }
+
+        /** Cost up to the first evaluation at or below {@code target}, or null if the run never got there. */
+        public Cost costAt(double target) {
+            History.Point p = history.firstAtOrBelow(target);
+            return p == null ? null : cost(p);
+        }
+
+        /** Cost of the whole run. */
+        public Cost total() {
+            return cost(history.points.get(history.points.size() - 1));
+        }
+
+        private Cost cost(History.Point p) {
+            int i = history.points.indexOf(p);
+            double[] w = walls.stream().mapToDouble(r -> r[i]).sorted().toArray();
+            double median = w.length % 2 == 1 ? w[w.length / 2] : (w[w.length / 2 - 1] + w[w.length / 2]) / 2;
+            return new Cost(p.step(), p.flopsPaper(), p.flopsExact(), median, w[0]);
+        }
+    }
+
+    /** All arms; {@code tunedLr} is the grid's learning rate with the lowest best test loss, which is the target. */
+    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, String tunedLr, double tunedTarget) {
+
+        public Arm tunedBaseline() {
+            return baselines.get(tunedLr);
+        }
+
+        /** The baseline at the main learning rate: the paper's protocol compares against it. */
         public Arm baseline() {
-            return arms.get(0);
+            return baselines.get(lr);
+        }
+
+        public List<Arm> arms() {
+            List<Arm> all = new ArrayList<>(baselines.values());
+            all.addAll(ff);
+            return all;
+        }
+
+        /** Against the baseline at the arm's own learning rate, at that baseline's best test loss (the paper's protocol). */
+        public Saving vsSameLr(Arm a) {
+            Arm base = baselines.get(a.lr());
+            if (base == null || base.history().points.isEmpty()) return Saving.notReached(a.lr());
+            Cost arm = a.costAt(base.bestTestLoss());
+            return arm == null ? Saving.notReached(a.lr()) : Saving.of(a.lr(), base.costAt(base.bestTestLoss()), arm);
+        }
+
+        /** Against the tuned baseline, at the tuned target. */
+        public Saving vsTuned(Arm a) {
+            Cost arm = a.costAt(tunedTarget);
+            return arm == null ? Saving.notReached(a.lr()) : Saving.of(a.lr(), tunedBaseline().costAt(tunedTarget), arm);
+        }
+
+        /** Against the cost of running the whole grid (what finding the tuned learning rate took), at the tuned target. */
+        public Saving vsGrid(Arm a) {
+            Cost arm = a.costAt(tunedTarget);
+            if (arm == null) return Saving.notReached(a.lr());
+            double paper = 0, exact = 0, wall = 0, wallMin = 0;
+            for (Arm b : baselines.values()) {
+                Cost c = b.total();
+                paper += c.flopsPaper();
+                exact += c.flopsExact();
+                wall += c.wallMedian();
+                wallMin += c.wallMin();
+            }
+            return Saving.of(a.lr(), new Cost(0, paper, exact, wall, wallMin), arm);
         }
     }
 
     public interface Listener extends TrainingRun.Listener {
-        default void onArmStart(String name, FfConfig ff) {}
+        default void onArmStart(String name, long maxSteps) {}
         default void onArmEnd(Arm arm) {}
     }
 
-    private Comparison() {}
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    public static Result run(FineTune ft, FfConfig ff, List<FfConfig.Mode> modes, int patience, Listener listener) {
-        List<Arm> arms = new ArrayList<>();
-        listener.onArmStart("baseline", FfConfig.off());
-        TrainingRun base = ft.newRun(FfConfig.off(), null);
-        TrainingRun.Stop stop = base.run(TrainingRun.StopRule.plateau(patience), listener);
-        double target = base.history().bestTestLoss();
-        arms.add(arm("baseline", FfConfig.off(), stop, base, target));
-        listener.onArmEnd(arms.get(0));
-        for (FfConfig.Mode m : modes) {
-            FfConfig cfg = ff.withMode(m);
-            String name = "ff-" + m.name().toLowerCase();
-            listener.onArmStart(name, cfg);
-            TrainingRun run = ft.newRun(cfg, null);
-            arms.add(arm(name, cfg, run.run(TrainingRun.StopRule.reach(target), listener), run, target));
-            listener.onArmEnd(arms.get(arms.size() - 1));
-        }
-        return new Result(target, arms);
+    private final FineTune ft;
+    private final Plan plan;
+    private final Listener listener;
+
+    private Comparison(FineTune ft, Plan plan, Listener listener) {
+        this.ft = ft;
+        this.plan = plan;
+        this.listener = listener;
     }
 
-    private static Arm arm(String name, FfConfig ff, TrainingRun.Stop stop, TrainingRun run, double target) {
-        History h = run.history();
-        History.Point at = h.firstAtOrBelow(target);
-        History.Point end = h.points.get(h.points.size() - 1);
-        History.Point cost = at != null ? at : end;
-        List<History.StageAt> stages = h.stages.stream().filter(s -> s.stage().step() <= cost.step()).toList();
-        return new Arm(name, ff, stop, run.trainer().steps(), cost.step(), stages.size(),
-                stages.stream().mapToDouble(s -> s.stage().tau()).sum(),
-                stages.stream().mapToInt(s -> s.stage().evaluations()).sum(),
-                cost.flopsPaper(), cost.flopsExact(), cost.wallSeconds(), end.testLoss(), h.bestTestLoss(), at != null, h);
+    public static Result run(FineTune ft, Plan plan, Listener listener) {
+        return new Comparison(ft, plan, listener).run();
+    }
+
+    private Result run() {
+        warmUp();
+        Map<String, Arm> baselines = new LinkedHashMap<>();
+        for (String lr : plan.grid())
+            baselines.put(lr, arm("baseline@" + lr, lr, null, TrainingRun.StopRule.plateau(plan.patience())));
+        Arm tuned = tuned(baselines.values());
+        double target = tuned.bestTestLoss();
+        List<Arm> ff = new ArrayList<>();
+        for (String lr : ffLrs(tuned.lr()))
+            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, lr, cfg,
+                    new TrainingRun.StopRule(plan.patience(), TrainingRun.StopRule.MIN_DELTA, target))));
+        Result first = new Result(plan.lr(), baselines, ff, tuned.lr(), target);
+        return plan.repeats() == 1 ? first : repeat(first);
+    }
+
+    /**
+     * The baseline with the lowest best test loss; a diverged baseline counts with the evaluations it finished.
+     * Ties go to the earlier learning rate of the grid.
+     */
+    static Arm tuned(java.util.Collection<Arm> baselines) {
+        Arm best = null;
+        for (Arm a : baselines)
+            if (!a.history().points.isEmpty() && Double.isFinite(a.bestTestLoss()) && (best == null || a.bestTestLoss() < best.bestTestLoss()))
+                best = a;
+        if (best == null) throw new FfwdException("every baseline diverged before its first evaluation; lower the learning rates of the grid");
+        return best;
+    }
+
+    /** The learning rates FF arms run at: "lr" and "tuned" resolved, duplicates dropped, in the order given. */
+    private List<String> ffLrs(String tuned) {
+        List<String> out = new ArrayList<>();
+        for (String s : plan.ffLrs()) {
+            String lr = s.equals("lr") ? plan.lr() : s.equals("tuned") ? tuned : s;
+            parseLr(lr);
+            if (out.stream().noneMatch(o -> parseLr(o) == parseLr(lr))) out.add(lr);
+        }
+        return out;
+    }
+
+    /** Two untimed steps and evaluations, so that no arm pays for class loading, JIT and allocator warm-up. */
+    private void warmUp() {
+        ft.newRun(ft.options.train().withMaxSteps(2), FfConfig.off(), null).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
+    }
+
+    /** Runs an arm, or loads it when a resumed comparison finished it before. */
+    private Arm arm(String name, String lr, FfConfig ff, TrainingRun.StopRule rule) {
+        Path saved = plan.dir() == null ? null : plan.dir().resolve("arms").resolve(name + ".json");
+        if (saved != null && plan.resume() && Files.isRegularFile(saved)) {
+            Arm a = load(saved);
+            listener.onArmEnd(a);
+            return a;
+        }
+        TrainConfig t = ft.options.train().withLr(parseLr(lr));
+        listener.onArmStart(name, t.maxSteps());
+        Path ckpt = saved == null ? null : saved.resolveSibling(name + ".ckpt.safetensors");
+        TrainingRun run = ft.newRun(t, ff == null ? FfConfig.off() : ff, ckpt);
+        if (ckpt != null && !plan.resume()) deleteQuietly(ckpt);
+        if (plan.resume()) run.resume();
+        TrainingRun.Stop stop;
+        String error = null;
+        try {
+            stop = run.run(rule, listener);
+        } catch (Trainer.Diverged e) {
+            stop = TrainingRun.Stop.DIVERGED;
+            error = e.getMessage();
+        }
+        Arm a = new Arm(name, lr, ff, stop, error, run.trainer().steps(), run.history(), List.of(walls(run.history())));
+        if (saved != null) {
+            save(saved, a);
+            deleteQuietly(ckpt);
+        }
+        listener.onArmEnd(a);
+        return a;
+    }
+
+    /** Re-runs every arm to the step it reached, in alternating order, for wall times over several repeats. */
+    private Result repeat(Result first) {
+        List<Arm> arms = first.arms();
+        Map<String, List<double[]>> walls = new LinkedHashMap<>();
+        for (Arm a : arms) walls.put(a.name(), new ArrayList<>(a.walls()));
+        for (int r = 1; r < plan.repeats(); r++) {
+            List<Arm> order = new ArrayList<>(arms);
+            if (r % 2 == 1) java.util.Collections.reverse(order);
+            for (Arm a : order) {
+                if (walls.get(a.name()).size() > r || a.diverged()) continue;  // loaded from a resumed comparison
+                listener.onArmStart(a.name() + " (repeat " + (r + 1) + ")", a.steps());
+                TrainingRun run = ft.newRun(ft.options.train().withLr(parseLr(a.lr())).withMaxSteps(Math.max(1, a.steps())),
+                        a.ff() == null ? FfConfig.off() : a.ff(), null);
+                run.run(TrainingRun.StopRule.budget(), listener);
+                double[] w = walls(run.history());
+                walls.get(a.name()).add(Arrays.copyOf(w, a.history().points.size()));
+            }
+        }
+        Map<String, Arm> baselines = new LinkedHashMap<>();
+        first.baselines().forEach((lr, a) -> baselines.put(lr, withWalls(a, walls.get(a.name()))));
+        List<Arm> ff = first.ff().stream().map(a -> withWalls(a, walls.get(a.name()))).toList();
+        Result r = new Result(first.lr(), baselines, ff, first.tunedLr(), first.tunedTarget());
+        if (plan.dir() != null) r.arms().forEach(a -> save(plan.dir().resolve("arms").resolve(a.name() + ".json"), a));
+        return r;
+    }
+
+    private static Arm withWalls(Arm a, List<double[]> walls) {
+        return new Arm(a.name(), a.lr(), a.ff(), a.stop(), a.error(), a.steps(), a.history(), List.copyOf(walls));
+    }
+
+    private static double[] walls(History h) {
+        return h.points.stream().mapToDouble(History.Point::wallSeconds).toArray();
+    }
+
+    static double parseLr(String lr) {
+        try {
+            double v = Double.parseDouble(lr.trim());
+            if (v > 0 && Double.isFinite(v)) return v;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("learning rate must be a positive number, got '" + lr + "'");
+    }
+
+    private static void save(Path file, Arm a) {
+        try {
+            AtomicFiles.writeString(file, JSON.writeValueAsString(a));
+        } catch (IOException e) {
+            throw new FfwdException(file + ": cannot save the finished arm: " + e.getMessage());
+        }
+    }
+
+    private static Arm load(Path file) {
+        try {
+            return JSON.readValue(file.toFile(), Arm.class);
+        } catch (IOException e) {
+            throw new FfwdException(file + ": cannot read a finished arm (delete it to re-run that arm): "
+                    + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            if (p != null) Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a stale checkpoint is overwritten by the next save
+        }
     }
 }

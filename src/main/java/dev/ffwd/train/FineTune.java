@@ -47,6 +47,7 @@ public final class FineTune implements AutoCloseable {
     public final int truncated;
     private Lora lora;
     private Objective objective;
+    private Optimizer optimizer;
 
     private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated) {
         this.options = o;
@@ -92,15 +93,23 @@ public final class FineTune implements AutoCloseable {
 
     /** A run from fresh adapters (and head), seeded so that every run starts from the same θ₀. */
     public TrainingRun newRun(FfConfig ff, Path checkpoint) {
+        return newRun(options.train(), ff, checkpoint);
+    }
+
+    /** A run with other optimisation settings (a learning rate of a grid, a step budget), from the same θ₀. */
+    public TrainingRun newRun(TrainConfig t, FfConfig ff, Path checkpoint) {
         if (lora != null) lora.detach();
         if (objective != null) objective.params().forEach(p -> p.value().close());
-        TrainConfig t = options.train();
+        if (optimizer != null) optimizer.close();  // an earlier run's moment buffers
         lora = Lora.attach(pretrained.model(), options.lora(), t.seed());
         objective = labels.isEmpty() ? new LanguageModeling(pretrained.model()) : new Classification(pretrained.model(), labels.size(), t.seed());
         List<Param> params = new ArrayList<>(lora.params());
         params.addAll(objective.params());
-        Optimizer opt = t.optimizer().equals("sgd") ? new Sgd(t.momentum(), t.weightDecay(), t.clipNorm())
-                : new AdamW(0.9, 0.999, 1e-8, t.weightDecay(), t.clipNorm());
+        Optimizer opt = switch (t.optimizer()) {
+            case SGD -> new Sgd(t.momentum(), t.weightDecay(), t.clipNorm());
+            case ADAMW -> new AdamW(TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, t.adamEps(), t.weightDecay(), t.clipNorm());
+        };
+        optimizer = opt;
         Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(), pretrained.model().manager());
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
     }

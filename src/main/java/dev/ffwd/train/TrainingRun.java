@@ -15,7 +15,7 @@ import java.util.List;
  */
 public final class TrainingRun {
 
-    public enum Stop { MAX_STEPS, PLATEAU, TARGET_REACHED }
+    public enum Stop { MAX_STEPS, PLATEAU, TARGET_REACHED, DIVERGED }
 
     /** Progress callbacks (the CLI draws progress bars from them). */
     public interface Listener {
@@ -26,8 +26,10 @@ public final class TrainingRun {
 
     /** When to stop early: after {@code patience} evaluations without a better test loss, or at {@code target}. */
     public record StopRule(int patience, double minDelta, Double target) {
+        /** An improvement smaller than this does not count against the patience. */
+        public static final double MIN_DELTA = 1e-4;
         public static StopRule budget() { return new StopRule(0, 0, null); }
-        public static StopRule plateau(int patience) { return new StopRule(patience, 1e-4, null); }
+        public static StopRule plateau(int patience) { return new StopRule(patience, MIN_DELTA, null); }
         public static StopRule reach(double target) { return new StopRule(0, 0, target); }
     }
 
@@ -62,13 +64,16 @@ public final class TrainingRun {
         if (history.points.isEmpty()) record(Double.NaN, listener);
         double lastTrain = Double.NaN;
         while (trainer.steps() < cfg.maxSteps()) {
-            if (ff != null) ff.beforeStep(trainer.steps(), trainer.params());
+            if (ff != null) chargeToFf(() -> ff.beforeStep(trainer.steps(), trainer.params()));
             lastTrain = trainer.step();
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
-                FastForward.Stage s = ff.afterStep(trainer.steps(), trainer.params(),
-                        () -> trainer.evaluate(validation, Ledger.Phase.FF));
+                FastForward.Stage[] done = new FastForward.Stage[1];
+                chargeToFf(() -> done[0] = ff.afterStep(trainer.steps(), trainer.params(),
+                        () -> trainer.evaluate(validation, Ledger.Phase.FF)));
+                FastForward.Stage s = done[0];
                 if (s != null) {
+                    trainer.lrScale(ff.lrScale());
                     Ledger l = trainer.ledger();
                     history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));
                     listener.onStage(s);
@@ -86,6 +91,19 @@ public final class TrainingRun {
             if (stop != null) return stop;
         }
         return Stop.MAX_STEPS;
+    }
+
+    /**
+     * Runs Fast Forward bookkeeping and charges its wall time to the FF phase: snapshots, Δ and restores as well
+     * as the validation passes (which charge their own FLOPs and seconds as they run).
+     */
+    private void chargeToFf(Runnable work) {
+        Ledger l = trainer.ledger();
+        double probes = l.seconds(Ledger.Phase.FF);
+        long t0 = System.nanoTime();
+        work.run();
+        double bookkeeping = (System.nanoTime() - t0) / 1e9 - (l.seconds(Ledger.Phase.FF) - probes);
+        l.add(Ledger.Phase.FF, 0, 0, bookkeeping);
     }
 
     private void record(double trainLoss, Listener listener) {

@@ -23,7 +23,7 @@ class FastForwardTest {
     @BeforeEach
     void setUp() {
         m = NDManager.newBaseManager();
-        theta = new Param("theta", m.create(new float[]{0f, 0f}));
+        theta = new Param("layer.0.lora_A.weight", m.create(new float[]{0f, 0f}));
     }
 
     @AfterEach
@@ -56,7 +56,7 @@ class FastForwardTest {
     @Test
     void paperModeRepeatsUntilFirstWorseLossAndKeepsIt() {
         // θ after the step is 1.25; minimum at 2.0: repeats give 1.5, 1.75, 2.0, 2.25 (worse) -> stop, keep 2.25
-        FastForward.Stage s = stageAfterStep(new FfConfig(true, 3, 32, 100, FfConfig.Mode.PAPER, false), quadratic(2.0));
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withInterval(3).withMaxRepeats(100), quadratic(2.0));
         assertEquals(4, s.tau());
         assertEquals(4, s.evaluations());
         assertEquals(List.of(1.5, 1.75, 2.0, 2.25), evaluated);
@@ -65,7 +65,7 @@ class FastForwardTest {
 
     @Test
     void revertModeUndoesTheWorseStepBitForBit() {
-        FastForward.Stage s = stageAfterStep(new FfConfig(true, 3, 32, 100, FfConfig.Mode.REVERT, false), quadratic(2.0));
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withMode(FfConfig.Mode.REVERT).withInterval(3).withMaxRepeats(100), quadratic(2.0));
         assertEquals(3, s.tau());
         assertArrayEquals(new float[]{2.0f, 2.0f}, theta.value().toFloatArray());
     }
@@ -73,14 +73,14 @@ class FastForwardTest {
     @Test
     void firstRepeatIsAlwaysAcceptedInPaperMode() {
         // minimum at 1.3: the first repeat (1.5) is already worse than θ_t, but the authors' loop accepts it
-        FastForward.Stage s = stageAfterStep(new FfConfig(true, 2, 32, 100, FfConfig.Mode.PAPER, false), quadratic(1.3));
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withInterval(2).withMaxRepeats(100), quadratic(1.3));
         assertEquals(2, s.tau());  // 1.5 accepted, 1.75 worse -> stop (kept)
         assertEquals(List.of(1.5, 1.75), evaluated);
     }
 
     @Test
     void maxRepeatsCapsTheStage() {
-        FastForward.Stage s = stageAfterStep(new FfConfig(true, 1, 32, 3, FfConfig.Mode.PAPER, false), quadratic(100));
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withInterval(1).withMaxRepeats(3), quadratic(100));
         assertEquals(3, s.tau());
         assertArrayEquals(new float[]{2.0f, 2.0f}, theta.value().toFloatArray());
     }
@@ -88,7 +88,7 @@ class FastForwardTest {
     @Test
     void searchFindsTheMinimumWithFewerEvaluations() {
         // minimum at τ = 30 (θ = 1.25 + 30·0.25 = 8.75); the paper loop would need 31 evaluations
-        FastForward.Stage s = stageAfterStep(new FfConfig(true, 1, 32, 1000, FfConfig.Mode.SEARCH, false), quadratic(8.75));
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withMode(FfConfig.Mode.SEARCH).withInterval(1).withMaxRepeats(1000), quadratic(8.75));
         assertTrue(s.evaluations() <= 12, "evaluations " + s.evaluations());
         assertEquals(30, s.tau(), 4.0);
         float got = theta.value().toFloatArray()[0];
@@ -100,7 +100,7 @@ class FastForwardTest {
     @Test
     void nonFiniteValidationLossRestoresLastGoodTheta() {
         DoubleSupplier nanAfterTwo = () -> evaluated.size() < 2 ? quadratic(10).getAsDouble() : recordNaN();
-        FastForward.Stage s = stageAfterStep(new FfConfig(true, 1, 32, 100, FfConfig.Mode.PAPER, false), nanAfterTwo);
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withInterval(1).withMaxRepeats(100), nanAfterTwo);
         assertTrue(s.hitNonFinite());
         assertEquals(2, s.tau());
         assertArrayEquals(new float[]{1.75f, 1.75f}, theta.value().toFloatArray());
@@ -113,7 +113,7 @@ class FastForwardTest {
 
     @Test
     void adaptiveIntervalShrinksAfterLongStagesAndGrowsAfterFruitlessOnes() {
-        FfConfig cfg = new FfConfig(true, 4, 32, 100, FfConfig.Mode.REVERT, true);
+        FfConfig cfg = FfConfig.paper().withMode(FfConfig.Mode.REVERT).withInterval(4).withMaxRepeats(100).withAdaptive(true);
         FastForward ff = new FastForward(cfg);
         theta.value().set(new float[]{1f, 1f});
         long step = 0;
@@ -130,17 +130,121 @@ class FastForwardTest {
     }
 
     @Test
-    void stagesComeEveryIntervalAndOnlyWhenEnabled() {
-        FastForward off = new FastForward(new FfConfig(false, 2, 32, 10, FfConfig.Mode.PAPER, false));
-        FastForward on = new FastForward(new FfConfig(true, 2, 32, 10, FfConfig.Mode.PAPER, false));
+    void guardLeavesThetaAsItWasWhenTheFirstRepeatIsWorse() {
+        // minimum at 1.3: θ_t = 1.25 is better than the first repeat (1.5); the guard restores θ_t bit for bit
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withGuard(true).withInterval(2), quadratic(1.3));
+        assertEquals(0, s.tau());
+        assertEquals(List.of(1.25, 1.5), evaluated);
+        assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray());
+        FastForward.Stage q = stageAfterStep(FfConfig.paper().withMode(FfConfig.Mode.SEARCH).withGuard(true).withInterval(2), quadratic(1.3));
+        assertEquals(0, q.tau());
+        assertEquals(2, q.evaluations(), "a rejected search stage costs two probes");
+        assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray());
+    }
+
+    @Test
+    void guardKeepsThePapersOvershootOnlyWhileItIsNoWorseThanThetaT() {
+        // minimum at 1.6: repeats 1.5 (better), 1.75 (worse than 1.5 but better than θ_t = 1.25): paper mode keeps it
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withGuard(true).withInterval(2), quadratic(1.6));
+        assertEquals(2, s.tau());
+        assertArrayEquals(new float[]{1.75f, 1.75f}, theta.value().toFloatArray());
+    }
+
+    @Test
+    void searchRefinesTheBracketByParabolicInterpolation() {
+        // minimum at τ = 2.8 (θ = 1.25 + 2.8·0.25 = 1.95): doubling brackets it in (1, 2, 4); the parabola through
+        // those three points of a quadratic has its vertex exactly at the minimum
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withMode(FfConfig.Mode.SEARCH).withInterval(1), quadratic(1.95));
+        assertEquals(2.8, s.tau(), 1e-4);
+        assertEquals(4, s.evaluations());
+        assertEquals(evaluated.size(), evaluated.stream().distinct().count(), "no τ is evaluated twice: " + evaluated);
+        assertEquals(1.95, theta.value().toFloatArray()[0], 1e-5);
+    }
+
+    @Test
+    void searchTriesMaxRepeatsWhenDoublingWouldPassIt() {
+        // minimum far away: τ = 1, 2, 4, 8 keep improving, the next doubling would pass 10, so τ = 10 is tried
+        FastForward.Stage s = stageAfterStep(FfConfig.paper().withMode(FfConfig.Mode.SEARCH).withInterval(1).withMaxRepeats(10), quadratic(100));
+        assertEquals(10, s.tau());
+        assertEquals(List.of(1.5, 1.75, 2.25, 3.25, 3.75), evaluated);
+    }
+
+    @Test
+    void averageTriesTheStagesMeanPointWhenTheLineDoesNotGoForward() {
+        // θ_{t−1} = 1.0, θ_t = 1.25, minimum at 1.15: the first repeat (1.5) is rejected, the mean point 1.125 is better
+        FfConfig avg = FfConfig.paper().withMode(FfConfig.Mode.SEARCH).withGuard(true).withAverage(true).withInterval(2);
+        FastForward.Stage s = stageAfterStep(avg, quadratic(1.15));
+        assertEquals(-0.5, s.tau());
+        assertEquals(List.of(1.25, 1.5, 1.125), evaluated);
+        assertArrayEquals(new float[]{1.125f, 1.125f}, theta.value().toFloatArray());
+        evaluated.clear();
+        FastForward.Stage keep = stageAfterStep(avg, quadratic(1.3));  // θ_t itself is best: nothing moves
+        assertEquals(0, keep.tau());
+        assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray());
+    }
+
+    @Test
+    void spanZeroTakesDeltaOverTheWholeInterval() {
+        // three steps of +0.25 from θ = 1: Δ = θ_3 − θ_0 = 0.75; minimum at θ_3 + 2Δ = 3.25
+        FastForward ff = new FastForward(FfConfig.defaults().withInterval(3).withAdaptive(false).withParams(FfConfig.Params.ALL));
+        theta.value().set(new float[]{1f, 1f});
+        FastForward.Stage st = null;
+        for (long s = 0; s < 3; s++) {
+            ff.beforeStep(s, List.of(theta));
+            theta.value().addi(0.25f);
+            st = ff.afterStep(s + 1, List.of(theta), quadratic(3.25));
+        }
+        assertNotNull(st);
+        assertEquals(3, st.span());
+        assertEquals(2, st.tau(), 1e-6);
+        assertEquals(6, st.stepsGained(), 1e-6);
+        assertEquals(3.25, theta.value().toFloatArray()[0], 1e-6);
+    }
+
+    @Test
+    void onlyAdapterTensorsMoveUnlessAllAreAsked() {
+        for (FfConfig.Params which : FfConfig.Params.values()) {
+            Param lora = new Param("base_model.model.layer.0.query.lora_A.weight", m.create(new float[]{1f}));
+            Param head = new Param("base_model.model.classifier.weight", m.create(new float[]{1f}));
+            List<Param> both = List.of(lora, head);
+            FastForward ff = new FastForward(FfConfig.paper().withInterval(1).withMaxRepeats(3).withParams(which));
+            ff.beforeStep(0, both);
+            lora.value().addi(1f);
+            head.value().addi(1f);
+            FastForward.Stage s = ff.afterStep(1, both, () -> -lora.value().getFloat() - head.value().getFloat());
+            assertEquals(3, s.tau());
+            assertEquals(5f, lora.value().getFloat());
+            assertEquals(which == FfConfig.Params.ALL ? 5f : 2f, head.value().getFloat(), which + ": the head");
+        }
+    }
+
+    @Test
+    void variantsParseIntoTheirPieces() {
+        FfConfig base = FfConfig.defaults().withInterval(4);
+        FfConfig ffwd = FfConfig.parse("ffwd", base);
+        assertEquals(FfConfig.Mode.SEARCH, ffwd.mode());
+        assertTrue(ffwd.guard() && ffwd.adaptive());
+        assertEquals(0, ffwd.span());
+        assertEquals(4, ffwd.interval());
+        FfConfig noGuard = FfConfig.parse("ffwd-guard+all", base);
+        assertFalse(noGuard.guard());
+        assertEquals(FfConfig.Params.ALL, noGuard.params());
+        FfConfig paper = FfConfig.parse("paper", base);
+        assertEquals(FfConfig.paper().withInterval(4), paper);
+        assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("fast", base));
+        assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("paper+turbo", base));
+    }
+
+    @Test
+    void stagesComeEveryIntervalAfterTheWarmup() {
+        assertThrows(IllegalArgumentException.class, () -> new FastForward(FfConfig.off()));
+        FastForward on = new FastForward(FfConfig.paper().withInterval(2).withMaxRepeats(10).withWarmup(3));
         List<Long> stagesAt = new ArrayList<>();
-        for (long s = 0; s < 7; s++) {
-            off.beforeStep(s, List.of(theta));
+        for (long s = 0; s < 10; s++) {
             on.beforeStep(s, List.of(theta));
             theta.value().addi(0.1f);
-            assertNull(off.afterStep(s + 1, List.of(theta), quadratic(0)));
             if (on.afterStep(s + 1, List.of(theta), quadratic(0)) != null) stagesAt.add(s + 1);
         }
-        assertEquals(List.of(2L, 4L, 6L), stagesAt);
+        assertEquals(List.of(5L, 7L, 9L), stagesAt);
     }
 }

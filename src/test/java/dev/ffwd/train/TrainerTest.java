@@ -37,25 +37,35 @@ class TrainerTest {
 
     @Test
     void resumedRunEqualsUninterruptedRunBitForBit() throws Exception {
+        // the paper's stage at step 6; and ffwd with the learning rate steered, whose Δ spans steps 5-8, so that the
+        // checkpoint at step 6 must carry the pending snapshot of step 4 and the learning-rate factor
+        for (FfConfig ff : List.of(FfConfig.paper(), FfConfig.defaults().withInterval(4).withSteerLr(true).withParams(FfConfig.Params.ALL)))
+            resumeMatches(ff);
+    }
+
+    private void resumeMatches(FfConfig ff) throws Exception {
         Path data = TestData.stories(tmp, 80, 2);
         Path ckpt = tmp.resolve("ck.safetensors");
+        Files.deleteIfExists(ckpt);
         try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, TestData.config(9, 5e-3), 0.1))) {
-            TrainingRun full = ft.newRun(FfConfig.paper(), null);
+            TrainingRun full = ft.newRun(ff, null);
             full.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
             List<float[]> expected = full.trainer().params().stream().map(Param::toFloats).toList();
 
             // crash during step 7 (checkpoints are written every 3 steps), then resume in a fresh run
-            runUntil(ft.newRun(FfConfig.paper(), ckpt), 6);
+            runUntil(ft.newRun(ff, ckpt), 6);
             assertTrue(Files.exists(ckpt));
-            TrainingRun b = ft.newRun(FfConfig.paper(), ckpt);
+            TrainingRun b = ft.newRun(ff, ckpt);
             assertTrue(b.resume());
             assertEquals(6, b.trainer().steps());
             b.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
             List<float[]> got = b.trainer().params().stream().map(Param::toFloats).toList();
-            for (int i = 0; i < expected.size(); i++) assertArrayEquals(expected.get(i), got.get(i), "param " + i);
+            for (int i = 0; i < expected.size(); i++) assertArrayEquals(expected.get(i), got.get(i), ff + ": param " + i);
             assertEquals(full.history().points.stream().map(History.Point::testLoss).toList(),
                     b.history().points.stream().map(History.Point::testLoss).toList());
             assertEquals(full.history().stages.size(), b.history().stages.size());
+            assertFalse(full.history().stages.isEmpty(), ff + ": no stage ran");
+            assertEquals(full.trainer().lrScale(), b.trainer().lrScale());
         }
     }
 

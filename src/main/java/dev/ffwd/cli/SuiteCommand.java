@@ -1,0 +1,86 @@
+package dev.ffwd.cli;
+
+import dev.ffwd.report.SuiteReport;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The evidence: {@code compare} (a learning-rate grid, Fast Forward at the same and at the tuned learning rate) on
+ * several real classification tasks with the built-in MiniLM, each over several seeds (split, initialisation, data
+ * order and dropout all follow the seed). Writes one comparison per task and seed, then medians and min–max to
+ * OUT/report.json and OUT/report.md. A killed suite continues with --resume.
+ */
+@Command(name = "suite", mixinStandardHelpOptions = true,
+        description = "Fast Forward vs. tuned plain LoRA on several real tasks × seeds; medians and min-max in OUT/report.json and report.md.")
+final class SuiteCommand implements Runnable {
+
+    /** Task name → data file made by scripts/fetch-data.sh. */
+    static final Map<String, String> TASKS = new LinkedHashMap<>(Map.of());
+    static {
+        TASKS.put("spam-assassin", "spam-assassin.jsonl");
+        TASKS.put("sotu-party", "sotu-party.jsonl");
+        TASKS.put("sotu-decade", "sotu-decade.jsonl");
+        TASKS.put("fortunes", "fortunes.jsonl");
+    }
+
+    /** The full protocol: the demo's settings on every task. */
+    static final List<String> FULL = DemoCommand.PRESET;
+
+    /** --quick: fewer records, smaller steps and budget, a three-point grid; about 20 minutes on 2 cores. */
+    static final List<String> QUICK = List.of(
+            "--model", "builtin", "--format", "classification", "--max-length", "48", "--limit", "1200",
+            "--test-fraction", "0.15", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
+            "--lr", "3e-4", "--lr-grid", "3e-4,1e-3,3e-3", "--ff-lrs", "lr,tuned", "--batch-size", "16", "--grad-accum", "1",
+            "--max-steps", "60", "--eval-every", "5", "--eval-batch-size", "64", "--patience", "4", "--ff-val-size", "32",
+            "--modes", "ffwd", "--overwrite", "true");
+
+    @Option(names = "--quick", description = "The short protocol (about 20 minutes on 2 cores).") boolean quick;
+    @Option(names = "--seeds", defaultValue = "3", description = "Seeds per task (default: ${DEFAULT-VALUE}).") int seeds;
+    @Option(names = "--tasks", split = ",", description = "Tasks to run (default: all of ${COMPLETION-CANDIDATES}).",
+            completionCandidates = TaskNames.class) List<String> tasks;
+    @Option(names = "--out", defaultValue = "runs/suite", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = "--resume", description = "Continue a killed suite: finished comparisons and arms are not re-run.") boolean resume;
+    @Option(names = "--overwrite", description = "Replace a non-empty OUT.") boolean overwrite;
+    @picocli.CommandLine.Unmatched List<String> compareOptions = new ArrayList<>();
+
+    static final class TaskNames extends ArrayList<String> {
+        TaskNames() {
+            super(TASKS.keySet());
+        }
+    }
+
+    @Override
+    public void run() {
+        if (seeds < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
+        List<String> names = tasks == null ? List.copyOf(TASKS.keySet()) : tasks;
+        for (String t : names)
+            if (!TASKS.containsKey(t)) throw new IllegalArgumentException("unknown task '" + t + "'; known: " + String.join(", ", TASKS.keySet()));
+        OutputDir.prepare(out, overwrite, resume);
+        Map<String, List<Path>> reports = new LinkedHashMap<>();
+        for (String task : names) {
+            Path data = DemoCommand.dataFile(TASKS.get(task), compareOptions);
+            for (int s = 0; s < seeds; s++) {
+                long seed = dev.ffwd.train.TrainConfig.SEED + s;
+                Path dir = out.resolve(task).resolve("seed-" + seed);
+                reports.computeIfAbsent(task, k -> new ArrayList<>()).add(dir.resolve("report.json"));
+                if (resume && Files.isRegularFile(dir.resolve("report.json"))) continue;
+                System.err.printf("suite: %s, seed %d%n", task, seed);
+                List<String> args = new ArrayList<>(List.of("--out", dir.toString(), "--seed", String.valueOf(seed)));
+                if (resume) args.add("--resume");
+                args.addAll(compareOptions);
+                DemoCommand.compare(quick ? QUICK : FULL, data, args).execute();
+            }
+        }
+        String command = "./ffwd suite" + (quick ? " --quick" : "") + " --seeds " + seeds
+                + (tasks == null ? "" : " --tasks " + String.join(",", tasks)) + (compareOptions.isEmpty() ? "" : " " + String.join(" ", compareOptions));
+        SuiteReport.write(out, reports, command);
+        System.out.print(SuiteReport.markdown(SuiteReport.json(reports, command)));
+    }
+}

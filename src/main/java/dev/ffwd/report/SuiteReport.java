@@ -1,0 +1,175 @@
+package dev.ffwd.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ffwd.FfwdException;
+import dev.ffwd.io.AtomicFiles;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Aggregates comparison reports (tasks × seeds) into medians and min–max. An FF arm is named by its role:
+ * the variant at the main learning rate ({@code ffwd@lr}) or at the tuned one ({@code ffwd@tuned}); an arm at a
+ * learning rate that is both counts for both. A saving is aggregated only over the seeds that reached the target,
+ * and the count of those that did is reported beside it.
+ */
+public final class SuiteReport {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> COMPARISONS = List.of("savings", "savings_vs_tuned", "savings_vs_grid");
+    static final List<String> METRICS = List.of("flops_paper_percent", "flops_exact_percent", "wall_percent");
+
+    private SuiteReport() {}
+
+    public static void write(Path dir, Map<String, List<Path>> reports, String command) {
+        ObjectNode root = json(reports, command);
+        try {
+            AtomicFiles.writeString(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n");
+            AtomicFiles.writeString(dir.resolve("report.md"), markdown(root));
+        } catch (IOException e) {
+            throw new FfwdException(dir + ": cannot write the suite report: " + e.getMessage());
+        }
+    }
+
+    public static ObjectNode json(Map<String, List<Path>> reports, String command) {
+        ObjectNode root = JSON.createObjectNode().put("command", command);
+        ObjectNode tasks = root.putObject("tasks");
+        Map<String, Map<String, List<JsonNode>>> overall = new LinkedHashMap<>();  // role → comparison → savings
+        reports.forEach((task, files) -> {
+            ObjectNode t = tasks.putObject(task);
+            ArrayNode seeds = t.putArray("seeds");
+            Map<String, Map<String, List<JsonNode>>> byRole = new LinkedHashMap<>();
+            for (Path f : files) {
+                JsonNode r = read(f);
+                ObjectNode s = seeds.addObject();
+                s.put("report", f.toString());
+                s.put("seed", r.path("configuration").path("train").path("seed").asLong());
+                s.put("tuned_lr", r.path("tuned").path("lr").asText());
+                s.put("tuned_target", r.path("tuned").path("target_test_loss").asDouble());
+                ArrayNode cut = s.putArray("baselines_cut_by_budget");
+                r.path("baselines").fields().forEachRemaining(e -> { if (e.getValue().path("budget_cut").asBoolean()) cut.add(e.getKey()); });
+                ObjectNode arms = s.putObject("arms");
+                for (Iterator<Map.Entry<String, JsonNode>> it = r.path("savings").fields(); it.hasNext(); ) {
+                    String name = it.next().getKey();
+                    for (String role : roles(r, name)) {
+                        ObjectNode a = arms.putObject(role);
+                        for (String c : COMPARISONS) {
+                            JsonNode sv = r.path(c).path(name);
+                            a.set(c, sv);
+                            byRole.computeIfAbsent(role, k -> new LinkedHashMap<>()).computeIfAbsent(c, k -> new ArrayList<>()).add(sv);
+                            overall.computeIfAbsent(role, k -> new LinkedHashMap<>()).computeIfAbsent(c, k -> new ArrayList<>()).add(sv);
+                        }
+                    }
+                }
+            }
+            t.set("summary", summary(byRole));
+        });
+        root.set("overall", summary(overall));
+        return root;
+    }
+
+    /** The roles an FF arm plays: its variant at the main lr and/or at the tuned lr. */
+    static List<String> roles(JsonNode report, String armName) {
+        JsonNode arm = report.path("arms").path(armName);
+        String variant = arm.path("variant").asText(), lr = arm.path("lr").asText();
+        List<String> roles = new ArrayList<>();
+        if (same(lr, report.path("lr").asText())) roles.add(variant + "@lr");
+        if (same(lr, report.path("tuned").path("lr").asText())) roles.add(variant + "@tuned");
+        if (roles.isEmpty()) roles.add(variant + "@" + lr);
+        return roles;
+    }
+
+    private static boolean same(String a, String b) {
+        try {
+            return Double.parseDouble(a) == Double.parseDouble(b);
+        } catch (NumberFormatException e) {
+            return a.equals(b);
+        }
+    }
+
+    private static ObjectNode summary(Map<String, Map<String, List<JsonNode>>> byRole) {
+        ObjectNode out = JSON.createObjectNode();
+        byRole.forEach((role, comparisons) -> {
+            ObjectNode r = out.putObject(role);
+            comparisons.forEach((c, savings) -> {
+                ObjectNode n = r.putObject(c);
+                List<JsonNode> reached = savings.stream().filter(s -> s.path("reached").asBoolean()).toList();
+                n.put("reached", reached.size());
+                n.put("of", savings.size());
+                for (String m : METRICS) {
+                    double[] v = reached.stream().mapToDouble(s -> s.path(m).asDouble()).sorted().toArray();
+                    if (v.length == 0) continue;
+                    n.putObject(m).put("median", median(v)).put("min", v[0]).put("max", v[v.length - 1]);
+                }
+            });
+        });
+        return out;
+    }
+
+    static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static JsonNode read(Path f) {
+        try {
+            return JSON.readTree(f.toFile());
+        } catch (IOException e) {
+            throw new FfwdException(f + ": cannot read comparison report: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    /** Tables: per task and overall, each FF role's saving against the same-lr baseline, the tuned one and the grid. */
+    public static String markdown(JsonNode root) {
+        StringBuilder sb = new StringBuilder("# Fast Forward suite\n\nProduced by `" + root.path("command").asText() + "`.\n\n");
+        Set<String> roles = new LinkedHashSet<>();
+        root.path("overall").fieldNames().forEachRemaining(roles::add);
+        String[][] views = {
+                {"savings_vs_tuned", "flops_exact_percent", "Against the tuned baseline: exact FLOPs saved at the tuned target"},
+                {"savings_vs_tuned", "wall_percent", "Against the tuned baseline: wall time saved at the tuned target"},
+                {"savings", "flops_paper_percent", "Against the baseline at the same learning rate (the paper's protocol): paper-convention FLOPs saved"},
+                {"savings_vs_grid", "flops_exact_percent", "Against the whole grid (tuning the learning rate included): exact FLOPs saved"}};
+        for (String[] v : views) {
+            sb.append("## ").append(v[2]).append("\n\nMedian [min, max] over the seeds that reached the target; reached/seeds in brackets.\n\n");
+            sb.append("| task | tuned lr per seed |");
+            roles.forEach(r -> sb.append(' ').append(r).append(" |"));
+            sb.append("\n|---|---|").append("---:|".repeat(roles.size())).append('\n');
+            root.path("tasks").fields().forEachRemaining(e -> {
+                List<String> lrs = new ArrayList<>();
+                e.getValue().path("seeds").forEach(s -> lrs.add(s.path("tuned_lr").asText()));
+                sb.append("| ").append(e.getKey()).append(" | ").append(String.join(", ", lrs)).append(" |");
+                roles.forEach(r -> sb.append(' ').append(cell(e.getValue().path("summary").path(r).path(v[0]), v[1])).append(" |"));
+                sb.append('\n');
+            });
+            sb.append("| **all** | |");
+            roles.forEach(r -> sb.append(" **").append(cell(root.path("overall").path(r).path(v[0]), v[1])).append("** |"));
+            sb.append("\n\n");
+        }
+        List<String> cut = new ArrayList<>();
+        root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> s.path("baselines_cut_by_budget")
+                .forEach(lr -> cut.add(e.getKey() + " seed " + s.path("seed").asText() + " lr " + lr.asText()))));
+        sb.append(cut.isEmpty() ? "Every baseline stopped at a plateau, none by the step budget.\n"
+                : "Baselines cut by the step budget (still improving when stopped): " + String.join("; ", cut) + ".\n");
+        return sb.toString();
+    }
+
+    private static String cell(JsonNode n, String metric) {
+        if (n.isMissingNode()) return "—";
+        String count = "(" + n.path("reached").asInt() + "/" + n.path("of").asInt() + ")";
+        JsonNode m = n.path(metric);
+        if (m.isMissingNode()) return "not reached " + count;
+        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f] %s", m.path("median").asDouble(), m.path("min").asDouble(),
+                m.path("max").asDouble(), count);
+    }
+}

@@ -1,0 +1,111 @@
+package dev.ffwd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code compare} end to end on the built-in MiniLM (no ../shared needed) and a generated two-class task: the grid,
+ * the tuned target, the report fields that checks read, a diverging arm, and --resume.
+ */
+class CompareCommandTest {
+
+    @TempDir Path tmp;
+
+    static Path twoClasses(Path dir, int n) throws IOException {
+        String[] good = {"great", "lovely", "wonderful", "happy", "excellent"}, bad = {"awful", "terrible", "sad", "horrible", "poor"};
+        String[] filler = {"the", "movie", "was", "really", "a", "day", "and", "food"};
+        Random r = new Random(3);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            boolean pos = r.nextBoolean();
+            String w = (pos ? good : bad)[r.nextInt(5)];
+            lines.add("{\"text\": \"" + filler[r.nextInt(8)] + " " + w + " " + filler[r.nextInt(8)] + "\", \"label\": \"" + (pos ? "pos" : "neg") + "\"}");
+        }
+        Path f = dir.resolve("two.jsonl");
+        Files.write(f, lines);
+        return f;
+    }
+
+    List<String> args(Path data, Path out, String grid, String modes) {
+        List<String> a = new ArrayList<>(List.of("compare", "--model", "builtin", "--data", data.toString(), "--format", "classification",
+                "--max-length", "12", "--lora-r", "4", "--batch-size", "8", "--max-steps", "8", "--eval-every", "2",
+                "--eval-batch-size", "64", "--test-fraction", "0.3", "--ff-val-size", "8", "--ff-interval", "2", "--patience", "2",
+                "--lr", "1e-3", "--lr-grid", grid, "--modes", modes, "--out", out.toString()));
+        return a;
+    }
+
+    @Test
+    void gridTunedTargetDivergedArmAndReportFields() throws Exception {
+        Path data = twoClasses(tmp, 120), out = tmp.resolve("cmp");
+        BadInputTest.Outcome o = BadInputTest.ffwd(args(data, out, "1e-3,3e-2,1e30", "ffwd,paper").toArray(String[]::new));
+        assertEquals(0, o.code(), o.err());
+        JsonNode r = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+
+        JsonNode baselines = r.path("baselines");
+        assertEquals(List.of("1e-3", "3e-2", "1e30"), names(baselines), "baselines keyed by the lr as written");
+        assertEquals("diverged", baselines.path("1e30").path("stop").asText(), "lr 1e30 diverges and is recorded, not fatal");
+        assertTrue(baselines.path("1e30").has("error"));
+
+        String tunedLr = r.path("tuned").path("lr").asText();
+        double target = r.path("tuned").path("target_test_loss").asDouble();
+        double lowest = Double.POSITIVE_INFINITY;
+        for (String lr : List.of("1e-3", "3e-2")) lowest = Math.min(lowest, baselines.path(lr).path("best_test_loss").asDouble());
+        assertEquals(lowest, target, 0, "the tuned target is the lowest best test loss over the grid");
+        assertEquals(target, baselines.path(tunedLr).path("best_test_loss").asDouble(), 0);
+
+        JsonNode vsTuned = r.path("savings_vs_tuned"), same = r.path("savings");
+        List<String> ffArms = names(vsTuned);
+        assertTrue(ffArms.contains("ff-ffwd@1e-3") && ffArms.contains("ff-paper@1e-3"), ffArms.toString());
+        assertTrue(ffArms.contains("ff-ffwd@" + tunedLr), "FF also runs at the tuned lr: " + ffArms);
+        for (String a : ffArms) {
+            JsonNode s = vsTuned.path(a);
+            assertTrue(s.has("reached") && s.has("lr"), a);
+            for (String f : List.of("flops_paper_percent", "flops_exact_percent", "wall_percent"))
+                assertEquals(s.path("reached").asBoolean(), s.has(f), a + ": a saving is given exactly when the target was reached");
+            assertEquals(same.path(a).path("reached").asBoolean(), same.path(a).has("flops_paper_percent"), a);
+            JsonNode arm = r.path("arms").path(a);
+            if (s.path("reached").asBoolean())
+                assertTrue(arm.path("best_test_loss").asDouble() <= target, a + " claims the tuned target without reaching it");
+        }
+        assertTrue(Files.isRegularFile(out.resolve("report.md")) && Files.isRegularFile(out.resolve("loss_vs_flops.png")));
+    }
+
+    @Test
+    void resumeLoadsFinishedArmsAndRefusesOtherSettings() throws Exception {
+        Path data = twoClasses(tmp, 120), out = tmp.resolve("cmp");
+        List<String> a = args(data, out, "1e-3,3e-2", "ffwd");
+        assertEquals(0, BadInputTest.ffwd(a.toArray(String[]::new)).code());
+        Path arm = out.resolve("arms").resolve("baseline@3e-2.json");
+        FileTime written = Files.getLastModifiedTime(arm);
+        Files.delete(out.resolve("report.json"));
+        Thread.sleep(20);
+        List<String> again = new ArrayList<>(a);
+        again.add("--resume");
+        BadInputTest.Outcome o = BadInputTest.ffwd(again.toArray(String[]::new));
+        assertEquals(0, o.code(), o.err());
+        assertEquals(written, Files.getLastModifiedTime(arm), "a finished arm is loaded, not re-run");
+        assertTrue(Files.isRegularFile(out.resolve("report.json")));
+
+        List<String> other = new ArrayList<>(again);
+        other.set(other.indexOf("--patience") + 1, "5");
+        BadInputTest.assertCleanError(BadInputTest.ffwd(other.toArray(String[]::new)), "plan.json", "patience");
+    }
+
+    static List<String> names(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        n.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+}
