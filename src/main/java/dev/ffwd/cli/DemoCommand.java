@@ -22,9 +22,9 @@ final class DemoCommand implements Runnable {
     static final List<String> PRESET = List.of(
             "--model", "builtin", "--format", "classification", "--max-length", "64", "--limit", "3000",
             "--test-fraction", "0.1", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
-            "--lr", "1e-4", "--lr-grid", "1e-4,3e-4,1e-3,3e-3", "--ff-lrs", "lr,tuned", "--batch-size", "16", "--grad-accum", "2",
+            "--lr", "1e-4", "--lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "--ff-lrs", "lr,tuned", "--batch-size", "16", "--grad-accum", "2",
             "--max-steps", "200", "--eval-every", "5", "--eval-batch-size", "64", "--patience", "6", "--ff-val-size", "32",
-            "--modes", "paper,ffwd", "--out", "runs/demo", "--overwrite", "true");
+            "--modes", "search,ffwd", "--out", "runs/demo", "--overwrite", "true");
 
     /** Any compare option, e.g. --max-steps 60, overrides the preset. */
     @CommandLine.Unmatched

@@ -27,20 +27,13 @@ public final class FastForward {
         }
     }
 
-    /** The schedule, learning-rate factor and pending θ_{t−span} snapshot (null when none), as a checkpoint stores them. */
-    public record State(long nextStage, int interval, double lrScale, List<float[]> pending) {}
+    /** The schedule and the pending θ_{t−span} snapshot (null when none), as a checkpoint stores them. */
+    public record State(long nextStage, int interval, List<float[]> pending) {}
 
-    /**
-     * Learning-rate steering: after a stage that gained g ≥ one interval's worth of steps, the learning rate grows by
-     * g / interval (at most ×8: the line said the steps could have been that much longer); after a rejected stage it
-     * shrinks by ×0.7 (noise dominates). The factor stays within [1/16, 64].
-     */
-    static final double LR_UP_MAX = 8, LR_DOWN = 0.7, LR_SCALE_MIN = 1.0 / 16, LR_SCALE_MAX = 64;
 
     private final FfConfig cfg;
     private int interval;
     private long nextStage;
-    private double lrScale = 1;    // the factor the optimizer's learning rate is multiplied by
     private List<float[]> before;  // θ_{t−span}, captured before the step that starts Δ's span
 
     public FastForward(FfConfig cfg) {
@@ -75,7 +68,6 @@ public final class FastForward {
                 delta.add(p.sub(p.getManager().create(prev.get(i), p.getShape())));  // Δ = θ_t − θ_{t−span}
             }
             Stage s = new Line(moved, delta, validationLoss, stepsDone, span).run();
-            steer(s);  // by the interval the stage's Δ came from, before adapt() changes it
             adapt(s);
             nextStage = stepsDone + interval;
             return s;
@@ -83,25 +75,15 @@ public final class FastForward {
     }
 
     /**
-     * Adaptive interval: a stage that took at least two intervals' worth of steps halves the interval (down to 2);
-     * one that took at most a step's worth doubles it (up to 4× the configured interval).
+     * Adaptive interval, a back-off: a stage that gained at most one step's worth doubles the interval (up to 4× the
+     * configured one), so that a line with nothing to give costs fewer probes; a stage that gained at least the
+     * interval's worth brings it back to the configured one. It never goes below the configured interval, whose
+     * Δ would be noisier.
      */
     private void adapt(Stage s) {
         if (!cfg.adaptive()) return;
-        if (s.stepsGained() >= 2.0 * interval) interval = Math.max(2, interval / 2);
-        else if (s.stepsGained() <= 1) interval = Math.min(4 * cfg.interval(), interval * 2);
-    }
-
-    /** Steers the learning rate by what the stage found about step size (only with {@code steerLr}). */
-    private void steer(Stage s) {
-        if (!cfg.steerLr()) return;
-        if (s.stepsGained() >= interval) lrScale = Math.min(LR_SCALE_MAX, lrScale * Math.min(LR_UP_MAX, s.stepsGained() / interval));
-        else if (s.tau() <= 0) lrScale = Math.max(LR_SCALE_MIN, lrScale * LR_DOWN);
-    }
-
-    /** The factor to multiply the optimizer's learning rate by. */
-    public double lrScale() {
-        return lrScale;
+        if (s.stepsGained() <= 1) interval = Math.min(4 * cfg.interval(), interval * 2);
+        else if (s.stepsGained() >= interval) interval = cfg.interval();
     }
 
     public int interval() {
@@ -113,14 +95,13 @@ public final class FastForward {
     }
 
     public State state() {
-        return new State(nextStage, interval, lrScale, before);
+        return new State(nextStage, interval, before);
     }
 
     /** Restores the schedule and pending snapshot of {@link #state()}. */
     public void restore(State s) {
         this.nextStage = s.nextStage();
         this.interval = s.interval();
-        this.lrScale = s.lrScale();
         this.before = s.pending();
     }
 
@@ -199,7 +180,6 @@ public final class FastForward {
                 prevLoss = l;
             }
             if (!nonFinite && bestTau > 0) refine();
-            if (!nonFinite && bestTau == 0 && cfg.average()) at(-0.5);  // θ_t − Δ/2: the mean of θ_{t−span} and θ_t
             moveTo(bestTau);
         }
 

@@ -11,19 +11,14 @@ package dev.ffwd.fastforward;
  *                   direction is less noisy at a large learning rate
  * @param guard      do no harm: a stage whose best validation loss is not below the loss at τ = 0 restores θ_t
  * @param adaptive   stages that pay off come sooner, stages that find nothing come later
- * @param steerLr    stages also steer the optimizer's learning rate: up after a stage that gained at least an
- *                   interval's worth of steps (the learning rate is too small), down after a rejected one (noise
- *                   dominates); AdamW's moments are untouched
- * @param average    when the line does not go forward (search mode), also try θ_t − Δ/2, the mean of the stage's two
- *                   end points: where noise dominates, the mean lies closer to the valley floor than either end
  * @param params     which trainable tensors Δ moves: the adapters only (the authors' {@code 'lora' in name}), or all
  *                   (a classification head too)
  * @param warmup     optimizer steps before the interval counting starts (the authors' burn-in)
  * @param validationSize tiny validation set (held out of the test split; the paper: 32)
  * @param maxRepeats the largest τ a stage may reach
  */
-public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive, boolean steerLr,
-                       boolean average, Params params, long warmup, int validationSize, int maxRepeats) {
+public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
+                       Params params, long warmup, int validationSize, int maxRepeats) {
 
     public static final int INTERVAL = 6;
     public static final int VALIDATION_SIZE = 32;
@@ -43,12 +38,12 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /** The authors' protocol: Δ of the last step, every 6 steps, always accept the first repeat, LoRA tensors only. */
     public static FfConfig paper() {
-        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, false, false, Params.LORA, 0, VALIDATION_SIZE, MAX_REPEATS);
+        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, VALIDATION_SIZE, MAX_REPEATS);
     }
 
     /** ffwd's default: a guarded line search along the interval's mean direction, with an adaptive interval. */
     public static FfConfig defaults() {
-        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, false, false, Params.LORA, 0, VALIDATION_SIZE, MAX_REPEATS);
+        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, VALIDATION_SIZE, MAX_REPEATS);
     }
 
     public static FfConfig off() {
@@ -68,17 +63,17 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
      * A variant by name, on top of {@code base} (which supplies interval, warm-up, validation size, max repeats and
      * params): a mode ({@code paper}, {@code revert}, {@code search}: each with the paper's one-step Δ, no guard, a
      * fixed interval) or {@code ffwd} (ffwd's default), then modifiers that switch one piece on ({@code +x}) or off
-     * ({@code -x}): {@code guard}, {@code span} (Δ over the whole interval), {@code adaptive}, {@code lr} (stages steer the learning rate), {@code avg} (try the stage's mean point), and {@code +all} /
+     * ({@code -x}): {@code guard}, {@code span} (Δ over the whole interval), {@code adaptive}, and {@code +all} /
      * {@code +lora} for the tensors moved. Examples: {@code ffwd-guard}, {@code search+span}, {@code paper+guard}.
      */
     public static FfConfig parse(String spec, FfConfig base) {
         String[] parts = spec.trim().toLowerCase(java.util.Locale.ROOT).split("(?=[+-])");
         FfConfig c = switch (parts[0]) {
             case "paper", "revert", "search" -> base.withMode(Mode.valueOf(parts[0].toUpperCase(java.util.Locale.ROOT)))
-                    .withSpan(1).withGuard(false).withAdaptive(false).withSteerLr(false).withAverage(false);
+                    .withSpan(1).withGuard(false).withAdaptive(false);
             case "ffwd" -> base.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true);
             default -> throw new IllegalArgumentException("unknown Fast Forward variant '" + spec
-                    + "': expected paper, revert, search or ffwd, optionally with +/-guard, +/-span, +/-adaptive, +/-lr, +/-avg, +all, +lora");
+                    + "': expected paper, revert, search or ffwd, optionally with +/-guard, +/-span, +/-adaptive, +all, +lora");
         };
         for (int i = 1; i < parts.length; i++) {
             boolean on = parts[i].charAt(0) == '+';
@@ -86,12 +81,10 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
                 case "guard" -> c.withGuard(on);
                 case "span" -> c.withSpan(on ? 0 : 1);
                 case "adaptive" -> c.withAdaptive(on);
-                case "lr" -> c.withSteerLr(on);
-                case "avg" -> c.withAverage(on);
                 case "all" -> c.withParams(on ? Params.ALL : Params.LORA);
                 case "lora" -> c.withParams(on ? Params.LORA : Params.ALL);
                 default -> throw new IllegalArgumentException("unknown Fast Forward modifier '" + parts[i] + "' in '" + spec
-                        + "': expected guard, span, adaptive, lr, avg, all or lora");
+                        + "': expected guard, span, adaptive, all or lora");
             };
         }
         return c.withEnabled(true);
@@ -102,16 +95,14 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         return span == 0 ? currentInterval : Math.min(span, currentInterval);
     }
 
-    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, steerLr, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, steerLr, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, steerLr, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, steerLr, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, steerLr, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, steerLr, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withSteerLr(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, average, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withAverage(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, steerLr, v, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, steerLr, average, v, warmup, validationSize, maxRepeats); }
-    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, steerLr, average, params, v, validationSize, maxRepeats); }
-    public FfConfig withValidationSize(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, steerLr, average, params, warmup, v, maxRepeats); }
-    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, steerLr, average, params, warmup, validationSize, v); }
+    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, validationSize, maxRepeats); }
+    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, validationSize, maxRepeats); }
+    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, validationSize, maxRepeats); }
+    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, validationSize, maxRepeats); }
+    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, validationSize, maxRepeats); }
+    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, validationSize, maxRepeats); }
+    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, validationSize, maxRepeats); }
+    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, validationSize, maxRepeats); }
+    public FfConfig withValidationSize(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, maxRepeats); }
+    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, validationSize, v); }
 }

@@ -59,7 +59,7 @@ public final class ComparisonReport {
         for (Comparison.Arm a : r.ff()) {
             same.set(a.name(), saving(r.vsSameLr(a)));
             vsTuned.set(a.name(), saving(r.vsTuned(a)));
-            vsGrid.set(a.name(), saving(r.vsGrid(a)));
+            if (r.vsGrid(a) != null) vsGrid.set(a.name(), saving(r.vsGrid(a)));
         }
         root.set("configuration", configuration);
         ObjectNode v = root.putObject("versions");
@@ -156,7 +156,7 @@ public final class ComparisonReport {
             sb.append(String.format(Locale.ROOT, "| %s%s | %d (%d) | %d | %s | %s | %s |%n", a.name(), a.diverged() ? " (diverged)" : "",
                     st.size(), st.stream().filter(s -> s.stage().tau() == 0).count(),
                     st.stream().mapToInt(s -> s.stage().evaluations()).sum(), three(r.vsSameLr(a)), three(r.vsTuned(a)),
-                    grid.reached() ? pct(grid.flopsExactPercent()) : "not reached"));
+                    grid == null ? "n/a (at the tuned lr)" : grid.reached() ? pct(grid.flopsExactPercent()) : "not reached"));
         }
         return sb.toString();
     }

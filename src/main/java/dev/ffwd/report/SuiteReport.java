@@ -66,6 +66,7 @@ public final class SuiteReport {
                         ObjectNode a = arms.putObject(role);
                         for (String c : COMPARISONS) {
                             JsonNode sv = r.path(c).path(name);
+                            if (sv.isMissingNode()) continue;  // e.g. no grid saving for an arm at the tuned lr
                             a.set(c, sv);
                             byRole.computeIfAbsent(role, k -> new LinkedHashMap<>()).computeIfAbsent(c, k -> new ArrayList<>()).add(sv);
                             overall.computeIfAbsent(role, k -> new LinkedHashMap<>()).computeIfAbsent(c, k -> new ArrayList<>()).add(sv);

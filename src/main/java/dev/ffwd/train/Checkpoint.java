@@ -32,7 +32,7 @@ public final class Checkpoint {
     private Checkpoint() {}
 
     record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
-                 double lrScale, List<History.Point> points, List<History.StageAt> stages) {}
+                 List<History.Point> points, List<History.StageAt> stages) {}
 
     static void save(Path file, Trainer t, FastForward ff, History h) {
         List<RawTensor> tensors = new ArrayList<>();
@@ -46,7 +46,7 @@ public final class Checkpoint {
             for (int i = 0; i < fs.pending().size(); i++)
                 tensors.add(RawTensor.ofFloats(FF_PENDING + i, new long[]{fs.pending().get(i).length}, fs.pending().get(i)));
         State s = new State(t.step, t.cursor, t.tokens, t.optimizer().steps(), t.ledger.toArray(),
-                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), t.lrScale(), h.points, h.stages);
+                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), h.points, h.stages);
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
         } catch (IOException e) {
@@ -78,12 +78,11 @@ public final class Checkpoint {
             t.step = s.step();
             t.cursor = s.cursor();
             t.tokens = s.tokens();
-            t.lrScale(s.lrScale());
             t.ledger.load(s.ledger());
             if (ff != null) {
                 List<float[]> pending = new ArrayList<>();
                 for (int i = 0; store.contains(FF_PENDING + i); i++) pending.add(store.get(FF_PENDING + i).toFloats());
-                ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), s.lrScale(), pending.isEmpty() ? null : pending));
+                ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), pending.isEmpty() ? null : pending));
             }
             h.points.clear();
             h.points.addAll(s.points());

@@ -147,8 +147,12 @@ public final class Comparison {
             return arm == null ? Saving.notReached(a.lr()) : Saving.of(a.lr(), tunedBaseline().costAt(tunedTarget), arm);
         }
 
-        /** Against the cost of running the whole grid (what finding the tuned learning rate took), at the tuned target. */
+        /**
+         * Against the cost of running the whole grid (what finding the tuned learning rate took), at the tuned target;
+         * null for an arm at the tuned learning rate, which needed the grid to be chosen.
+         */
         public Saving vsGrid(Arm a) {
+            if (parseLr(a.lr()) == parseLr(tunedLr)) return null;
             Cost arm = a.costAt(tunedTarget);
             if (arm == null) return Saving.notReached(a.lr());
             double paper = 0, exact = 0, wall = 0, wallMin = 0;

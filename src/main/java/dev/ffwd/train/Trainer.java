@@ -40,7 +40,6 @@ public final class Trainer {
     long step;    // optimizer steps done
     long cursor;  // training examples consumed
     long tokens;  // training tokens consumed (padding excluded)
-    private double lrScale = 1;  // set by Fast Forward's learning-rate steering
     private long orderEpoch = -1;
     private List<Example> order;
 
@@ -88,7 +87,7 @@ public final class Trainer {
             Optimizer.zeroGrad(params);
             throw new Diverged("training loss is " + loss + " at step " + (step + 1) + "; stopped before applying it");
         }
-        double norm = optimizer.step(params, schedule.lr(step) * lrScale);
+        double norm = optimizer.step(params, schedule.lr(step));
         Optimizer.zeroGrad(params);
         if (!Double.isFinite(norm))
             throw new Diverged("gradient norm is " + norm + " at step " + (step + 1) + "; stopped before applying it");
@@ -130,8 +129,6 @@ public final class Trainer {
     }
 
     public long steps() { return step; }
-    public double lrScale() { return lrScale; }
-    public void lrScale(double s) { lrScale = s; }
     public long tokens() { return tokens; }
     public Ledger ledger() { return ledger; }
     public List<Param> params() { return params; }

@@ -73,7 +73,6 @@ public final class TrainingRun {
                         () -> trainer.evaluate(validation, Ledger.Phase.FF)));
                 FastForward.Stage s = done[0];
                 if (s != null) {
-                    trainer.lrScale(ff.lrScale());
                     Ledger l = trainer.ledger();
                     history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));
                     listener.onStage(s);

@@ -59,6 +59,8 @@ class ComparisonTest {
         assertFalse(r.vsSameLr(slowFf).reached(), "0.55 never reaches the same-lr target 0.5");
         assertTrue(Double.isNaN(r.vsSameLr(slowFf).flopsExactPercent()), "no saving is claimed for an arm that never got there");
         assertFalse(r.vsTuned(slowFf).reached());
+        Comparison.Arm atTuned = arm("ff-ffwd@1e-3", "1e-3", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.3);
+        assertNull(r.vsGrid(atTuned), "an arm at the tuned lr needed the grid; no saving against it is claimed");
     }
 
     @Test
