@@ -8,8 +8,10 @@ import picocli.CommandLine.Option;
 
 /** The {@code ffwd} command: a thin layer over the library. */
 @Command(name = "ffwd", mixinStandardHelpOptions = true, version = "ffwd 0.1.0",
+        scope = CommandLine.ScopeType.INHERIT,  // every subcommand gets --help and --version
         description = "LoRA fine-tuning of pretrained transformers on the JVM, with Fast Forward.",
-        subcommands = {DemoCommand.class, CompareCommand.class, SuiteCommand.class, ResultsCommand.class, TrainCommand.class, MergeCommand.class, BenchCommand.class,
+        subcommands = {DemoCommand.class, CompareCommand.class, SuiteCommand.class, ResultsCommand.class, TrainCommand.class,
+                PredictCommand.class, EvalCommand.class, ExportGgufCommand.class, MergeCommand.class, BenchCommand.class,
                 ScoreCommand.class, GenerateCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

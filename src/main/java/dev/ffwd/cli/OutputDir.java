@@ -25,4 +25,13 @@ final class OutputDir {
             throw new FfwdException(dir + ": cannot create output folder: " + e.getMessage());
         }
     }
+
+    /** Deletes {@code dir} if it exists and is empty (after a run that failed before writing anything). */
+    static void removeIfEmpty(Path dir) {
+        try (Stream<Path> s = Files.list(dir)) {
+            if (s.findAny().isEmpty()) Files.delete(dir);
+        } catch (IOException e) {
+            // best effort: the run's own error is what the user needs to see
+        }
+    }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
+import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -37,6 +39,46 @@ public final class PeftAdapter {
     /** taskType: PEFT's CAUSAL_LM, SEQ_CLS or FEATURE_EXTRACTION. */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
                             Collection<RawTensor> tensors) {
+        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "");
+    }
+
+    /**
+     * The prefix HF's task class puts before the backbone's module names where ffwd's names lack it: "bert." for
+     * BertForSequenceClassification (ffwd names BERT modules as BertModel does). Empty for every other case: ffwd's
+     * Llama and GPT-NeoX names already are those of *ForCausalLM / *ForSequenceClassification.
+     */
+    public static String modulePrefix(String modelType, String taskType) {
+        return "bert".equals(modelType) && "SEQ_CLS".equals(taskType) ? "bert." : "";
+    }
+
+    /**
+     * PEFT's {@code target_modules}: a list of names when every target is a name (PEFT matches a list entry against the
+     * whole module path or its last components), else one regular expression that PEFT {@code re.fullmatch}es against
+     * each module path: regex targets as written, name targets as {@code (?:.*\.)?name}, optionally after
+     * {@code modulePrefix}. Null when every target is a plain name.
+     */
+    public static String targetRegex(List<String> targets, String modulePrefix) {
+        if (targets.stream().noneMatch(t -> t.startsWith(LoraConfig.REGEX))) return null;
+        List<String> parts = new ArrayList<>();
+        for (String t : targets)
+            parts.add(t.startsWith(LoraConfig.REGEX) ? "(?:" + t.substring(LoraConfig.REGEX.length()) + ")" : "(?:.*\\.)?" + escape(t));
+        String any = String.join("|", parts);
+        return modulePrefix.isEmpty() ? any : "(?:" + escape(modulePrefix) + ")?(?:" + any + ")";
+    }
+
+    /** Backslash before every character but letters, digits and '_' (valid in both Python's and Java's regex syntax). */
+    private static String escape(String s) {
+        StringBuilder b = new StringBuilder();
+        for (char ch : s.toCharArray()) {
+            if (!Character.isLetterOrDigit(ch) && ch != '_') b.append('\\');
+            b.append(ch);
+        }
+        return b.toString();
+    }
+
+    /** As {@link #save(Path, LoraConfig, String, String, List, Collection)}, with {@link #modulePrefix} already applied to the tensor names. */
+    public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
+                            Collection<RawTensor> tensors, String modulePrefix) {
         ObjectNode c = JSON.createObjectNode();
         c.put("peft_type", "LORA");
         c.put("task_type", taskType);
@@ -44,8 +86,9 @@ public final class PeftAdapter {
         c.put("r", cfg.rank());
         c.put("lora_alpha", cfg.alpha());
         c.put("lora_dropout", cfg.dropout());
-        var targets = c.putArray("target_modules");
-        cfg.targets().forEach(targets::add);
+        String regex = targetRegex(cfg.targets(), modulePrefix);
+        if (regex != null) c.put("target_modules", regex);
+        else cfg.targets().forEach(c.putArray("target_modules")::add);
         c.put("use_dora", cfg.dora());
         c.put("use_rslora", false);
         c.put("bias", "none");
@@ -66,6 +109,26 @@ public final class PeftAdapter {
         }
     }
 
+    /** The tensors with BertForSequenceClassification's "bert." dropped from adapter keys, as ffwd's BERT names its modules. */
+    private static TensorStore withoutTaskPrefix(TensorStore store) {
+        String from = Lora.PEFT_PREFIX + "bert.";
+        if (store.names().stream().noneMatch(n -> n.startsWith(from))) return store;
+        Map<String, RawTensor> renamed = new LinkedHashMap<>();
+        for (String n : store.names()) {
+            String k = n.startsWith(from) ? Lora.PEFT_PREFIX + n.substring(from.length()) : n;
+            RawTensor t = store.get(n);
+            renamed.put(k, new RawTensor(k, t.dtype(), t.shape(), t.data()));
+        }
+        TensorStore view = TensorStore.of(store.source(), renamed);
+        return new TensorStore() {  // the renamed tensors are views of the mapped file: keep it open until closed
+            public java.util.Set<String> names() { return view.names(); }
+            public RawTensor get(String name) { return view.get(name); }
+            public Path source() { return store.source(); }
+            public Map<String, String> metadata() { return store.metadata(); }
+            public void close() { store.close(); }
+        };
+    }
+
     public static Loaded load(Path dir) {
         Path cfgFile = dir.resolve(CONFIG);
         if (!Files.isRegularFile(cfgFile)) throw new FfwdException(cfgFile + ": adapter_config.json not found");
@@ -80,13 +143,13 @@ public final class PeftAdapter {
         List<String> targets = new ArrayList<>();
         JsonNode t = c.get("target_modules");
         if (t != null && t.isArray()) t.forEach(n -> targets.add(n.asText()));
-        else if (t != null && t.isTextual()) targets.add("re:" + t.asText());
+        else if (t != null && t.isTextual()) targets.add(LoraConfig.REGEX + t.asText());
         List<String> save = new ArrayList<>();
         if (c.path("modules_to_save").isArray()) c.get("modules_to_save").forEach(n -> save.add(n.asText()));
         try {
             LoraConfig cfg = new LoraConfig(c.path("r").asInt(), c.path("lora_alpha").asDouble(), c.path("lora_dropout").asDouble(),
                     targets, c.path("use_dora").asBoolean(false));
-            return new Loaded(cfg, c.path("task_type").asText("CAUSAL_LM"), save, SafetensorsReader.open(dir.resolve(WEIGHTS)));
+            return new Loaded(cfg, c.path("task_type").asText("CAUSAL_LM"), save, withoutTaskPrefix(SafetensorsReader.open(dir.resolve(WEIGHTS))));
         } catch (IllegalArgumentException e) {
             throw new FfwdException(cfgFile + ": " + e.getMessage());
         }

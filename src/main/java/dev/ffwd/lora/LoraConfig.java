@@ -10,6 +10,9 @@ import java.util.regex.Pattern;
  */
 public record LoraConfig(int rank, double alpha, double dropout, List<String> targets, boolean dora) {
 
+    /** The prefix that marks a target as a regular expression. */
+    public static final String REGEX = "re:";
+
     /** The paper's setting: r=64, α=16, dropout 0.1. */
     public static LoraConfig paper(List<String> targets) {
         return new LoraConfig(64, 16, 0.1, targets, false);
@@ -28,7 +31,7 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
 
     public boolean matches(String module) {
         for (String t : targets) {
-            if (t.startsWith("re:") ? Pattern.matches(t.substring(3), module) : module.equals(t) || module.endsWith("." + t))
+            if (t.startsWith(REGEX) ? Pattern.matches(t.substring(REGEX.length()), module) : module.equals(t) || module.endsWith("." + t))
                 return true;
         }
         return false;

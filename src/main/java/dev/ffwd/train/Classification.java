@@ -2,7 +2,9 @@ package dev.ffwd.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.NDScope;
 import dev.ffwd.data.Batch;
+import dev.ffwd.data.Example;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.model.Arch;
 import dev.ffwd.model.Transformer;
@@ -52,9 +54,47 @@ public final class Classification implements Objective {
         return new Loss(nll.sum(), b.labels().getManager().create((float) b.rows()));
     }
 
-    private NDArray logits(Batch b, boolean training) {
+    NDArray logits(Batch b, boolean training) {
         NDArray pooled = model.pool(model.hidden(b.ids(), b.mask(), training), b.mask());  // [B, d]
         return pooled.getNDArrayInternal().linear(pooled, weight, bias).singletonOrThrow();
+    }
+
+    /** Log-probabilities [n][C] of each example's classes, without dropout or gradients, in batches of {@code batchSize}. */
+    public float[][] logProbabilities(List<Example> examples, int batchSize) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        float[][] out = new float[examples.size()][];
+        for (int i = 0; i < examples.size(); i += batchSize) {
+            List<Example> part = examples.subList(i, Math.min(examples.size(), i + batchSize));
+            try (NDScope ignored = new NDScope()) {
+                NDArray lp = logits(Batch.of(part, model.manager()), false).logSoftmax(-1);
+                int c = (int) lp.getShape().get(1);
+                float[] flat = lp.toFloatArray();
+                for (int j = 0; j < part.size(); j++) out[i + j] = java.util.Arrays.copyOfRange(flat, j * c, (j + 1) * c);
+            }
+        }
+        return out;
+    }
+
+    /** Loss (mean cross-entropy), accuracy and macro-F1 on labelled examples. */
+    public Metrics.Classification evaluate(List<Example> examples, int batchSize) {
+        float[][] lp = logProbabilities(examples, batchSize);
+        int[] gold = new int[lp.length], predicted = new int[lp.length];
+        double nll = 0;
+        for (int i = 0; i < lp.length; i++) {
+            gold[i] = examples.get(i).label();
+            if (gold[i] < 0 || gold[i] >= lp[i].length) throw new IllegalArgumentException("example " + i + " has no valid label");
+            predicted[i] = argmax(lp[i]);
+            nll -= lp[i][gold[i]];
+        }
+        return new Metrics.Classification(lp.length, nll / lp.length, Metrics.accuracy(gold, predicted),
+                Metrics.macroF1(gold, predicted, (int) weight.getShape().get(0)));
+    }
+
+    /** The index of the largest value (the first one on ties). */
+    public static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
     }
 
     @Override

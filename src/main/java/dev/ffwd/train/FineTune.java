@@ -38,6 +38,11 @@ public final class FineTune implements AutoCloseable {
         Options withTrain(TrainConfig t) {
             return new Options(model, data, format, maxLength, pack, lora, t, testFraction, validationSize, limit, null);
         }
+
+        /** Plain training (no Fast Forward) needs no validation set: pass 0, and the test split keeps those examples. */
+        public Options withValidationSize(int n) {
+            return new Options(model, data, format, maxLength, pack, lora, train, testFraction, n, limit, epochs);
+        }
     }
 
     public final Options options;
@@ -118,18 +123,35 @@ public final class FineTune implements AutoCloseable {
         return new FlopCounter(pretrained.model().config, options.lora(), labels.size());
     }
 
-    /** Writes the current adapters (and head) in PEFT format. */
+    /** The objective of the latest run (a {@link Classification} when the data has labels), or null before the first run. */
+    public Objective objective() {
+        return objective;
+    }
+
+    /**
+     * Writes the current adapters (and head) in PEFT format; a classification adapter also gets {@link ClassifierHead#FILE}.
+     * BERT classification adapters use BertForSequenceClassification's module names ("bert.encoder...").
+     */
     public void saveAdapter(Path dir) {
+        String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
+        String prefix = PeftAdapter.modulePrefix(pretrained.model().config.modelType(), task);
         List<RawTensor> tensors = new ArrayList<>();
-        for (Param p : lora.params()) tensors.add(RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats()));
+        for (Param p : lora.params()) {
+            String key = Lora.PEFT_PREFIX + prefix + p.name().substring(Lora.PEFT_PREFIX.length());
+            tensors.add(RawTensor.ofFloats(key, p.value().getShape().getShape(), p.toFloats()));
+        }
         List<String> save = new ArrayList<>();
         for (Param p : objective.params()) {
             tensors.add(RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats()));
             String module = p.name().substring(Lora.PEFT_PREFIX.length(), p.name().lastIndexOf('.'));
             if (!save.contains(module)) save.add(module);
         }
-        String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
-        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors);
+        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix);
+        if (!labels.isEmpty()) {
+            boolean causal = pretrained.model().config.causal();
+            new ClassifierHead(labels, causal ? ClassifierHead.Pooling.LAST_TOKEN : ClassifierHead.Pooling.MEAN, save.get(0),
+                    options.maxLength()).save(dir);
+        }
     }
 
     @Override

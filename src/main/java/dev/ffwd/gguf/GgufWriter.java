@@ -1,0 +1,168 @@
+package dev.ffwd.gguf;
+
+import dev.ffwd.io.AtomicFiles;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A GGUF v3 file (ggml's model format, little-endian): header, key-value metadata, tensor descriptions, then the
+ * tensor data, each tensor at an offset aligned to {@value #ALIGNMENT} bytes. Only what LoRA adapters need:
+ * string, uint32 and float32 values; F32 and F16 tensors.
+ */
+public final class GgufWriter {
+
+    public static final int MAGIC = 0x46554747;  // "GGUF" read as a little-endian uint32
+    public static final int VERSION = 3;
+    public static final int ALIGNMENT = 32;       // GGUF's default (general.alignment absent)
+
+    /** GGUF metadata value types (gguf_type). */
+    static final int TYPE_UINT32 = 4, TYPE_FLOAT32 = 6, TYPE_STRING = 8;
+
+    /** ggml tensor types. */
+    public enum TensorType {
+        F32(0, 4), F16(1, 2);
+
+        public final int id, bytes;
+
+        TensorType(int id, int bytes) {
+            this.id = id;
+            this.bytes = bytes;
+        }
+    }
+
+    /**
+     * A tensor: {@code ne} in ggml's order (fastest-varying dimension first, the reverse of numpy's shape); values
+     * row-major in numpy's order, so a numpy array of shape (a, b) is written with ne [b, a].
+     */
+    public record Tensor(String name, long[] ne, float[] values) {
+        public Tensor {
+            long n = 1;
+            for (long d : ne) {
+                if (d < 1) throw new IllegalArgumentException(name + ": dimension " + d);
+                n *= d;
+            }
+            if (n != values.length) throw new IllegalArgumentException(name + ": ne " + java.util.Arrays.toString(ne) + " holds " + n
+                    + " values, got " + values.length);
+            ne = ne.clone();
+        }
+    }
+
+    private final Map<String, Object> metadata = new LinkedHashMap<>();
+    private final List<Tensor> tensors = new ArrayList<>();
+
+    public GgufWriter string(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public GgufWriter float32(String key, float value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public GgufWriter uint32(String key, int value) {
+        metadata.put(key, new UInt32(value));
+        return this;
+    }
+
+    private record UInt32(int value) {}
+
+    public GgufWriter tensor(Tensor t) {
+        if (tensors.stream().anyMatch(x -> x.name().equals(t.name()))) throw new IllegalArgumentException("duplicate tensor " + t.name());
+        tensors.add(t);
+        return this;
+    }
+
+    /** Writes the file atomically. */
+    public void write(Path file, TensorType type) throws IOException {
+        AtomicFiles.write(file, os -> {
+            Out out = new Out(os);
+            out.u32(MAGIC);
+            out.u32(VERSION);
+            out.u64(tensors.size());
+            out.u64(metadata.size());
+            for (Map.Entry<String, Object> e : metadata.entrySet()) {
+                out.str(e.getKey());
+                Object v = e.getValue();
+                if (v instanceof String s) { out.u32(TYPE_STRING); out.str(s); }
+                else if (v instanceof Float f) { out.u32(TYPE_FLOAT32); out.f32(f); }
+                else if (v instanceof UInt32 u) { out.u32(TYPE_UINT32); out.u32(u.value()); }
+                else throw new IllegalStateException("unsupported metadata value " + v);
+            }
+            long offset = 0;
+            for (Tensor t : tensors) {
+                out.str(t.name());
+                out.u32(t.ne().length);
+                for (long d : t.ne()) out.u64(d);
+                out.u32(type.id);
+                out.u64(offset);
+                offset = align(offset + (long) t.values().length * type.bytes);
+            }
+            out.pad();
+            for (Tensor t : tensors) {
+                ByteBuffer b = ByteBuffer.allocate(t.values().length * type.bytes).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : t.values()) {
+                    if (type == TensorType.F32) b.putFloat(v);
+                    else b.putShort(Half.fromFloat(v));
+                }
+                out.bytes(b.array());
+                out.pad();
+            }
+        });
+    }
+
+    static long align(long n) {
+        return (n + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    /** Little-endian output that counts bytes, for padding. */
+    private static final class Out {
+        private final OutputStream os;
+        private final ByteBuffer scratch = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        private long written;
+
+        Out(OutputStream os) {
+            this.os = new java.io.BufferedOutputStream(os, 1 << 16);
+        }
+
+        void bytes(byte[] b) throws IOException {
+            os.write(b);
+            written += b.length;
+        }
+
+        void u32(int v) throws IOException {
+            scratch.clear();
+            bytes(java.util.Arrays.copyOf(scratch.putInt(v).array(), 4));
+        }
+
+        void u64(long v) throws IOException {
+            scratch.clear();
+            bytes(java.util.Arrays.copyOf(scratch.putLong(v).array(), 8));
+        }
+
+        void f32(float v) throws IOException {
+            u32(Float.floatToRawIntBits(v));
+        }
+
+        void str(String s) throws IOException {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            u64(b.length);
+            bytes(b);
+        }
+
+        void pad() throws IOException {
+            int n = (int) (align(written) - written);
+            if (n > 0) bytes(new byte[n]);
+            os.flush();
+        }
+    }
+}

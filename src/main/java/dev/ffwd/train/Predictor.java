@@ -1,0 +1,196 @@
+package dev.ffwd.train;
+
+import ai.djl.ndarray.NDScope;
+import dev.ffwd.FfwdException;
+import dev.ffwd.data.Batch;
+import dev.ffwd.data.Encoder;
+import dev.ffwd.data.Example;
+import dev.ffwd.data.Format;
+import dev.ffwd.data.Jsonl;
+import dev.ffwd.data.Record;
+import dev.ffwd.io.PeftAdapter;
+import dev.ffwd.io.RawTensor;
+import dev.ffwd.lora.Lora;
+import dev.ffwd.model.Pretrained;
+import dev.ffwd.optim.Param;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * A base model with a trained PEFT adapter attached, for inference: class probabilities for texts (classification
+ * adapters) and metrics on a JSONL file: loss, accuracy and macro-F1 for classification, loss and perplexity for
+ * text, instruction and chat data.
+ */
+public final class Predictor implements AutoCloseable {
+
+    /** One classified record: its line in the input file, the predicted class index and every class's probability. */
+    public record Prediction(int line, int label, double[] probabilities) {}
+
+    public final Pretrained pretrained;
+    /** The classification head's description, or null for a language model (no adapter, or a CAUSAL_LM one). */
+    public final ClassifierHead head;
+    private final Classification classifier;
+    private final int maxLength, batchSize;
+
+    private Predictor(Pretrained pretrained, ClassifierHead head, Classification classifier, int maxLength, int batchSize) {
+        this.pretrained = pretrained;
+        this.head = head;
+        this.classifier = classifier;
+        this.maxLength = maxLength;
+        this.batchSize = batchSize;
+    }
+
+    /**
+     * Loads {@code model} and attaches the adapter in {@code adapter} (null: the base model alone). {@code maxLength}
+     * (null: the length the classifier was trained with, else 128) truncates inputs; {@code batchSize} rows go through
+     * the model at once.
+     */
+    public static Predictor load(String model, Path adapter, Integer maxLength, int batchSize) {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        if (maxLength != null && maxLength < 2) throw new IllegalArgumentException("max length must be at least 2, got " + maxLength);
+        Pretrained p = Pretrained.load(model);
+        try {
+            ClassifierHead head = null;
+            Classification classifier = null;
+            if (adapter != null) {
+                try (PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
+                    Lora.load(p.model(), a.config(), a.tensors());
+                    if (a.taskType().equals("SEQ_CLS")) {
+                        String module = headModule(a);
+                        int classes = (int) a.tensors().get(Lora.PEFT_PREFIX + module + ".weight").shape()[0];
+                        classifier = new Classification(p.model(), classes, 0);
+                        head = headOf(adapter, module, classes, p);
+                        for (Param q : classifier.params()) {
+                            if (!a.tensors().contains(q.name()))
+                                throw new FfwdException(a.tensors().source() + ": classification adapter has no '" + q.name()
+                                        + "', the head ffwd uses for " + p.model().config.modelType());
+                            RawTensor t = a.tensors().get(q.name());
+                            if (!Arrays.equals(t.shape(), q.value().getShape().getShape()))
+                                throw new FfwdException(a.tensors().source() + ": head tensor '" + q.name() + "' has shape "
+                                        + Arrays.toString(t.shape()) + " but the model needs " + q.value().getShape());
+                            q.value().set(t.toFloats());
+                        }
+                    }
+                }
+            }
+            int len = maxLength != null ? maxLength : head != null ? head.maxLength() : 128;
+            return new Predictor(p, head, classifier, len, batchSize);
+        } catch (RuntimeException e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /** The head's module: the one in modules_to_save whose weight the adapter holds (PEFT's default names when none is listed). */
+    private static String headModule(PeftAdapter.Loaded a) {
+        List<String> candidates = a.modulesToSave().isEmpty() ? List.of("classifier", "score") : a.modulesToSave();
+        for (String m : candidates) if (a.tensors().contains(Lora.PEFT_PREFIX + m + ".weight")) return m;
+        throw new FfwdException(a.tensors().source() + ": SEQ_CLS adapter holds no head weight (looked for "
+                + candidates.stream().map(m -> Lora.PEFT_PREFIX + m + ".weight").toList() + ")");
+    }
+
+    /** The adapter's {@link ClassifierHead}, checked against its tensors and the model, or made up from them when absent. */
+    private static ClassifierHead headOf(Path dir, String module, int classes, Pretrained p) {
+        ClassifierHead.Pooling pooling = p.model().config.causal() ? ClassifierHead.Pooling.LAST_TOKEN : ClassifierHead.Pooling.MEAN;
+        ClassifierHead h = ClassifierHead.load(dir);
+        if (h == null)  // e.g. trained elsewhere: classes are named by index
+            return new ClassifierHead(IntStream.range(0, classes).mapToObj(Integer::toString).toList(), pooling, module, 128);
+        Path f = dir.resolve(ClassifierHead.FILE);
+        if (h.labels().size() != classes)
+            throw new FfwdException(f + ": lists " + h.labels().size() + " labels but the head '" + module + "' has " + classes + " classes");
+        if (!h.module().equals(module))
+            throw new FfwdException(f + ": head module '" + h.module() + "' but the adapter's head is '" + module + "'");
+        if (h.pooling() != pooling)
+            throw new FfwdException(f + ": pooling '" + h.pooling().name().toLowerCase() + "' but ffwd pools "
+                    + p.model().config.modelType() + " by '" + pooling.name().toLowerCase() + "'");
+        return h;
+    }
+
+    /** Token ids of {@code text} as training saw them (special tokens, truncation to the max length). */
+    public long[] encode(String text) {
+        long[] ids = pretrained.tokenizer().encode(text, true);
+        return ids.length > maxLength ? Arrays.copyOf(ids, maxLength) : ids;
+    }
+
+    /** Class probabilities for each text, in order. */
+    public List<double[]> classify(List<String> texts) {
+        List<Example> ex = new ArrayList<>(texts.size());
+        for (String t : texts) {
+            long[] ids = encode(t);
+            ex.add(new Example(ids, new boolean[ids.length], -1));
+        }
+        List<double[]> out = new ArrayList<>(texts.size());
+        for (float[] lp : requireClassifier().logProbabilities(ex, batchSize)) {
+            double[] prob = new double[lp.length];
+            for (int c = 0; c < lp.length; c++) prob[c] = Math.exp(lp[c]);
+            out.add(prob);
+        }
+        return out;
+    }
+
+    /** Predictions for every record of a JSONL file with a "text" field (other fields, a label too, are ignored). */
+    public List<Prediction> predict(Path jsonl) {
+        List<Record> records = Jsonl.read(jsonl, Format.TEXT);
+        List<double[]> probs = classify(records.stream().map(r -> r.segments().get(0).text()).toList());
+        List<Prediction> out = new ArrayList<>(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            double[] p = probs.get(i);
+            int best = 0;
+            for (int c = 1; c < p.length; c++) if (p[c] > p[best]) best = c;
+            out.add(new Prediction(records.get(i).line(), best, p));
+        }
+        return out;
+    }
+
+    /**
+     * Metrics on a JSONL file: with a classification adapter, records {"text", "label"} whose labels the adapter knows;
+     * otherwise records in {@code format} (text, instruction or chat), scored on their target tokens.
+     */
+    public Metrics evaluate(Path jsonl, Format format) {
+        if (classifier != null) {
+            if (format != Format.CLASSIFICATION)
+                throw new FfwdException(jsonl + ": the adapter is a classifier; evaluate it on classification data, not " + format.name().toLowerCase());
+            List<Example> ex = new ArrayList<>();
+            for (Record r : Jsonl.read(jsonl, Format.CLASSIFICATION)) {
+                int label = head.labels().indexOf(r.label());
+                if (label < 0)
+                    throw new FfwdException(jsonl + ":" + r.line() + ": label '" + r.label() + "' is not one the adapter was trained on "
+                            + head.labels());
+                long[] ids = encode(r.segments().get(0).text());
+                ex.add(new Example(ids, new boolean[ids.length], label));
+            }
+            return classifier.evaluate(ex, batchSize);
+        }
+        if (format == Format.CLASSIFICATION)
+            throw new FfwdException(jsonl + ": classification data needs a classification adapter (task_type SEQ_CLS)");
+        if (!pretrained.model().config.causal())
+            throw new FfwdException(pretrained.dir() + ": " + pretrained.model().config.modelType() + " is an encoder; it has no language-model loss");
+        List<Example> ex = Encoder.encode(Jsonl.read(jsonl, format), pretrained.tokenizer(), maxLength, false, jsonl).examples();
+        LanguageModeling lm = new LanguageModeling(pretrained.model());
+        double sum = 0, count = 0;
+        for (int i = 0; i < ex.size(); i += batchSize) {
+            try (NDScope ignored = new NDScope()) {
+                Objective.Loss l = lm.loss(Batch.of(ex.subList(i, Math.min(ex.size(), i + batchSize)), pretrained.model().manager()), false);
+                sum += l.sum().getFloat();
+                count += l.count().getFloat();
+            }
+        }
+        if (count < 1) throw new FfwdException(jsonl + ": no target tokens to score");
+        double loss = sum / count;
+        return new Metrics.Text(ex.size(), (long) count, loss, Math.exp(loss));
+    }
+
+    private Classification requireClassifier() {
+        if (classifier == null) throw new FfwdException("the adapter is not a classifier (task_type SEQ_CLS); nothing to predict labels with");
+        return classifier;
+    }
+
+    @Override
+    public void close() {
+        pretrained.close();
+    }
+}

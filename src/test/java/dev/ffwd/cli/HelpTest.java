@@ -1,0 +1,33 @@
+package dev.ffwd.cli;
+
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code ffwd <command> --help} prints that command's usage and exits 0, for every command (new ones included). */
+class HelpTest {
+
+    @Test
+    void everyCommandHasHelp() {
+        Set<String> commands = new CommandLine(new Main()).getSubcommands().keySet();
+        assertTrue(commands.containsAll(Set.of("train", "predict", "eval", "export-gguf", "compare", "demo", "merge")), commands.toString());
+        for (String c : commands) {
+            if (c.equals("help")) continue;
+            Cli.Result r = Cli.run(c, "--help");
+            assertEquals(0, r.code(), c + " --help failed:\n" + r.err());
+            assertTrue(r.out().startsWith("Usage: ffwd " + c), c + " --help printed:\n" + r.out());
+        }
+    }
+
+    @Test
+    void optionsShowDefaultsAndRequiredOnesAreStillRequired() {
+        Cli.Result r = Cli.run("train", "--help");
+        assertTrue(r.out().contains("--patience=N") && r.out().contains("(default: 0)"), r.out());
+        Cli.Result missing = Cli.run("predict", "--data", "x.jsonl");
+        assertNotEquals(0, missing.code());
+        assertTrue(missing.err().contains("--adapter"), missing.err());
+    }
+}

@@ -1,0 +1,90 @@
+package dev.ffwd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.SharedFixtures;
+import dev.ffwd.TestData;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.TensorStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** train: plain training without a validation split, best and last adapters, metrics.jsonl, early stopping. */
+class TrainCommandTest {
+
+    @TempDir Path tmp;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    List<String> args(Path data, Path out, String... more) {
+        List<String> a = new ArrayList<>(List.of("train", "--model", SharedFixtures.fixture("tiny-llama").toString(), "--data", data.toString(),
+                "--out", out.toString(), "--batch-size", "8", "--lora-r", "4", "--max-length", "32"));
+        a.addAll(List.of(more));
+        return a;
+    }
+
+    static List<JsonNode> metrics(Path out) throws IOException {
+        List<JsonNode> rows = new ArrayList<>();
+        for (String l : Files.readAllLines(out.resolve("metrics.jsonl"))) rows.add(JSON.readTree(l));
+        return rows;
+    }
+
+    @Test
+    void plainTrainingOn200ExamplesNeedsNoValidationSet() throws IOException {
+        Path data = TestData.stories(tmp, 200, 5), out = tmp.resolve("plain");
+        Cli.Result r = Cli.run(args(data, out, "--max-steps", "6", "--eval-every", "3", "--lr", "3e-3").toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("180 train, 20 test, 0 validation examples"), r.err());
+
+        List<JsonNode> rows = metrics(out);
+        assertEquals(List.of(0L, 3L, 6L), rows.stream().map(m -> m.get("step").asLong()).toList());
+        assertFalse(rows.get(0).has("accuracy"), "no accuracy for language modelling");
+        // OUT/adapter holds the evaluation with the lowest test loss, OUT/adapter-last the final state
+        int best = 0;
+        for (int i = 1; i < rows.size(); i++) if (rows.get(i).get("test_loss").asDouble() < rows.get(best).get("test_loss").asDouble()) best = i;
+        assertEquals(2, best, "the loss should fall at this learning rate: " + rows);
+        assertSameTensors(out.resolve("adapter"), out.resolve("adapter-last"), true);
+    }
+
+    @Test
+    void fastForwardStillNeedsItsValidationSetAndSaysHowToGetIt() throws IOException {
+        Path data = TestData.stories(tmp, 200, 5), out = tmp.resolve("ff");
+        Cli.Result r = Cli.run(args(data, out, "--max-steps", "2", "--ff").toArray(String[]::new));
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("--ff-val-size") && r.err().contains("--test-fraction"), r.err());
+        assertFalse(Files.exists(out), "a failed run must not leave an empty OUT");
+    }
+
+    @Test
+    void patienceStopsEarlyAndKeepsTheBestAdapter() throws IOException {
+        Path data = TestData.stories(tmp, 200, 5), out = tmp.resolve("patience");
+        // lr 0.3 overshoots: the test loss gets worse after the first steps, and training stops two evaluations later
+        Cli.Result r = Cli.run(args(data, out, "--max-steps", "60", "--eval-every", "1", "--lr", "0.3", "--patience", "2").toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        List<JsonNode> rows = metrics(out);
+        long last = rows.get(rows.size() - 1).get("step").asLong();
+        assertTrue(last < 60, "did not stop early: " + rows.size() + " evaluations");
+        assertTrue(r.out().contains("stopped early"), r.out());
+        int best = 0;
+        for (int i = 1; i < rows.size(); i++) if (rows.get(i).get("test_loss").asDouble() < rows.get(best).get("test_loss").asDouble()) best = i;
+        assertEquals(rows.size() - 3, best, "stops after 2 evaluations without improvement: " + rows);
+        assertSameTensors(out.resolve("adapter"), out.resolve("adapter-last"), false);
+    }
+
+    static void assertSameTensors(Path a, Path b, boolean same) throws IOException {
+        try (TensorStore x = SafetensorsReader.open(a.resolve("adapter_model.safetensors"));
+             TensorStore y = SafetensorsReader.open(b.resolve("adapter_model.safetensors"))) {
+            assertEquals(x.names(), y.names());
+            boolean equal = x.names().stream().allMatch(n -> Arrays.equals(x.get(n).toFloats(), y.get(n).toFloats()));
+            assertEquals(same, equal, "adapters " + a + " and " + b + (same ? " differ" : " are equal"));
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package dev.ffwd.gguf;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.FfwdException;
+import dev.ffwd.SharedFixtures;
+import dev.ffwd.io.PeftAdapter;
+import dev.ffwd.io.RawTensor;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.TensorStore;
+import dev.ffwd.lora.LoraConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * export-gguf: a PEFT adapter on the fixtures' modules, written as GGUF and read back by an independent parser. Names,
+ * shapes and metadata are checked against llama.cpp's conventions written out here by hand; values against the PEFT
+ * adapter: lora_a is A, and lora_b·lora_a is B·A with its rows in the order llama.cpp's converter gives the base weight.
+ */
+class GgufExportTest {
+
+    @TempDir Path tmp;
+    static final int R = 3;
+
+    /** HF module (in block N) → llama.cpp tensor, per family, as gguf-py's tensor_mapping has them. */
+    static final Map<String, String> LLAMA_NAMES = Map.of("self_attn.q_proj", "attn_q", "self_attn.k_proj", "attn_k",
+            "self_attn.v_proj", "attn_v", "self_attn.o_proj", "attn_output", "mlp.gate_proj", "ffn_gate", "mlp.up_proj", "ffn_up",
+            "mlp.down_proj", "ffn_down");
+    static final Map<String, String> NEOX_NAMES = Map.of("attention.query_key_value", "attn_qkv", "attention.dense", "attn_output",
+            "mlp.dense_h_to_4h", "ffn_up", "mlp.dense_4h_to_h", "ffn_down");
+
+    @Test
+    void tinyLlama() throws IOException {
+        check("tiny-llama", "llama", "model.layers", LLAMA_NAMES);
+    }
+
+    @Test
+    void tinyQwen2() throws IOException {
+        check("tiny-qwen2", "qwen2", "model.layers", LLAMA_NAMES);
+    }
+
+    @Test
+    void tinyGptNeoX() throws IOException {
+        check("tiny-gpt-neox", "gptneox", "gpt_neox.layers", NEOX_NAMES);
+    }
+
+    @Test
+    void tinyMistralIsLlamaForLlamaCpp() throws IOException {
+        check("tiny-mistral", "llama", "model.layers", LLAMA_NAMES);
+    }
+
+    /** The row orders, by hand on tiny cases. */
+    @Test
+    void rowOrdersByHand() {
+        float[] rows = {0, 1, 2, 3, 4, 5, 6, 7};  // r = 1: one value per row
+        LoraToGguf.Dims oneHead = new LoraToGguf.Dims(1, 1, 8), twoHeads = new LoraToGguf.Dims(2, 2, 4);
+        // Llama q/k, one head of 8: [x0..x3, y0..y3] -> [x0, y0, x1, y1, ...]
+        assertArrayEquals(new float[]{0, 4, 1, 5, 2, 6, 3, 7}, LoraToGguf.reorderRows(rows, 8, 1, LoraToGguf.Rows.ROPE_Q, oneHead, "t"));
+        // two heads of 4: each head on its own
+        assertArrayEquals(new float[]{0, 2, 1, 3, 4, 6, 5, 7}, LoraToGguf.reorderRows(rows, 8, 1, LoraToGguf.Rows.ROPE_K, twoHeads, "t"));
+        // GPT-NeoX qkv, 2 heads of 1 (hidden 2): [q0 k0 v0 q1 k1 v1] -> [q0 q1 k0 k1 v0 v1]
+        float[] qkv = {0, 1, 2, 3, 4, 5};
+        assertArrayEquals(new float[]{0, 3, 1, 4, 2, 5},
+                LoraToGguf.reorderRows(qkv, 6, 1, LoraToGguf.Rows.QKV_SPLIT, new LoraToGguf.Dims(2, 2, 2), "t"));
+        // rows move as wholes when r > 1
+        assertArrayEquals(new float[]{0, 1, 4, 5, 2, 3, 6, 7},
+                LoraToGguf.reorderRows(rows, 4, 2, LoraToGguf.Rows.ROPE_Q, new LoraToGguf.Dims(1, 1, 4), "t"));
+    }
+
+    @Test
+    void refusesWhatLlamaCppCannotLoad() throws IOException {
+        Path model = SharedFixtures.fixture("tiny-llama");
+        Path dora = tmp.resolve("dora");
+        writeAdapter(model, "model.layers", List.of("self_attn.q_proj"), dora, true, "CAUSAL_LM");
+        FfwdException e = assertThrows(FfwdException.class, () -> LoraToGguf.export(model, dora, tmp.resolve("x.gguf"), GgufWriter.TensorType.F32));
+        assertTrue(e.getMessage().contains("DoRA"), e.getMessage());
+        Path gpt2 = SharedFixtures.fixture("tiny-gpt2");
+        e = assertThrows(FfwdException.class, () -> LoraToGguf.export(gpt2, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
+        assertTrue(e.getMessage().contains("model_type 'gpt2' has no llama.cpp LoRA mapping"), e.getMessage());
+    }
+
+    @Test
+    void f16Output() throws IOException {
+        Path model = SharedFixtures.fixture("tiny-llama"), adapter = tmp.resolve("a16");
+        Map<String, float[]> peft = writeAdapter(model, "model.layers", List.of("self_attn.v_proj"), adapter, false, "CAUSAL_LM");
+        Path out = tmp.resolve("a16.gguf");
+        LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F16);
+        GgufFile g = new GgufFile(out);
+        assertEquals(1, g.tensor("blk.0.attn_v.weight.lora_a").type());
+        float[] a = peft.get("base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight"), got = g.values("blk.0.attn_v.weight.lora_a");
+        for (int i = 0; i < a.length; i++) assertEquals(a[i], got[i], Math.abs(a[i]) * 1e-3 + 1e-7, "value " + i);
+    }
+
+    void check(String fixture, String arch, String layers, Map<String, String> names) throws IOException {
+        Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve(fixture);
+        JsonNode cfg = new ObjectMapper().readTree(model.resolve("config.json").toFile());
+        List<String> modules = new ArrayList<>(names.keySet());
+        Map<String, float[]> peft = writeAdapter(model, layers, modules, adapter, false, "CAUSAL_LM");
+        Path out = tmp.resolve(fixture + ".gguf");
+        LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F32);
+
+        GgufFile g = new GgufFile(out);
+        assertEquals(3, g.version);
+        assertEquals(arch, g.kv.get("general.architecture"));
+        assertEquals("adapter", g.kv.get("general.type"));
+        assertEquals("lora", g.kv.get("adapter.type"));
+        assertEquals(6, g.kvType.get("adapter.lora.alpha"), "alpha must be a float32");
+        assertEquals(12.0f, (Float) g.kv.get("adapter.lora.alpha"));
+        int blocks = cfg.get("num_hidden_layers").asInt();
+        assertEquals(2 * blocks * modules.size(), g.tensors.size());
+
+        int heads = cfg.get("num_attention_heads").asInt(), kv = cfg.path("num_key_value_heads").asInt(heads);
+        for (int blk = 0; blk < blocks; blk++) {
+            for (String m : modules) {
+                String key = "base_model.model." + layers + "." + blk + "." + m;
+                float[] a = peft.get(key + ".lora_A.weight"), b = peft.get(key + ".lora_B.weight");
+                int in = a.length / R, rows = b.length / R;
+                String t = "blk." + blk + "." + names.get(m) + ".weight";
+                assertArrayEquals(new long[]{in, R}, g.tensor(t + ".lora_a").ne(), t);
+                assertArrayEquals(new long[]{R, rows}, g.tensor(t + ".lora_b").ne(), t);
+                assertEquals(0, g.tensor(t + ".lora_a").type(), "F32");
+                assertArrayEquals(a, g.values(t + ".lora_a"), t + ".lora_a must be PEFT's lora_A");
+                float[] expected = baseRowOrder(product(b, a, rows, in), rows, in, arch, m, heads, kv, cfg.get("hidden_size").asInt());
+                float[] got = product(g.values(t + ".lora_b"), g.values(t + ".lora_a"), rows, in);
+                for (int i = 0; i < expected.length; i++) assertEquals(expected[i], got[i], 1e-6, t + " delta element " + i);
+            }
+        }
+    }
+
+    /** B [rows, R] · A [R, in]. */
+    static float[] product(float[] b, float[] a, int rows, int in) {
+        float[] d = new float[rows * in];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < in; j++) {
+                double s = 0;
+                for (int k = 0; k < R; k++) s += b[i * R + k] * a[k * in + j];
+                d[i * in + j] = (float) s;
+            }
+        return d;
+    }
+
+    /**
+     * What llama.cpp's converter does to the base weight [rows, in], written as its tensor operations: Llama q/k
+     * reshape(n, 2, rows/n/2, in).swapaxes(1, 2); GPT-NeoX qkv reshape(n, 3, hd, in) then [:, 0], [:, 1], [:, 2] stacked.
+     */
+    static float[] baseRowOrder(float[] w, int rows, int in, String arch, String module, int heads, int kv, int hidden) {
+        float[] out = new float[w.length];
+        if (arch.equals("llama") && (module.endsWith("q_proj") || module.endsWith("k_proj"))) {
+            int n = module.endsWith("q_proj") ? heads : kv, half = rows / n / 2;
+            for (int h = 0; h < n; h++)
+                for (int two = 0; two < 2; two++)
+                    for (int i = 0; i < half; i++) {  // source index (h, two, i) lands at (h, i, two)
+                        int src = (h * 2 + two) * half + i, dst = (h * half + i) * 2 + two;
+                        System.arraycopy(w, src * in, out, dst * in, in);
+                    }
+            return out;
+        }
+        if (arch.equals("gptneox") && module.equals("attention.query_key_value")) {
+            int hd = hidden / heads, dst = 0;
+            for (int part = 0; part < 3; part++)
+                for (int h = 0; h < heads; h++)
+                    for (int i = 0; i < hd; i++) System.arraycopy(w, ((h * 3 + part) * hd + i) * in, out, dst++ * in, in);
+            return out;
+        }
+        return w;
+    }
+
+    /** A PEFT adapter with random A and B for {@code modules} in every block, shaped from the fixture's own weights. */
+    static Map<String, float[]> writeAdapter(Path model, String layers, List<String> modules, Path dir, boolean dora, String task)
+            throws IOException {
+        Random rng = new Random(5);
+        Map<String, float[]> values = new LinkedHashMap<>();
+        List<RawTensor> tensors = new ArrayList<>();
+        try (TensorStore w = SafetensorsReader.openModelDir(model)) {
+            for (int blk = 0; w.contains(layers + "." + blk + "." + modules.get(0) + ".weight"); blk++) {
+                for (String m : modules) {
+                    long[] shape = w.get(layers + "." + blk + "." + m + ".weight").shape();  // [out, in]
+                    String key = "base_model.model." + layers + "." + blk + "." + m;
+                    float[] a = random(rng, R * (int) shape[1]), b = random(rng, (int) shape[0] * R);
+                    values.put(key + ".lora_A.weight", a);
+                    values.put(key + ".lora_B.weight", b);
+                    tensors.add(RawTensor.ofFloats(key + ".lora_A.weight", new long[]{R, shape[1]}, a));
+                    tensors.add(RawTensor.ofFloats(key + ".lora_B.weight", new long[]{shape[0], R}, b));
+                    if (dora) tensors.add(RawTensor.ofFloats(key + ".lora_magnitude_vector", new long[]{shape[0]}, random(rng, (int) shape[0])));
+                }
+            }
+        }
+        PeftAdapter.save(dir, new LoraConfig(R, 12, 0, modules, dora), task, model.toString(), List.of(), tensors);
+        return values;
+    }
+
+    static float[] random(Random rng, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) rng.nextGaussian();
+        return v;
+    }
+}
