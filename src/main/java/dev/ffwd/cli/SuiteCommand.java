@@ -33,12 +33,12 @@ final class SuiteCommand implements Runnable {
     /** The full protocol: the demo's settings on every task. */
     static final List<String> FULL = DemoCommand.PRESET;
 
-    /** --quick: fewer and shorter records, 16 sequences per step, a 50-step budget; about 20 minutes on 2 cores. */
+    /** --quick: fewer and shorter records, 16 sequences per step, a 70-step budget; about 20 minutes on 2 cores. */
     static final List<String> QUICK = List.of(
             "--model", "builtin", "--format", "classification", "--max-length", "32", "--limit", "800",
             "--test-fraction", "0.15", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
             "--lr", "3e-4", "--lr-grid", "3e-4,1e-3,3e-3,1e-2", "--ff-lrs", "lr,tuned", "--batch-size", "16", "--grad-accum", "1",
-            "--max-steps", "50", "--eval-every", "5", "--eval-batch-size", "64", "--patience", "4", "--ff-val-size", "32",
+            "--max-steps", "70", "--eval-every", "5", "--eval-batch-size", "64", "--patience", "6", "--ff-val-size", "32",
             "--modes", "ffwd", "--overwrite", "true");
 
     @Option(names = "--quick", description = "The short protocol (about 20 minutes on 2 cores).") boolean quick;

@@ -30,7 +30,6 @@ public final class FastForward {
     /** The schedule and the pending θ_{t−span} snapshot (null when none), as a checkpoint stores them. */
     public record State(long nextStage, int interval, List<float[]> pending) {}
 
-
     private final FfConfig cfg;
     private int interval;
     private long nextStage;

@@ -1,32 +1,87 @@
 package dev.ffwd.model;
 
-/** The architectures ffwd implements, keyed by Hugging Face {@code model_type}. */
-public enum Arch {
-    GPT_NEOX("gpt_neox", true),
-    LLAMA("llama", true),
-    BERT("bert", false);
+import ai.djl.ndarray.NDManager;
+import dev.ffwd.io.TensorStore;
 
-    public final String modelType;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A model family: the Hugging Face {@code model_type}s it covers, how it reads config.json, how it builds its
+ * forward pass, and the few choices that are not in the weights (default LoRA roles, classification head).
+ * Each family declares one in its own file; {@link #ALL} lists them.
+ */
+public final class Arch {
+
+    public interface Parser { ModelConfig parse(ModelConfig.Reader r); }
+
+    /** Builds the model; with a null store and manager it only records the {@link Layout}. */
+    public interface Builder { Transformer build(ModelConfig c, TensorStore store, NDManager manager); }
+
+    /** HF's sequence-classification head: its module name and whether it has a bias. */
+    public record Head(String name, boolean bias) {}
+
+    public final String name;
+    public final List<String> modelTypes;
     public final boolean causal;
+    final Parser parser;
+    final Builder builder;
+    private final Set<Layout.Role> defaultRoles;
+    public final Head classifier;
+    private final String examples;
 
-    Arch(String modelType, boolean causal) {
-        this.modelType = modelType;
+    public Arch(String name, List<String> modelTypes, boolean causal, String examples, Parser parser, Builder builder,
+                Set<Layout.Role> defaultRoles, Head classifier) {
+        if (modelTypes.isEmpty()) throw new IllegalArgumentException(name + ": no model_type");
+        if (defaultRoles.isEmpty()) throw new IllegalArgumentException(name + ": no default LoRA roles");
+        this.name = name;
+        this.modelTypes = List.copyOf(modelTypes);
         this.causal = causal;
+        this.examples = examples;
+        this.parser = parser;
+        this.builder = builder;
+        this.defaultRoles = Set.copyOf(defaultRoles);
+        this.classifier = classifier;
     }
 
-    /** Llama-family checkpoints that share Llama's layout. */
-    static final java.util.Set<String> LLAMA_ALIASES = java.util.Set.of("llama", "mistral");
-    static final java.util.Set<String> BERT_ALIASES = java.util.Set.of("bert");
+    /** Every family ffwd implements. */
+    public static final List<Arch> ALL = List.of(GptNeoX.ARCH, Llama.ARCH, Qwen2.ARCH, Qwen3.ARCH, Phi3.ARCH, Gemma.ARCH,
+            Gpt2.ARCH, Bert.ARCH);
 
     public static Arch of(String modelType) {
         if (modelType == null) return null;
-        if (modelType.equals("gpt_neox")) return GPT_NEOX;
-        if (LLAMA_ALIASES.contains(modelType)) return LLAMA;
-        if (BERT_ALIASES.contains(modelType)) return BERT;
+        for (Arch a : ALL) if (a.modelTypes.contains(modelType)) return a;
         return null;
     }
 
     public static String supported() {
-        return "gpt_neox (Pythia), llama (Llama 2/3, SmolLM, TinyLlama; mistral without sliding window), bert (BERT, MiniLM, BGE, E5)";
+        return String.join(", ", ALL.stream().map(a -> String.join("/", a.modelTypes) + " (" + a.examples + ")").toList());
+    }
+
+    public Transformer build(ModelConfig c, TensorStore store, NDManager manager) {
+        if (c.arch() != this) throw new IllegalArgumentException(c.modelType() + " is not " + name);
+        return builder.build(c, store, manager);
+    }
+
+    /** The weights {@code c} implies, without loading anything. */
+    public Layout layout(ModelConfig c) {
+        return build(c, null, null).layout();
+    }
+
+    /** LoRA targets used when the user names none: the family's default roles, as PEFT target names. */
+    public List<String> defaultTargets() {
+        return layout(probe()).targets(defaultRoles);
+    }
+
+    /** A minimal configuration of this family: module names do not depend on the sizes. */
+    private ModelConfig probe() {
+        return new ModelConfig(Path.of(name), this, modelTypes.get(0), 8, 8, 1, 2, 1, 4, 8, 8, 1e-5, 10000, 4, false, false,
+                false, false, ModelConfig.Act.GELU, 1, null, 0);
+    }
+
+    @Override
+    public String toString() {
+        return name;
     }
 }

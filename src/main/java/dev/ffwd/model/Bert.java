@@ -2,12 +2,34 @@ package dev.ffwd.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.SparseFormat;
-import ai.djl.ndarray.index.NDIndex;
+import dev.ffwd.FfwdException;
 import dev.ffwd.io.TensorStore;
+
+import java.util.List;
+import java.util.Set;
+
+import static dev.ffwd.model.Layout.Role.ATTN_IN;
+import static dev.ffwd.model.Layout.Role.ATTN_OUT;
+import static dev.ffwd.model.Layout.Role.MLP_IN;
+import static dev.ffwd.model.Layout.Role.MLP_OUT;
 
 /** BERT-family encoder (BERT, MiniLM, BGE, E5): learned positions, post-LayerNorm blocks, GELU; mean pooling. */
 public final class Bert extends Transformer {
+
+    public static final Arch ARCH = new Arch("bert", List.of("bert"), false, "BERT, MiniLM, BGE, E5", Bert::parse, Bert::new,
+            Set.of(ATTN_IN), new Arch.Head("classifier", true));
+
+    private static ModelConfig parse(ModelConfig.Reader r) {
+        int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
+        if (hidden % heads != 0)
+            throw new FfwdException(r.file() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+        if (r.has("position_embedding_type") && !r.n().get("position_embedding_type").asText().equals("absolute"))
+            r.reject("position_embedding_type", "only absolute position embeddings are implemented");
+        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
+                heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings", 512),
+                r.number("layer_norm_eps", 1e-12), 0, 0, false, false, true, true, r.act("hidden_act", "gelu", "gelu"),
+                r.integer("type_vocab_size", 2), null, 0);
+    }
 
     private record Block(Linear q, Linear k, Linear v, Linear out, NDArray ln1w, NDArray ln1b,
                          Linear up, Linear down, NDArray ln2w, NDArray ln2b) {}
@@ -15,51 +37,57 @@ public final class Bert extends Transformer {
     private final NDArray wordEmb, posEmb, typeEmb, lnEw, lnEb;
     private final Block[] blocks;
 
-    public Bert(ModelConfig c, TensorStore store, NDManager manager) {
+    Bert(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
         long d = c.hidden();
-        wordEmb = param("embeddings.word_embeddings.weight", c.vocabSize(), d);
-        posEmb = param("embeddings.position_embeddings.weight", c.maxPositions(), d);
-        typeEmb = param("embeddings.token_type_embeddings.weight", c.typeVocabSize(), d);
-        lnEw = param("embeddings.LayerNorm.weight", d);
-        lnEb = param("embeddings.LayerNorm.bias", d);
+        wordEmb = weight("embeddings.word_embeddings.weight", c.vocabSize(), d);
+        posEmb = weight("embeddings.position_embeddings.weight", c.maxPositions(), d);
+        typeEmb = weight("embeddings.token_type_embeddings.weight", c.typeVocabSize(), d);
+        lnEw = norm("embeddings.LayerNorm.weight", d);
+        lnEb = zeroInit("embeddings.LayerNorm.bias", d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "encoder.layer." + i + ".";
-            blocks[i] = new Block(linear(p + "attention.self.query", d, d, true), linear(p + "attention.self.key", d, d, true),
-                    linear(p + "attention.self.value", d, d, true), linear(p + "attention.output.dense", d, d, true),
-                    param(p + "attention.output.LayerNorm.weight", d), param(p + "attention.output.LayerNorm.bias", d),
-                    linear(p + "intermediate.dense", c.intermediate(), d, true), linear(p + "output.dense", d, c.intermediate(), true),
-                    param(p + "output.LayerNorm.weight", d), param(p + "output.LayerNorm.bias", d));
+            blocks[i] = new Block(linear(i, ATTN_IN, p + "attention.self.query", d, d, true),
+                    linear(i, ATTN_IN, p + "attention.self.key", d, d, true),
+                    linear(i, ATTN_IN, p + "attention.self.value", d, d, true),
+                    linear(i, ATTN_OUT, p + "attention.output.dense", d, d, true),
+                    norm(p + "attention.output.LayerNorm.weight", d), zeroInit(p + "attention.output.LayerNorm.bias", d),
+                    linear(i, MLP_IN, p + "intermediate.dense", c.intermediate(), d, true),
+                    linear(i, MLP_OUT, p + "output.dense", d, c.intermediate(), true),
+                    norm(p + "output.LayerNorm.weight", d), zeroInit(p + "output.LayerNorm.bias", d));
         }
     }
 
+    /** BertFor* checkpoints keep the encoder under "bert.". */
     @Override
-    protected String prefix() {
-        return "bert.";
+    protected String alias(String name) {
+        return "bert." + name;
     }
 
     @Override
-    public NDArray hidden(NDArray ids, NDArray mask, boolean training) {
-        long t = ids.getShape().get(1);
-        NDArray x = ids.getNDArrayInternal().embedding(ids, wordEmb, SparseFormat.DENSE).singletonOrThrow()   // [B, T, d]
-                .add(posEmb.get(new NDIndex(":{}", t)))                                         // [T, d]
-                .add(typeEmb.get(0));                                                          // token type 0
+    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+        long s = ctx.bias().getShape().get(3);
+        if (s > config.maxPositions())
+            throw new FfwdException("sequence of " + s + " tokens exceeds max_position_embeddings " + config.maxPositions());
+        NDArray x = gather(wordEmb, ids)                                    // [B, T, d]
+                .add(gather(posEmb, ctx.positions()))                       // [B, T, d]
+                .add(typeEmb.get(0));                                      // token type 0
         x = layerNorm(x, lnEw, lnEb);
-        NDArray bias = attentionBias(mask, false);
-        for (Block b : blocks) {
-            x = layerNorm(x.add(attention(b, x, bias, training)), b.ln1w, b.ln1b);
-            NDArray h = b.up.forward(x, training).getNDArrayInternal().gelu();
+        for (int i = 0; i < blocks.length; i++) {
+            Block b = blocks[i];
+            x = layerNorm(x.add(attention(i, b, x, ctx, training)), b.ln1w, b.ln1b);
+            NDArray h = activation(b.up.forward(x, training));
             x = layerNorm(x.add(b.down.forward(h, training)), b.ln2w, b.ln2b);
         }
         return x;
     }
 
-    private NDArray attention(Block b, NDArray x, NDArray bias, boolean training) {
+    private NDArray attention(int layer, Block b, NDArray x, Context ctx, boolean training) {
         long h = config.heads();
         NDArray q = splitHeads(b.q.forward(x, training), h);
         NDArray k = splitHeads(b.k.forward(x, training), h);
         NDArray v = splitHeads(b.v.forward(x, training), h);
-        return b.out.forward(mergeHeads(attention(q, k, v, bias)), training);
+        return b.out.forward(attend(layer, q, k, v, ctx), training);
     }
 }

@@ -3,11 +3,33 @@ package dev.ffwd.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.SparseFormat;
 import dev.ffwd.io.TensorStore;
+
+import java.util.List;
+import java.util.Set;
+
+import static dev.ffwd.model.Layout.Role.ATTN_IN;
+import static dev.ffwd.model.Layout.Role.ATTN_OUT;
+import static dev.ffwd.model.Layout.Role.MLP_IN;
+import static dev.ffwd.model.Layout.Role.MLP_OUT;
 
 /** GPT-NeoX / Pythia: fused QKV, partial rotary, LayerNorm, exact GELU, optional parallel residual, untied head. */
 public final class GptNeoX extends Transformer {
+
+    public static final Arch ARCH = new Arch("gpt_neox", List.of("gpt_neox"), true, "Pythia", GptNeoX::parse,
+            GptNeoX::new, Set.of(ATTN_IN), new Arch.Head("score", false));
+
+    private static ModelConfig parse(ModelConfig.Reader r) {
+        int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
+        if (hidden % heads != 0)
+            throw new dev.ffwd.FfwdException(r.file() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+        double pct = r.number("partial_rotary_factor", r.number("rotary_pct", 1.0));
+        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
+                heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings"),
+                r.number("layer_norm_eps", 1e-5), r.number("rotary_emb_base", r.number("rope_theta", 10000)),
+                (int) (hidden / heads * pct), r.bool("use_parallel_residual", true), r.bool("tie_word_embeddings", false),
+                r.bool("attention_bias", true), true, r.act("hidden_act", "gelu", "gelu", "gelu_new"), 0, r.ropeScaling(), 0);
+    }
 
     private record Block(NDArray ln1w, NDArray ln1b, NDArray ln2w, NDArray ln2b,
                          Linear qkv, Linear dense, Linear up, Linear down) {}
@@ -15,34 +37,33 @@ public final class GptNeoX extends Transformer {
     private final NDArray embed;
     private final Block[] blocks;
     private final NDArray lnfw, lnfb;
-    private final NDArray head;
 
-    public GptNeoX(ModelConfig c, TensorStore store, NDManager manager) {
+    GptNeoX(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
-        long d = c.hidden(), qkv = 3L * c.heads() * c.headDim();
-        embed = param("gpt_neox.embed_in.weight", c.vocabSize(), d);
+        long d = c.hidden(), qd = (long) c.heads() * c.headDim();
+        embed = weight("gpt_neox.embed_in.weight", c.vocabSize(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "gpt_neox.layers." + i + ".";
             blocks[i] = new Block(
-                    param(p + "input_layernorm.weight", d), param(p + "input_layernorm.bias", d),
-                    param(p + "post_attention_layernorm.weight", d), param(p + "post_attention_layernorm.bias", d),
-                    linear(p + "attention.query_key_value", qkv, d, c.attentionBias()),
-                    linear(p + "attention.dense", d, (long) c.heads() * c.headDim(), c.attentionBias()),
-                    linear(p + "mlp.dense_h_to_4h", c.intermediate(), d, true),
-                    linear(p + "mlp.dense_4h_to_h", d, c.intermediate(), true));
+                    norm(p + "input_layernorm.weight", d), zeroInit(p + "input_layernorm.bias", d),
+                    norm(p + "post_attention_layernorm.weight", d), zeroInit(p + "post_attention_layernorm.bias", d),
+                    linear(i, ATTN_IN, p + "attention.query_key_value", 3 * qd, d, c.attentionBias()),
+                    linear(i, ATTN_OUT, p + "attention.dense", d, qd, c.attentionBias()),
+                    linear(i, MLP_IN, p + "mlp.dense_h_to_4h", c.intermediate(), d, true),
+                    linear(i, MLP_OUT, p + "mlp.dense_4h_to_h", d, c.intermediate(), true));
         }
-        lnfw = param("gpt_neox.final_layer_norm.weight", d);
-        lnfb = param("gpt_neox.final_layer_norm.bias", d);
-        head = c.tieEmbeddings() ? embed : param("embed_out.weight", c.vocabSize(), d);
+        lnfw = norm("gpt_neox.final_layer_norm.weight", d);
+        lnfb = zeroInit("gpt_neox.final_layer_norm.bias", d);
+        head = c.tieEmbeddings() ? embed : weight("embed_out.weight", c.vocabSize(), d);
     }
 
     @Override
-    public NDArray hidden(NDArray ids, NDArray mask, boolean training) {
-        NDArray x = ids.getNDArrayInternal().embedding(ids, embed, SparseFormat.DENSE).singletonOrThrow();  // [B, T, d]
-        NDArray bias = attentionBias(mask, true);
-        for (Block b : blocks) {
-            NDArray attn = attention(b, layerNorm(x, b.ln1w, b.ln1b), bias, training);
+    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+        NDArray x = gather(embed, ids);  // [B, T, d]
+        for (int i = 0; i < blocks.length; i++) {
+            Block b = blocks[i];
+            NDArray attn = attention(i, b, layerNorm(x, b.ln1w, b.ln1b), ctx, training);
             if (config.parallelResidual()) {
                 x = x.add(attn).add(mlp(b, layerNorm(x, b.ln2w, b.ln2b), training));
             } else {
@@ -53,20 +74,14 @@ public final class GptNeoX extends Transformer {
         return layerNorm(x, lnfw, lnfb);
     }
 
-    private NDArray attention(Block b, NDArray x, NDArray bias, boolean training) {
+    private NDArray attention(int layer, Block b, NDArray x, Context ctx, boolean training) {
         long B = x.getShape().get(0), T = x.getShape().get(1), H = config.heads(), D = config.headDim();
         NDArray qkv = b.qkv.forward(x, training).reshape(B, T, H, 3 * D).transpose(0, 2, 1, 3);  // [B, H, T, 3D]
         NDList parts = qkv.split(3, 3);
-        NDArray q = rope(parts.get(0)), k = rope(parts.get(1)), v = parts.get(2);
-        return b.dense.forward(mergeHeads(attention(q, k, v, bias)), training);
+        return b.dense.forward(attend(layer, rope(parts.get(0), ctx), rope(parts.get(1), ctx), parts.get(2), ctx), training);
     }
 
     private NDArray mlp(Block b, NDArray x, boolean training) {
-        return b.down.forward(b.up.forward(x, training).getNDArrayInternal().gelu(), training);
-    }
-
-    @Override
-    public NDArray logits(NDArray hidden) {
-        return hidden.getNDArrayInternal().linear(hidden, head, null).singletonOrThrow();
+        return b.down.forward(activation(b.up.forward(x, training)), training);
     }
 }

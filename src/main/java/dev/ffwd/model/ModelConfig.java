@@ -7,17 +7,39 @@ import dev.ffwd.FfwdException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
-/** The fields of a Hugging Face {@code config.json} that the forward pass needs, validated. */
+/**
+ * The fields of a Hugging Face {@code config.json} that the forward pass needs, validated. Each family reads its own
+ * keys ({@link Arch}); features it does not implement are rejected by name rather than silently ignored.
+ */
 public record ModelConfig(
         Path source, Arch arch, String modelType,
         int vocabSize, int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate,
         int maxPositions, double normEps,
         double ropeTheta, int rotaryDim, boolean parallelResidual, boolean tieEmbeddings,
-        boolean attentionBias, boolean mlpBias, String hiddenAct, int typeVocabSize, Rope3 llama3Rope) {
+        boolean attentionBias, boolean mlpBias, Act act, int typeVocabSize, RopeScaling ropeScaling, int slidingWindow) {
 
-    /** Llama 3.1 {@code rope_scaling} of type "llama3". */
-    public record Rope3(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {}
+    /** MLP activations: SiLU, exact (erf) GELU, and the tanh approximation (gelu_new, gelu_pytorch_tanh). */
+    public enum Act { SILU, GELU, GELU_TANH }
+
+    /** {@code rope_scaling}: "linear" divides every frequency by factor; "llama3" is Llama 3.1's frequency-dependent scaling. */
+    public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositions) {
+        public RopeScaling {
+            if (!type.equals("linear") && !type.equals("llama3")) throw new IllegalArgumentException("rope_scaling type " + type);
+            if (!(factor > 0)) throw new IllegalArgumentException("rope_scaling factor must be positive, got " + factor);
+        }
+    }
+
+    public ModelConfig {
+        for (int v : new int[]{vocabSize, hidden, layers, heads, kvHeads, headDim, intermediate, maxPositions})
+            if (v <= 0) throw new FfwdException(source + ": dimensions must be positive");
+        if (heads % kvHeads != 0)
+            throw new FfwdException(source + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+        if (rotaryDim < 0 || rotaryDim > headDim || rotaryDim % 2 != 0)
+            throw new FfwdException(source + ": rotary dimension " + rotaryDim + " must be even and at most head_dim " + headDim);
+        if (slidingWindow < 0) throw new FfwdException(source + ": sliding_window must not be negative");
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -37,72 +59,113 @@ public record ModelConfig(
         Arch arch = Arch.of(type);
         if (arch == null)
             throw new FfwdException(file + ": unsupported model_type '" + type + "'; supported: " + Arch.supported());
-        Reader r = new Reader(file, n);
-        int hidden = r.integer("hidden_size");
-        int heads = r.integer("num_attention_heads");
-        if (hidden % heads != 0 && !n.has("head_dim"))
-            throw new FfwdException(file + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
-        int headDim = n.has("head_dim") ? r.integer("head_dim") : hidden / heads;
-        int kvHeads = n.has("num_key_value_heads") ? r.integer("num_key_value_heads") : heads;
-        if (heads % kvHeads != 0)
-            throw new FfwdException(file + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
-        return switch (arch) {
-            case GPT_NEOX -> {
-                double pct = n.path("rotary_pct").asDouble(1.0);
-                if (n.has("partial_rotary_factor")) pct = n.get("partial_rotary_factor").asDouble();
-                yield new ModelConfig(file, arch, type, r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
-                        heads, heads, headDim, r.integer("intermediate_size"), r.integer("max_position_embeddings"),
-                        n.path("layer_norm_eps").asDouble(1e-5), n.path("rotary_emb_base").asDouble(n.path("rope_theta").asDouble(10000)),
-                        (int) (headDim * pct), n.path("use_parallel_residual").asBoolean(true),
-                        n.path("tie_word_embeddings").asBoolean(false), n.path("attention_bias").asBoolean(true), true,
-                        r.act("gelu"), 0, null);
-            }
-            case LLAMA -> {
-                if (n.path("sliding_window").isInt() && n.path("use_sliding_window").asBoolean(true) && type.equals("mistral"))
-                    System.err.println("warning: " + file + ": sliding_window is ignored; full attention is used");
-                yield new ModelConfig(file, arch, type, r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
-                        heads, kvHeads, headDim, r.integer("intermediate_size"), n.path("max_position_embeddings").asInt(2048),
-                        n.path("rms_norm_eps").asDouble(1e-6), n.path("rope_theta").asDouble(10000), headDim, false,
-                        n.path("tie_word_embeddings").asBoolean(false), n.path("attention_bias").asBoolean(false),
-                        n.path("mlp_bias").asBoolean(false), r.act("silu"), 0, r.llama3Rope());
-            }
-            case BERT -> new ModelConfig(file, arch, type, r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
-                    heads, heads, headDim, r.integer("intermediate_size"), n.path("max_position_embeddings").asInt(512),
-                    n.path("layer_norm_eps").asDouble(1e-12), 0, 0, false, false, true, true, r.act("gelu"),
-                    n.path("type_vocab_size").asInt(2), null);
-        };
+        Reader r = new Reader(file, n, arch, type);
+        r.rejectSoftCapping();
+        return arch.parser.parse(r);
     }
 
     public boolean causal() {
         return arch.causal;
     }
 
-    /** Reads required keys with errors that name the file and the key. */
-    private record Reader(Path file, JsonNode n) {
-        int integer(String key) {
+    /** Reads keys with errors that name the file and the key. */
+    public record Reader(Path file, JsonNode n, Arch arch, String type) {
+
+        public boolean has(String key) {
+            return n.hasNonNull(key);
+        }
+
+        public int integer(String key) {
             JsonNode v = n.get(key);
-            if (v == null) throw new FfwdException(file + ": missing required key '" + key + "'");
+            if (v == null || v.isNull()) throw new FfwdException(file + ": missing required key '" + key + "'");
             if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() <= 0)
                 throw new FfwdException(file + ": '" + key + "' must be a positive integer, got " + v);
             return v.asInt();
         }
 
-        String act(String expected) {
-            String a = n.path("hidden_act").asText(n.path("hidden_activation").asText(expected));
-            boolean ok = expected.equals("silu") ? a.equals("silu") || a.equals("swish") : a.equals("gelu");
-            if (!ok) throw new FfwdException(file + ": hidden_act '" + a + "' is not supported for " + n.path("model_type").asText()
-                    + " (expected '" + expected + "')");
-            return a;
+        public int integer(String key, int fallback) {
+            return has(key) ? integer(key) : fallback;
         }
 
-        Rope3 llama3Rope() {
+        public double number(String key, double fallback) {
+            JsonNode v = n.get(key);
+            if (v == null || v.isNull()) return fallback;
+            if (!v.isNumber()) throw new FfwdException(file + ": '" + key + "' must be a number, got " + v);
+            return v.asDouble();
+        }
+
+        public boolean bool(String key, boolean fallback) {
+            JsonNode v = n.get(key);
+            if (v == null || v.isNull()) return fallback;
+            if (!v.isBoolean()) throw new FfwdException(file + ": '" + key + "' must be true or false, got " + v);
+            return v.asBoolean();
+        }
+
+        /** The activation under {@code key}, which must be one this family's HF code accepts and we implement. */
+        public Act act(String key, String fallback, String... allowed) {
+            String a = has(key) ? n.get(key).asText() : fallback;
+            if (!Arrays.asList(allowed).contains(a))
+                throw new FfwdException(file + ": " + key + " '" + a + "' is not supported for " + type + " (supported: "
+                        + String.join(", ", allowed) + ")");
+            return switch (a) {
+                case "silu", "swish" -> Act.SILU;
+                case "gelu" -> Act.GELU;
+                case "gelu_new", "gelu_pytorch_tanh", "gelu_tanh" -> Act.GELU_TANH;
+                default -> throw new IllegalStateException(a);
+            };
+        }
+
+        /** A field this implementation does not honour: an error naming it when it is set to anything but {@code inert}. */
+        public void reject(String key, String why) {
+            if (has(key)) throw new FfwdException(file + ": '" + key + "' (" + n.get(key) + ") is not supported: " + why);
+        }
+
+        public void rejectTrue(String key, String why) {
+            if (bool(key, false)) throw new FfwdException(file + ": '" + key + "' = true is not supported: " + why);
+        }
+
+        /** Gemma 2-style soft-capping changes every logit; computing without it would be a different model. */
+        void rejectSoftCapping() {
+            reject("attn_logit_softcapping", "attention soft-capping is not implemented");
+            reject("final_logit_softcapping", "logit soft-capping is not implemented");
+        }
+
+        public RopeScaling ropeScaling() {
             JsonNode s = n.get("rope_scaling");
             if (s == null || s.isNull()) return null;
-            String type = s.path("rope_type").asText(s.path("type").asText(""));
-            if (!type.equals("llama3"))
-                throw new FfwdException(file + ": rope_scaling type '" + type + "' is not supported (only 'llama3')");
-            return new Rope3(s.path("factor").asDouble(8), s.path("low_freq_factor").asDouble(1),
+            String kind = s.path("rope_type").asText(s.path("type").asText(""));
+            if (kind.equals("default")) return null;
+            if (!kind.equals("llama3") && !kind.equals("linear"))
+                throw new FfwdException(file + ": rope_scaling type '" + kind + "' is not supported (only 'llama3' and 'linear')");
+            return new RopeScaling(kind, s.path("factor").asDouble(kind.equals("llama3") ? 8 : 1), s.path("low_freq_factor").asDouble(1),
                     s.path("high_freq_factor").asDouble(4), s.path("original_max_position_embeddings").asInt(8192));
+        }
+
+        /**
+         * The attention window, 0 for full attention. Sliding-window attention is not implemented, so a window is only
+         * accepted because it changes nothing for sequences up to its length; longer inputs are refused at run time.
+         */
+        public int slidingWindow(boolean onByDefault) {
+            if (!has("sliding_window") || !bool("use_sliding_window", onByDefault)) return 0;
+            return integer("sliding_window");
+        }
+
+        /**
+         * The layout every Llama-style decoder config shares (Llama, Mistral, Qwen2/3, Gemma, Phi-3), with the
+         * family's activation, default head tying and default attention bias.
+         */
+        public ModelConfig decoder(Act act, boolean tieDefault, boolean attentionBiasDefault, int slidingWindow) {
+            int hidden = integer("hidden_size"), heads = integer("num_attention_heads");
+            if (hidden % heads != 0 && !has("head_dim"))
+                throw new FfwdException(file + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+            int headDim = integer("head_dim", hidden / heads);
+            double partial = number("partial_rotary_factor", 1.0);
+            if (!(partial > 0 && partial <= 1)) throw new FfwdException(file + ": 'partial_rotary_factor' must be in (0, 1], got " + partial);
+            return new ModelConfig(file, arch, type, integer("vocab_size"), hidden, integer("num_hidden_layers"), heads,
+                    integer("num_key_value_heads", heads), headDim, integer("intermediate_size"), integer("max_position_embeddings", 2048),
+                    number("rms_norm_eps", 1e-6), number("rope_theta", 10000), (int) (headDim * partial), false,
+                    bool("tie_word_embeddings", tieDefault), bool("attention_bias", attentionBiasDefault), bool("mlp_bias", false),
+                    act, 0, ropeScaling(), slidingWindow);
         }
     }
 }

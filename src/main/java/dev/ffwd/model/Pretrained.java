@@ -47,11 +47,7 @@ public record Pretrained(Path dir, Transformer model, TextTokenizer tokenizer) i
     }
 
     public static Transformer build(ModelConfig cfg, TensorStore store, NDManager manager) {
-        return switch (cfg.arch()) {
-            case GPT_NEOX -> new GptNeoX(cfg, store, manager);
-            case LLAMA -> new Llama(cfg, store, manager);
-            case BERT -> new Bert(cfg, store, manager);
-        };
+        return cfg.arch().build(cfg, store, manager);
     }
 
     @Override

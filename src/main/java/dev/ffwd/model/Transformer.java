@@ -6,78 +6,167 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
 import dev.ffwd.FfwdException;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.TensorStore;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * A pretrained transformer with frozen fp32 weights. Subclasses write the forward pass;
- * this class loads and checks weights, and provides the pieces they share (norms, attention, RoPE).
+ * A pretrained transformer with frozen fp32 weights. A family's constructor declares every weight (name, shape, role)
+ * through {@link #weight}, {@link #norm}, {@link #linear} and friends, and its {@link #forward} is the HF computation.
+ * Built without a tensor store, the constructor only records the {@link Layout}: that is how FLOP counts, benchmark
+ * checkpoints and LoRA target names are derived from the same declaration.
  */
 public abstract class Transformer implements AutoCloseable {
 
     public final ModelConfig config;
-    protected final NDManager manager;
-    private final TensorStore store;
+    protected final NDManager manager;  // null when only the layout is recorded
+    private final TensorStore store;     // null when only the layout is recorded
+    private final List<Layout.Tensor> declared = new ArrayList<>();
+    private final List<Layout.Module> modules = new ArrayList<>();
     private final Map<String, NDArray> params = new LinkedHashMap<>();
     private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final Set<String> conv1d = new HashSet<>();
     private final Map<Long, NDArray[]> ropeCache = new HashMap<>();
     private final Map<Long, NDArray> causalCache = new HashMap<>();
+    /** The LM head [V, d] (possibly the embedding itself); null for encoders. */
+    protected NDArray head;
 
     protected Transformer(ModelConfig config, TensorStore store, NDManager manager) {
+        if ((store == null) != (manager == null)) throw new IllegalArgumentException("store and manager go together");
         this.config = config;
         this.store = store;
         this.manager = manager;
     }
 
+    /**
+     * What a forward pass needs besides the token ids. bias [B, 1, T, S] is additive (0 allowed, -1e9 masked);
+     * positions [B, T] count real tokens only, so that a left-padded sequence sees the positions it has alone;
+     * cos/sin [B, 1, T, rotaryDim] are the RoPE tables at those positions (null without rotary);
+     * cache holds the keys and values of earlier positions (null: none).
+     */
+    protected record Context(NDArray bias, NDArray positions, NDArray cos, NDArray sin, KvCache cache) {}
+
+    /** The family's forward pass: final hidden states [B, T, d] for ids [B, T]. */
+    protected abstract NDArray forward(NDArray ids, Context ctx, boolean training);
+
     /** Final hidden states [B, T, d] for token ids [B, T] (int64) and attention mask [B, T] (1 = token, 0 = pad). */
-    public abstract NDArray hidden(NDArray ids, NDArray mask, boolean training);
+    public NDArray hidden(NDArray ids, NDArray mask, boolean training) {
+        return forward(ids, context(mask, ids.getShape().get(1), null), training);
+    }
+
+    /**
+     * Incremental inference: hidden states [B, T, d] of {@code ids} [B, T] that follow the positions already in
+     * {@code cache}, whose keys and values are extended. mask [B, S] covers the cached and the new positions.
+     */
+    public NDArray hidden(NDArray ids, NDArray mask, KvCache cache) {
+        if (cache.layers() != config.layers()) throw new IllegalArgumentException("cache has " + cache.layers() + " layers");
+        if (mask.getShape().get(1) != cache.length() + ids.getShape().get(1))
+            throw new IllegalArgumentException("mask covers " + mask.getShape().get(1) + " positions, cache and ids " + (cache.length() + ids.getShape().get(1)));
+        return forward(ids, context(mask, ids.getShape().get(1), cache), false);
+    }
 
     /** Next-token logits [B, T, V] from hidden states; only causal LMs have a head. */
     public NDArray logits(NDArray hidden) {
-        throw new UnsupportedOperationException(config.modelType() + " has no language-model head");
+        if (head == null) throw new UnsupportedOperationException(config.modelType() + " has no language-model head");
+        return hidden.getNDArrayInternal().linear(hidden, head, null).singletonOrThrow();
     }
 
     /**
      * One vector per sequence [B, d]: the masked mean over tokens for encoders (sentence-transformers pooling),
-     * the hidden state of the last real token for causal LMs.
+     * the hidden state of the last real token for causal LMs (with left or right padding).
      */
     public NDArray pool(NDArray hidden, NDArray mask) {
         NDArray m = mask.toType(DataType.FLOAT32, false);                          // [B, T]
         if (!config.causal()) {
             return hidden.mul(m.expandDims(2)).sum(new int[]{1}).div(m.sum(new int[]{1}, true));
         }
-        NDArray last = m.sum(new int[]{1}).sub(1f).toType(DataType.INT64, false);   // [B]
-        NDArray pick = last.oneHot((int) hidden.getShape().get(1));                 // [B, T]
+        long t = hidden.getShape().get(1);
+        NDArray last = m.mul(m.getManager().arange(1f, t + 1f)).argMax(1);          // [B]: index of the last real token
+        NDArray pick = last.oneHot((int) t);                                         // [B, T]
         return hidden.mul(pick.expandDims(2)).sum(new int[]{1});
     }
 
     public NDManager manager() { return manager; }
 
+    /** The declared weights and linear layers. */
+    public Layout layout() { return new Layout(declared, modules); }
+
     /** The linear layers, by HF module path, in model order: where adapters go. */
     public Map<String, Linear> linears() { return Collections.unmodifiableMap(linears); }
 
-    /** All frozen parameters by HF tensor name (linear weights as currently set, after merge). */
+    /** All frozen parameters by HF tensor name and in the checkpoint's layout (linear weights as currently set, after merge). */
     public Map<String, NDArray> parameters() {
         Map<String, NDArray> all = new LinkedHashMap<>(params);
-        linears.forEach((n, l) -> all.put(n + ".weight", l.weight()));
+        linears.forEach((n, l) -> all.put(n + ".weight", conv1d.contains(n) ? l.weight().transpose() : l.weight()));  // Conv1D: back to [in, out]
         return all;
     }
 
     public long parameterCount() {
-        return parameters().values().stream().mapToLong(a -> a.getShape().size()).sum();
+        return params.values().stream().mapToLong(a -> a.getShape().size()).sum()
+                + linears.values().stream().mapToLong(l -> l.weight().getShape().size()).sum();
     }
 
-    // ---- loading ----------------------------------------------------------------------------
+    // ---- declaring and loading weights ---------------------------------------------------------
 
-    /** Loads tensor {@code name}, checking its shape against what config.json implies. */
-    protected NDArray param(String name, long... shape) {
+    /** A weight initialised N(0, 0.02) in benchmark checkpoints (embeddings, heads). */
+    protected NDArray weight(String name, long... shape) {
+        return param(name, Layout.Init.NORMAL, shape);
+    }
+
+    /** A normalisation scale (1 in a fresh model). */
+    protected NDArray norm(String name, long d) {
+        return param(name, Layout.Init.ONE, d);
+    }
+
+    /** A normalisation bias, or a scale stored as an offset from 1 (Gemma): 0 in a fresh model. */
+    protected NDArray zeroInit(String name, long d) {
+        return param(name, Layout.Init.ZERO, d);
+    }
+
+    /** A linear layer {@code name} ({@code name.weight} [out, in], optional {@code name.bias} [out]) in block {@code layer}. */
+    protected Linear linear(int layer, Layout.Role role, String name, long out, long in, boolean bias) {
+        return declareLinear(new Layout.Module(name, layer, role, in, out, bias, false));
+    }
+
+    /** GPT-2's Conv1D: y = x·W + b with W stored [in, out]; held transposed, as a linear layer. */
+    protected Linear conv1d(int layer, Layout.Role role, String name, long out, long in) {
+        return declareLinear(new Layout.Module(name, layer, role, in, out, true, true));
+    }
+
+    private Linear declareLinear(Layout.Module m) {
+        modules.add(m);
+        NDArray w = m.conv1d() ? param(m.name() + ".weight", Layout.Init.NORMAL, m.in(), m.out())
+                : param(m.name() + ".weight", Layout.Init.NORMAL, m.out(), m.in());
+        NDArray b = m.bias() ? param(m.name() + ".bias", Layout.Init.ZERO, m.out()) : null;
+        if (store == null) return null;
+        params.remove(m.name() + ".weight");
+        if (m.conv1d()) {
+            NDArray t = w.transpose().duplicate();  // [in, out] -> [out, in], contiguous
+            w.close();
+            w = t;
+            conv1d.add(m.name());
+        }
+        Linear l = new Linear(m.name(), w, b);
+        linears.put(m.name(), l);
+        return l;
+    }
+
+    /** Records tensor {@code name}; when loading, reads it and checks its shape against what config.json implies. */
+    private NDArray param(String name, Layout.Init init, long... shape) {
+        declared.add(new Layout.Tensor(name, shape, init));
+        if (store == null) return null;
         RawTensor t = find(name);
         if (!Arrays.equals(t.shape(), shape))
             throw new FfwdException(store.source() + ": tensor '" + t.name() + "' has shape " + Arrays.toString(t.shape())
@@ -89,26 +178,57 @@ public abstract class Transformer implements AutoCloseable {
         return a;
     }
 
-    protected Linear linear(String name, long out, long in, boolean bias) {
-        Linear l = new Linear(name, param(name + ".weight", out, in), bias ? param(name + ".bias", out) : null);
-        params.remove(name + ".weight");
-        linears.put(name, l);
-        return l;
-    }
-
-    /** A name prefix some checkpoints carry (e.g. "bert." for BertForMaskedLM); tried after the plain name. */
-    protected String prefix() {
-        return "";
+    /** Another name some checkpoints give tensor {@code name} (e.g. with or without a "bert." prefix); null if none. */
+    protected String alias(String name) {
+        return null;
     }
 
     private RawTensor find(String name) {
         if (store.contains(name)) return store.get(name);
-        if (!prefix().isEmpty() && store.contains(prefix() + name)) return store.get(prefix() + name);
+        String other = alias(name);
+        if (other != null && store.contains(other)) return store.get(other);
         throw new FfwdException(store.source() + ": missing tensor '" + name + "' required by "
                 + config.source().getFileName() + " (model_type " + config.modelType() + ", " + config.layers() + " layers)");
     }
 
     // ---- shared math --------------------------------------------------------------------------
+
+    private Context context(NDArray mask, long t, KvCache cache) {
+        long b = mask.getShape().get(0), s = mask.getShape().get(1);
+        if (config.slidingWindow() > 0 && s > config.slidingWindow())
+            throw new FfwdException(config.source() + ": sliding_window " + config.slidingWindow() + " is shorter than the sequence ("
+                    + s + " tokens); sliding-window attention is not implemented");
+        NDArray m = mask.toType(DataType.FLOAT32, false);                                      // [B, S]
+        NDArray positions = m.cumSum(1).sub(1f).maximum(0f).toType(DataType.INT64, false);     // [B, S]
+        if (s > t) positions = positions.get(new NDIndex(":, {}:", s - t));                    // [B, T]
+        NDArray bias = m.sub(1f).mul(1e9f).reshape(b, 1, 1, s);
+        if (config.causal() && t > 1) bias = bias.add(causalBias(t, s));                       // [B, 1, T, S]
+        NDArray cos = null, sin = null;
+        if (config.rotaryDim() > 0) {
+            NDArray[] tables = ropeTables(s);
+            cos = gather(tables[0], positions).expandDims(1);                                  // [B, 1, T, rd]
+            sin = gather(tables[1], positions).expandDims(1);
+        }
+        return new Context(bias, positions, cos, sin, cache);
+    }
+
+    /** Rows of {@code table} [N, k] at {@code index} [B, T] -> [B, T, k]. */
+    protected static NDArray gather(NDArray table, NDArray index) {
+        return index.getNDArrayInternal().embedding(index, table, SparseFormat.DENSE).singletonOrThrow();
+    }
+
+    /** [T, S]: query i (at absolute position S-T+i) may see keys j ≤ S-T+i. */
+    private NDArray causalBias(long t, long s) {
+        if (t == s) return causalCache.computeIfAbsent(t, n -> keep(causalMatrix(n, n)));
+        return causalMatrix(t, s);
+    }
+
+    private NDArray causalMatrix(long t, long s) {
+        float[] m = new float[Math.toIntExact(t * s)];
+        for (int i = 0; i < t; i++)
+            for (long j = s - t + i + 1; j < s; j++) m[(int) (i * s + j)] = -1e9f;
+        return manager.create(m, new Shape(t, s));
+    }
 
     protected NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
         return x.getNDArrayInternal().layerNorm(x, new Shape(w.getShape().get(0)), w, b, (float) config.normEps()).singletonOrThrow();
@@ -117,6 +237,17 @@ public abstract class Transformer implements AutoCloseable {
     protected NDArray rmsNorm(NDArray x, NDArray w) {
         NDArray rms = x.square().mean(new int[]{-1}, true).add((float) config.normEps()).sqrt();
         return x.div(rms).mul(w);
+    }
+
+    /** The MLP activation config.json names. */
+    protected NDArray activation(NDArray x) {
+        return switch (config.act()) {
+            case SILU -> x.mul(Activation.sigmoid(x));
+            case GELU -> x.getNDArrayInternal().gelu();
+            // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); constants via Scalars so backward keeps them
+            case GELU_TANH -> Scalars.scale(x, 0.5).mul(
+                    Scalars.scale(x.add(Scalars.scale(x.mul(x).mul(x), 0.044715)), Math.sqrt(2 / Math.PI)).tanh().add(1f));
+        };
     }
 
     /** [B, T, H·D] -> [B, H, T, D] */
@@ -131,61 +262,64 @@ public abstract class Transformer implements AutoCloseable {
         return x.transpose(0, 2, 1, 3).reshape(s.get(0), s.get(2), s.get(1) * s.get(3));
     }
 
+    /**
+     * Attention of block {@code layer}: q [B, H, T, D]; k, v [B, KV, T, D] for the new positions, extended by the
+     * cache when there is one; each KV head serves H/KV consecutive query heads. Returns [B, T, H·D].
+     */
+    protected NDArray attend(int layer, NDArray q, NDArray k, NDArray v, Context ctx) {
+        if (ctx.cache() != null) {
+            NDArray[] kv = ctx.cache().append(layer, k, v);                    // [B, KV, S, D]
+            k = kv[0];
+            v = kv[1];
+        }
+        long rep = q.getShape().get(1) / k.getShape().get(1);
+        if (rep > 1) {
+            k = k.repeat(1, rep);                                              // [B, H, S, D]
+            v = v.repeat(1, rep);
+        }
+        return mergeHeads(attention(q, k, v, ctx.bias()));
+    }
+
     /** softmax(q·kᵀ/√D + bias)·v. q [B, H, T, D]; k, v [B, H, S, D]; bias broadcasts to [B, H, T, S]. */
     protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias) {
         NDArray scores = Scalars.scale(q, 1 / Math.sqrt(q.getShape().get(3))).matMul(k.transpose(0, 1, 3, 2));
         return scores.add(bias).softmax(-1).matMul(v);
     }
 
-    /** Additive attention bias [B, 1, T, T] (causal) or [B, 1, 1, T] (bidirectional): 0 where allowed, -1e9 elsewhere. */
-    protected NDArray attentionBias(NDArray mask, boolean causal) {
-        long b = mask.getShape().get(0), t = mask.getShape().get(1);
-        NDArray pad = mask.toType(DataType.FLOAT32, false).sub(1f).mul(1e9f).reshape(b, 1, 1, t);
-        return causal ? pad.add(causalBias(t)) : pad;
-    }
-
-    private NDArray causalBias(long t) {
-        return causalCache.computeIfAbsent(t, n -> {
-            float[] m = new float[(int) (n * n)];
-            for (int i = 0; i < n; i++)
-                for (int j = i + 1; j < n; j++) m[(int) (i * n + j)] = -1e9f;
-            return keep(manager.create(m, new Shape(n, n)));
-        });
-    }
-
-    /** Rotate-half RoPE on the first {@code rotaryDim} features of x [B, H, T, D]. */
-    protected NDArray rope(NDArray x) {
+    /** Rotate-half RoPE on the first rotaryDim features of x [B, H, T, D], at the context's positions. */
+    protected NDArray rope(NDArray x, Context ctx) {
         int rd = config.rotaryDim();
-        long t = x.getShape().get(2), d = x.getShape().get(3);
-        NDArray[] cs = ropeTables(t);
+        long d = x.getShape().get(3);
         NDArray rot = rd == d ? x : x.get(new NDIndex("..., :{}", rd));
         NDArray x1 = rot.get(new NDIndex("..., :{}", rd / 2)), x2 = rot.get(new NDIndex("..., {}:", rd / 2));
-        NDArray rotated = rot.mul(cs[0]).add(x2.neg().concat(x1, -1).mul(cs[1]));
+        NDArray rotated = rot.mul(ctx.cos()).add(x2.neg().concat(x1, -1).mul(ctx.sin()));
         return rd == d ? rotated : rotated.concat(x.get(new NDIndex("..., {}:", rd)), -1);
     }
 
-    /** cos and sin tables [T, rotaryDim] (frequencies repeated twice, as in HF's rotate_half convention). */
-    private NDArray[] ropeTables(long t) {
-        return ropeCache.computeIfAbsent(t, n -> {
+    /** cos and sin tables [N, rotaryDim] for positions 0..N-1, N a power of two ≥ {@code length} (HF's rotate_half layout). */
+    private NDArray[] ropeTables(long length) {
+        long n = Long.highestOneBit(Math.max(1, length - 1)) << 1;
+        return ropeCache.computeIfAbsent(n, len -> {
             int rd = config.rotaryDim();
             double[] inv = new double[rd / 2];
             for (int i = 0; i < rd / 2; i++) inv[i] = scaleFrequency(1.0 / Math.pow(config.ropeTheta(), 2.0 * i / rd));
-            int len = Math.toIntExact(n);
-            float[] cos = new float[len * rd], sin = new float[len * rd];
-            for (int p = 0; p < n; p++)
+            int rows = Math.toIntExact(len);
+            float[] cos = new float[rows * rd], sin = new float[rows * rd];
+            for (int p = 0; p < rows; p++)
                 for (int i = 0; i < rd; i++) {
                     double a = p * inv[i % (rd / 2)];
                     cos[p * rd + i] = (float) Math.cos(a);
                     sin[p * rd + i] = (float) Math.sin(a);
                 }
-            return new NDArray[]{keep(manager.create(cos, new Shape(n, rd))), keep(manager.create(sin, new Shape(n, rd)))};
+            return new NDArray[]{keep(manager.create(cos, new Shape(len, rd))), keep(manager.create(sin, new Shape(len, rd)))};
         });
     }
 
-    /** Llama 3.1's frequency-dependent RoPE scaling; identity without rope_scaling. */
+    /** rope_scaling: linear divides every frequency; Llama 3.1's scaling depends on the wavelength; identity without. */
     private double scaleFrequency(double f) {
-        ModelConfig.Rope3 s = config.llama3Rope();
+        ModelConfig.RopeScaling s = config.ropeScaling();
         if (s == null) return f;
+        if (s.type().equals("linear")) return f / s.factor();
         double wavelen = 2 * Math.PI / f;
         double lowWavelen = s.originalMaxPositions() / s.lowFreqFactor(), highWavelen = s.originalMaxPositions() / s.highFreqFactor();
         if (wavelen < highWavelen) return f;
@@ -202,7 +336,7 @@ public abstract class Transformer implements AutoCloseable {
 
     @Override
     public void close() {
-        manager.close();
-        store.close();
+        if (manager != null) manager.close();
+        if (store != null) store.close();
     }
 }

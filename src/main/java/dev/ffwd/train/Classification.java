@@ -15,12 +15,12 @@ import java.util.Random;
 
 /**
  * Sequence classification: a linear head on the pooled representation (mean for encoders, last token for
- * causal LMs), trained with cross-entropy. Head names follow HF: "classifier" for BERT, "score" otherwise.
+ * causal LMs), trained with cross-entropy. The family names the head and says whether it has a bias, as HF does.
  */
 public final class Classification implements Objective {
 
     private final Transformer model;
-    private final NDArray weight, bias;  // [C, d], [C] (BERT only)
+    private final NDArray weight, bias;  // [C, d], [C] (only where the family's head has one)
     private final List<Param> params;
 
     public Classification(Transformer model, int classes, long seed) {
@@ -31,8 +31,9 @@ public final class Classification implements Objective {
         for (int i = 0; i < w.length; i++) w[i] = (float) (rng.nextGaussian() * 0.02);  // HF initializer_range
         weight = model.manager().create(w, new Shape(classes, d));
         weight.setRequiresGradient(true);
-        String head = headName(model);
-        if (model.config.arch() == Arch.BERT) {
+        Arch.Head spec = model.config.arch().classifier;
+        String head = Lora.PEFT_PREFIX + spec.name();  // the HF module name of the head, under PEFT's prefix
+        if (spec.bias()) {
             bias = model.manager().zeros(new Shape(classes));
             bias.setRequiresGradient(true);
             params = List.of(new Param(head + ".weight", weight), new Param(head + ".bias", bias));
@@ -40,11 +41,6 @@ public final class Classification implements Objective {
             bias = null;
             params = List.of(new Param(head + ".weight", weight));
         }
-    }
-
-    /** The HF module name of the head, under PEFT's prefix. */
-    private static String headName(Transformer model) {
-        return Lora.PEFT_PREFIX + (model.config.arch() == Arch.BERT ? "classifier" : "score");
     }
 
     @Override

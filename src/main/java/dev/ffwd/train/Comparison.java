@@ -61,7 +61,10 @@ public final class Comparison {
     /** Cost up to a point of a run: FLOPs (both conventions) and wall seconds, min and median over the repeats. */
     public record Cost(long step, double flopsPaper, double flopsExact, double wallMedian, double wallMin) {}
 
-    /** A saving at equal test loss, in percent of the reference's cost; {@code reached} false means none is claimed. */
+    /**
+     * A saving at equal test loss, in percent of the reference's cost; {@code reached} false means none is claimed:
+     * the arm never got to the target, or the target is the loss at θ₀ (no baseline learned anything).
+     */
     public record Saving(boolean reached, String lr, double flopsPaperPercent, double flopsExactPercent,
                          double wallPercent, double wallMinPercent) {
         static Saving notReached(String lr) {
@@ -133,18 +136,24 @@ public final class Comparison {
             return all;
         }
 
-        /** Against the baseline at the arm's own learning rate, at that baseline's best test loss (the paper's protocol). */
+        /**
+         * Against the baseline at the arm's own learning rate, at that baseline's best test loss (the paper's protocol).
+         * No saving is claimed where that baseline never improved on θ₀ (its best is the first evaluation).
+         */
         public Saving vsSameLr(Arm a) {
             Arm base = baselines.get(a.lr());
             if (base == null || base.history().points.isEmpty()) return Saving.notReached(a.lr());
-            Cost arm = a.costAt(base.bestTestLoss());
-            return arm == null ? Saving.notReached(a.lr()) : Saving.of(a.lr(), base.costAt(base.bestTestLoss()), arm);
+            return against(a, base.costAt(base.bestTestLoss()), base.bestTestLoss());
         }
 
-        /** Against the tuned baseline, at the tuned target. */
+        /** Against the tuned baseline, at the tuned target (none claimed if no baseline improved on θ₀). */
         public Saving vsTuned(Arm a) {
-            Cost arm = a.costAt(tunedTarget);
-            return arm == null ? Saving.notReached(a.lr()) : Saving.of(a.lr(), tunedBaseline().costAt(tunedTarget), arm);
+            return against(a, tunedBaseline().costAt(tunedTarget), tunedTarget);
+        }
+
+        private static Saving against(Arm a, Cost reference, double target) {
+            Cost arm = a.costAt(target);
+            return arm == null || reference.step() == 0 ? Saving.notReached(a.lr()) : Saving.of(a.lr(), reference, arm);
         }
 
         /**
@@ -154,7 +163,7 @@ public final class Comparison {
         public Saving vsGrid(Arm a) {
             if (parseLr(a.lr()) == parseLr(tunedLr)) return null;
             Cost arm = a.costAt(tunedTarget);
-            if (arm == null) return Saving.notReached(a.lr());
+            if (arm == null || tunedBaseline().costAt(tunedTarget).step() == 0) return Saving.notReached(a.lr());
             double paper = 0, exact = 0, wall = 0, wallMin = 0;
             for (Arm b : baselines.values()) {
                 Cost c = b.total();

@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ReferenceFidelityTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-gpt-neox", "tiny-llama", "tiny-llama-bf16"})
+    @ValueSource(strings = {"tiny-gpt-neox", "tiny-llama", "tiny-llama-bf16", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma",
+            "tiny-mistral", "tiny-gpt2"})
     void logprobsMatchReference(String name) throws Exception {
         Path dir = SharedFixtures.fixture(name);
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());

@@ -64,6 +64,16 @@ class ComparisonTest {
     }
 
     @Test
+    void noSavingIsClaimedWhenNoBaselineImprovedOnThetaZero() {
+        Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
+        baselines.put("1e-4", arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, 10, 0.69, 0.70, 0.71));
+        Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 0.69, 0.68);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), "1e-4", 0.69);
+        assertFalse(r.vsSameLr(ff).reached(), "the target is θ₀'s own loss: nothing to save, and no 0/0");
+        assertFalse(r.vsTuned(ff).reached());
+    }
+
+    @Test
     void wallTimeIsTheMedianAndMinimumOverRepeats() {
         Comparison.Arm a = arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.5);
         Comparison.Arm repeated = new Comparison.Arm(a.name(), a.lr(), null, a.stop(), null, a.steps(), a.history(),

@@ -1,0 +1,94 @@
+package dev.ffwd.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.ffwd.FfwdException;
+import dev.ffwd.io.TensorStore;
+
+import java.util.List;
+import java.util.Set;
+
+import static dev.ffwd.model.Layout.Role.ATTN_IN;
+import static dev.ffwd.model.Layout.Role.ATTN_OUT;
+import static dev.ffwd.model.Layout.Role.MLP_IN;
+import static dev.ffwd.model.Layout.Role.MLP_OUT;
+
+/**
+ * GPT-2 and its derivatives (DistilGPT2, …): learned positions, pre-LayerNorm blocks, Conv1D weights stored [in, out],
+ * tanh GELU, head tied to wte. Checkpoints come with keys under "transformer." (GPT2LMHeadModel) or bare (GPT2Model);
+ * the attn.bias / attn.masked_bias buffers some carry are not weights and are ignored.
+ */
+public final class Gpt2 extends Transformer {
+
+    public static final Arch ARCH = new Arch("gpt2", List.of("gpt2"), true, "GPT-2, DistilGPT2", Gpt2::parse, Gpt2::new,
+            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false));
+
+    private static final String PREFIX = "transformer.";
+
+    private static ModelConfig parse(ModelConfig.Reader r) {
+        int d = r.integer("n_embd"), heads = r.integer("n_head");
+        if (d % heads != 0) throw new FfwdException(r.file() + ": n_embd " + d + " is not divisible by n_head " + heads);
+        r.rejectTrue("scale_attn_by_inverse_layer_idx", "attention scaled by the layer index is not implemented");
+        r.rejectTrue("add_cross_attention", "cross-attention is not implemented");
+        if (!r.bool("scale_attn_weights", true))
+            throw new FfwdException(r.file() + ": 'scale_attn_weights' = false is not supported: unscaled attention is not implemented");
+        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), d, r.integer("n_layer"), heads, heads,
+                d / heads, r.integer("n_inner", 4 * d), r.integer("n_positions"), r.number("layer_norm_epsilon", 1e-5),
+                0, 0, false, r.bool("tie_word_embeddings", true), true, true,
+                r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu"), 0, null, 0);
+    }
+
+    private record Block(NDArray ln1w, NDArray ln1b, Linear attn, Linear proj, NDArray ln2w, NDArray ln2b, Linear fc, Linear out) {}
+
+    private final NDArray wte, wpe;
+    private final Block[] blocks;
+    private final NDArray lnfw, lnfb;
+
+    Gpt2(ModelConfig c, TensorStore store, NDManager manager) {
+        super(c, store, manager);
+        long d = c.hidden(), f = c.intermediate();
+        wte = weight(PREFIX + "wte.weight", c.vocabSize(), d);
+        wpe = weight(PREFIX + "wpe.weight", c.maxPositions(), d);
+        blocks = new Block[c.layers()];
+        for (int i = 0; i < c.layers(); i++) {
+            String p = PREFIX + "h." + i + ".";
+            blocks[i] = new Block(norm(p + "ln_1.weight", d), zeroInit(p + "ln_1.bias", d),
+                    conv1d(i, ATTN_IN, p + "attn.c_attn", 3 * d, d), conv1d(i, ATTN_OUT, p + "attn.c_proj", d, d),
+                    norm(p + "ln_2.weight", d), zeroInit(p + "ln_2.bias", d),
+                    conv1d(i, MLP_IN, p + "mlp.c_fc", f, d), conv1d(i, MLP_OUT, p + "mlp.c_proj", d, f));
+        }
+        lnfw = norm(PREFIX + "ln_f.weight", d);
+        lnfb = zeroInit(PREFIX + "ln_f.bias", d);
+        head = c.tieEmbeddings() ? wte : weight("lm_head.weight", c.vocabSize(), d);
+    }
+
+    /** GPT2Model checkpoints store the same tensors without the "transformer." prefix. */
+    @Override
+    protected String alias(String name) {
+        return name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : null;
+    }
+
+    @Override
+    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+        long s = ctx.bias().getShape().get(3);
+        if (s > config.maxPositions())
+            throw new FfwdException("sequence of " + s + " tokens exceeds n_positions " + config.maxPositions());
+        NDArray x = gather(wte, ids).add(gather(wpe, ctx.positions()));  // [B, T, d]
+        for (int i = 0; i < blocks.length; i++) {
+            Block b = blocks[i];
+            x = x.add(attention(i, b, layerNorm(x, b.ln1w, b.ln1b), ctx, training));
+            x = x.add(b.out.forward(activation(b.fc.forward(layerNorm(x, b.ln2w, b.ln2b), training)), training));
+        }
+        return layerNorm(x, lnfw, lnfb);
+    }
+
+    private NDArray attention(int layer, Block b, NDArray x, Context ctx, boolean training) {
+        long d = config.hidden(), h = config.heads();
+        NDArray qkv = b.attn.forward(x, training);                          // [B, T, 3d]: q | k | v
+        NDArray q = splitHeads(qkv.get(new NDIndex("..., :{}", d)), h);     // [B, H, T, D]
+        NDArray k = splitHeads(qkv.get(new NDIndex("..., {}:{}", d, 2 * d)), h);
+        NDArray v = splitHeads(qkv.get(new NDIndex("..., {}:", 2 * d)), h);
+        return b.proj.forward(attend(layer, q, k, v, ctx), training);
+    }
+}

@@ -1,0 +1,19 @@
+package dev.ffwd.model;
+
+import ai.djl.ndarray.NDManager;
+import dev.ffwd.io.TensorStore;
+
+import java.util.List;
+import java.util.Set;
+
+/** Qwen3 (dense): per-head RMSNorm of q and k (q_norm, k_norm over head_dim) before RoPE; head_dim from the config. */
+public final class Qwen3 extends RmsDecoder {
+
+    public static final Arch ARCH = new Arch("qwen3", List.of("qwen3"), true, "Qwen3",
+            r -> r.decoder(r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(false)),
+            Qwen3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
+
+    Qwen3(ModelConfig c, TensorStore store, NDManager manager) {
+        super(c, store, manager, new Style(c.attentionBias(), c.attentionBias(), true, false, false, false));
+    }
+}

@@ -1,0 +1,125 @@
+package dev.ffwd.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.ffwd.io.TensorStore;
+
+import static dev.ffwd.model.Layout.Role.ATTN_IN;
+import static dev.ffwd.model.Layout.Role.ATTN_OUT;
+import static dev.ffwd.model.Layout.Role.MLP_IN;
+import static dev.ffwd.model.Layout.Role.MLP_OUT;
+
+/**
+ * The pre-norm decoder that Llama, Mistral, Qwen2/3, Gemma and Phi-3 share in Hugging Face's code: RMSNorm,
+ * rotate-half RoPE, grouped-query attention, a gated MLP, and the same tensor names under "model.". The families
+ * differ only in the switches of {@link Style}.
+ */
+abstract class RmsDecoder extends Transformer {
+
+    /**
+     * qkvBias / oBias: biases on the q, k, v and on the o projection; qkNorm: Qwen3's per-head RMSNorm of q and k
+     * before RoPE; fusedQkv / fusedGateUp: Phi-3's qkv_proj (q | k | v) and gate_up_proj (gate | up);
+     * gemma: embeddings × √hidden and RMSNorm scales stored as offsets from 1.
+     */
+    protected record Style(boolean qkvBias, boolean oBias, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp, boolean gemma) {}
+
+    private record Block(NDArray norm1, NDArray norm2, Linear q, Linear k, Linear v, Linear qkv, NDArray qNorm, NDArray kNorm,
+                         Linear o, Linear gate, Linear up, Linear gateUp, Linear down) {}
+
+    private final Style style;
+    private final NDArray embed;
+    private final Block[] blocks;
+    private final NDArray normF;
+
+    protected RmsDecoder(ModelConfig c, TensorStore store, NDManager manager, Style s) {
+        super(c, store, manager);
+        this.style = s;
+        long d = c.hidden(), hd = c.headDim(), qd = c.heads() * hd, kvd = c.kvHeads() * hd, f = c.intermediate();
+        boolean mb = c.mlpBias();
+        embed = weight("model.embed_tokens.weight", c.vocabSize(), d);
+        blocks = new Block[c.layers()];
+        for (int i = 0; i < c.layers(); i++) {
+            String p = "model.layers." + i + ".";
+            NDArray norm1 = rms(p + "input_layernorm.weight", d), norm2 = rms(p + "post_attention_layernorm.weight", d);
+            Linear q = null, k = null, v = null, qkv = null, gate = null, up = null, gateUp = null;
+            if (s.fusedQkv) {
+                qkv = linear(i, ATTN_IN, p + "self_attn.qkv_proj", qd + 2 * kvd, d, s.qkvBias);
+            } else {
+                q = linear(i, ATTN_IN, p + "self_attn.q_proj", qd, d, s.qkvBias);
+                k = linear(i, ATTN_IN, p + "self_attn.k_proj", kvd, d, s.qkvBias);
+                v = linear(i, ATTN_IN, p + "self_attn.v_proj", kvd, d, s.qkvBias);
+            }
+            NDArray qNorm = s.qkNorm ? rms(p + "self_attn.q_norm.weight", hd) : null;
+            NDArray kNorm = s.qkNorm ? rms(p + "self_attn.k_norm.weight", hd) : null;
+            Linear o = linear(i, ATTN_OUT, p + "self_attn.o_proj", d, qd, s.oBias);
+            if (s.fusedGateUp) {
+                gateUp = linear(i, MLP_IN, p + "mlp.gate_up_proj", 2 * f, d, mb);
+            } else {
+                gate = linear(i, MLP_IN, p + "mlp.gate_proj", f, d, mb);
+                up = linear(i, MLP_IN, p + "mlp.up_proj", f, d, mb);
+            }
+            Linear down = linear(i, MLP_OUT, p + "mlp.down_proj", d, f, mb);
+            blocks[i] = new Block(norm1, norm2, q, k, v, qkv, qNorm, kNorm, o, gate, up, gateUp, down);
+        }
+        normF = rms("model.norm.weight", d);
+        head = c.tieEmbeddings() ? embed : weight("lm_head.weight", c.vocabSize(), d);
+    }
+
+    /** An RMSNorm scale; Gemma stores it as an offset from 1, so a fresh one is 0. */
+    private NDArray rms(String name, long d) {
+        return style.gemma ? zeroInit(name, d) : norm(name, d);
+    }
+
+    private NDArray normed(NDArray x, NDArray w) {
+        return rmsNorm(x, style.gemma ? w.add(1f) : w);
+    }
+
+    @Override
+    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+        NDArray x = gather(embed, ids);                                     // [B, T, d]
+        if (style.gemma) x = Scalars.scale(x, Math.sqrt(config.hidden()));  // HF rounds √d to the compute dtype, as this does
+        for (int i = 0; i < blocks.length; i++) {
+            Block b = blocks[i];
+            x = x.add(attention(i, b, normed(x, b.norm1), ctx, training));
+            x = x.add(mlp(b, normed(x, b.norm2), training));
+        }
+        return normed(x, normF);
+    }
+
+    private NDArray attention(int layer, Block b, NDArray x, Context ctx, boolean training) {
+        long qd = (long) config.heads() * config.headDim(), kvd = (long) config.kvHeads() * config.headDim();
+        NDArray q, k, v;
+        if (b.qkv != null) {
+            NDArray all = b.qkv.forward(x, training);                       // [B, T, qd + 2·kvd]
+            q = all.get(new NDIndex("..., :{}", qd));
+            k = all.get(new NDIndex("..., {}:{}", qd, qd + kvd));
+            v = all.get(new NDIndex("..., {}:", qd + kvd));
+        } else {
+            q = b.q.forward(x, training);
+            k = b.k.forward(x, training);
+            v = b.v.forward(x, training);
+        }
+        q = splitHeads(q, config.heads());                                  // [B, H, T, D]
+        k = splitHeads(k, config.kvHeads());                                // [B, KV, T, D]
+        v = splitHeads(v, config.kvHeads());
+        if (b.qNorm != null) {
+            q = normed(q, b.qNorm);
+            k = normed(k, b.kNorm);
+        }
+        return b.o.forward(attend(layer, rope(q, ctx), rope(k, ctx), v, ctx), training);
+    }
+
+    private NDArray mlp(Block b, NDArray x, boolean training) {
+        NDArray g, u;
+        if (b.gateUp != null) {
+            NDArray gu = b.gateUp.forward(x, training);                     // [B, T, 2f]
+            g = gu.get(new NDIndex("..., :{}", config.intermediate()));
+            u = gu.get(new NDIndex("..., {}:", config.intermediate()));
+        } else {
+            g = b.gate.forward(x, training);
+            u = b.up.forward(x, training);
+        }
+        return b.down.forward(activation(g).mul(u), training);
+    }
+}
