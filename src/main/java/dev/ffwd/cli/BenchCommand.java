@@ -19,15 +19,15 @@ import java.util.Locale;
 
 @Command(name = "bench", description = "Time a LoRA training step (forward + backward + AdamW); optionally against plain PyTorch in the same run.")
 final class BenchCommand implements Runnable {
-    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "pythia_70m, llama_small") List<String> shapes;
-    @Option(names = "--batch", defaultValue = "8") int batch;
-    @Option(names = "--seq", defaultValue = "128") int seq;
-    @Option(names = "--rank", defaultValue = "64") int rank;
-    @Option(names = "--bench-threads", defaultValue = "2", description = "Threads for both engines.") int threads;
-    @Option(names = "--steps", defaultValue = "10", description = "Timed steps per measurement.") int steps;
-    @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs.") int pairs;
+    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "Model shapes to time: pythia_70m, llama_small (default: ${DEFAULT-VALUE}).") List<String> shapes;
+    @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).") int batch;
+    @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int seq;
+    @Option(names = "--rank", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).") int rank;
+    @Option(names = "--bench-threads", defaultValue = "2", description = "Threads for both engines (default: ${DEFAULT-VALUE}).") int threads;
+    @Option(names = "--steps", defaultValue = "10", description = "Timed steps per measurement (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs (default: ${DEFAULT-VALUE}).") int pairs;
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
-    @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth.") int leakSteps;
+    @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
 
     @Override

@@ -21,9 +21,9 @@ import java.util.Map;
 @Command(name = "merge", description = "Fold a PEFT LoRA adapter into the base weights; writes a full HF model folder (fp32).")
 final class MergeCommand implements Runnable {
     @Mixin ModelOption model;
-    @Option(names = "--adapter", required = true, paramLabel = "DIR") Path adapter;
-    @Option(names = "--out", required = true, paramLabel = "DIR") Path out;
-    @Option(names = "--overwrite") boolean overwrite;
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT LoRA adapter folder (train's OUT/adapter).") Path adapter;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for the merged model (must be empty unless --overwrite).") Path out;
+    @Option(names = "--overwrite", description = "Replace a non-empty --out folder.") boolean overwrite;
 
     @Override
     public void run() {

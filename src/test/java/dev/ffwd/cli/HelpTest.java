@@ -3,6 +3,7 @@ package dev.ffwd.cli;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
+import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -20,6 +21,14 @@ class HelpTest {
             assertEquals(0, r.code(), c + " --help failed:\n" + r.err());
             assertTrue(r.out().startsWith("Usage: ffwd " + c), c + " --help printed:\n" + r.out());
         }
+    }
+
+    @Test
+    void everyOptionOfTheseCommandsIsDescribed() {
+        CommandLine cli = new CommandLine(new Main());
+        for (String c : List.of("train", "predict", "eval", "export-gguf", "merge", "bench"))
+            for (CommandLine.Model.OptionSpec o : cli.getSubcommands().get(c).getCommandSpec().options())
+                assertTrue(o.description().length > 0 && !o.description()[0].isBlank(), c + " " + o.longestName() + " has no description");
     }
 
     @Test
