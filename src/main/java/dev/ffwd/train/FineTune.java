@@ -87,13 +87,9 @@ public final class FineTune implements AutoCloseable {
         }
     }
 
-    /** The paper's targets: query_key_value (Pythia), q/k/v/o_proj (Llama); query/key/value for BERT encoders. */
+    /** The family's default targets (the paper's: query_key_value for Pythia, q/k/v/o_proj for Llama; query/key/value for BERT). */
     public static List<String> defaultTargets(Arch arch) {
-        return switch (arch) {
-            case GPT_NEOX -> List.of("query_key_value");
-            case LLAMA -> List.of("q_proj", "k_proj", "v_proj", "o_proj");
-            case BERT -> List.of("query", "key", "value");
-        };
+        return arch.defaultTargets();
     }
 
     /** A run from fresh adapters (and head), seeded so that every run starts from the same θ₀. */
