@@ -51,11 +51,6 @@ public final class Comparison {
             ffLrs = List.copyOf(ffLrs);
             variants = new LinkedHashMap<>(variants);
         }
-
-        /** A plan for the paper's protocol alone: one learning rate, each variant against the baseline at it. */
-        public static Plan sameLr(String lr, Map<String, FfConfig> variants, int patience) {
-            return new Plan(lr, List.of(lr), List.of("lr"), variants, patience, 1, null, false);
-        }
     }
 
     /** Cost up to a point of a run: FLOPs (both conventions) and wall seconds, min and median over the repeats. */
