@@ -35,7 +35,8 @@ final class ResultsCommand implements Runnable {
                 demoMd = demoMd.replace("(" + png + ")", "(demo-" + png + ")");
             }
             sb.append(demoMd).append('\n');
-            sb.append(read(suite.resolve("report.md")).replaceFirst("^# [^\n]*\n", "## The suite\n")).append('\n');
+            sb.append(read(suite.resolve("report.md")).replace("\n## ", "\n### ").replaceFirst("^# [^\n]*\n", "## The suite: `./ffwd suite --quick`\n"))
+                    .append('\n');
             sb.append(read(reading));
             AtomicFiles.writeString(out, sb.toString());
             System.out.println("wrote " + out);
