@@ -42,6 +42,18 @@ class FlopCounterTest {
         assertEquals(fwd + bwd, f.exact(), 1e-6);
     }
 
+    /** Fused projections (Phi-3's qkv_proj, gate_up_proj; GPT-2's Conv1D c_attn) count with their full widths. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"tiny-phi3, qkv_proj, 128, 64", "tiny-gpt2, c_attn, 128, 128"})
+    void fusedLayersCountAtTheirWidth(String fixture, String target, long mlpIn, long mlpHidden) {
+        ModelConfig c = ModelConfig.load(SharedFixtures.fixture(fixture).resolve("config.json"));
+        FlopCounter fc = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of(target), false), 0);
+        double qkv = 2.0 * N * D * 3 * D, o = 2.0 * N * D * D, up = 2.0 * N * D * mlpIn, down = 2.0 * N * mlpHidden * D;
+        double attn = 2 * (2.0 * B * H * T * T * HD), lora = 2.0 * N * D * R + 2.0 * N * R * 3 * D;
+        double fwd = 2 * (qkv + o + up + down + attn + lora) + 2.0 * B * (T - 1) * D * V;
+        assertEquals(fwd, fc.forward(B, T), 1e-6);
+    }
+
     @Test
     void withoutAdaptersNothingNeedsAGradientButTheClassifierHead() {
         ModelConfig c = ModelConfig.load(SharedFixtures.fixture("tiny-gpt-neox").resolve("config.json"));

@@ -1,0 +1,45 @@
+package dev.ffwd.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.SharedFixtures;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * Family configurations the shared fixtures do not cover (multi-query, untied heads, head_dim ≠ hidden/heads, partial
+ * rotary, linear RoPE scaling, GPT-2 with bare keys, buffers and n_inner), against float64 references written by
+ * scripts/family-variants.py from the Hugging Face forward passes.
+ */
+class VariantsTest {
+
+    @TempDir Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"qwen2-mqa-untied-hd16", "qwen3-gqa-hd12-tied", "phi3-partial-gqa", "gemma-hd24-untied",
+            "llama-linear-rope-mqa", "gpt2-bare-ninner"})
+    void logprobsMatchReferenceAndCacheMatchesRecompute(String name) throws Exception {
+        Path src = Path.of("src/test/resources/variants", name), dir = tmp.resolve(name);
+        Files.createDirectories(dir);
+        for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(src.resolve(f), dir.resolve(f));
+        Files.copy(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        JsonNode ref = new ObjectMapper().readTree(src.resolve("reference.json").toFile());
+        long[] ids = new long[ref.get("token_ids").size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
+        try (Pretrained p = Pretrained.load(dir)) {
+            double[] lp = Scoring.tokenLogprobs(p.model(), ids);
+            for (int t = 1; t < ids.length; t++)
+                assertEquals(ref.get("token_logprobs").get(t).asDouble(), lp[t], 1e-4, name + " token " + t);
+            assertArrayEquals(Scoring.generate(p.model(), ids, 12, Sampling.GREEDY, 0, Set.of(), false),
+                    Scoring.generate(p.model(), ids, 12, Sampling.GREEDY, 0, Set.of(), true), name + " cache");
+        }
+    }
+}
