@@ -64,14 +64,15 @@ public final class TrainingRun {
         if (history.points.isEmpty()) record(Double.NaN, listener);
         double lastTrain = Double.NaN;
         while (trainer.steps() < cfg.maxSteps()) {
-            if (ff != null) chargeToFf(() -> ff.beforeStep(trainer.steps(), trainer.params()));
+            if (ff != null) chargeToFf(() -> {
+                ff.beforeStep(trainer.steps(), trainer.params());
+                return null;
+            });
             lastTrain = trainer.step();
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
-                FastForward.Stage[] done = new FastForward.Stage[1];
-                chargeToFf(() -> done[0] = ff.afterStep(trainer.steps(), trainer.params(),
+                FastForward.Stage s = chargeToFf(() -> ff.afterStep(trainer.steps(), trainer.params(),
                         () -> trainer.evaluate(validation, Ledger.Phase.FF)));
-                FastForward.Stage s = done[0];
                 if (s != null) {
                     Ledger l = trainer.ledger();
                     history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));
@@ -96,13 +97,14 @@ public final class TrainingRun {
      * Runs Fast Forward bookkeeping and charges its wall time to the FF phase: snapshots, Δ and restores as well
      * as the validation passes (which charge their own FLOPs and seconds as they run).
      */
-    private void chargeToFf(Runnable work) {
+    private <T> T chargeToFf(java.util.function.Supplier<T> work) {
         Ledger l = trainer.ledger();
         double probes = l.seconds(Ledger.Phase.FF);
         long t0 = System.nanoTime();
-        work.run();
+        T result = work.get();
         double bookkeeping = (System.nanoTime() - t0) / 1e9 - (l.seconds(Ledger.Phase.FF) - probes);
         l.add(Ledger.Phase.FF, 0, 0, bookkeeping);
+        return result;
     }
 
     private void record(double trainLoss, Listener listener) {

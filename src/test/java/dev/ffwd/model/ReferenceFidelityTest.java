@@ -19,13 +19,24 @@ class ReferenceFidelityTest {
     void logprobsMatchReference(String name) throws Exception {
         Path dir = SharedFixtures.fixture(name);
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
-        long[] ids = new long[ref.get("token_ids").size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
         try (Pretrained p = Pretrained.load(dir)) {
-            double[] lp = Scoring.tokenLogprobs(p.model(), ids);
-            for (int t = 1; t < ids.length; t++)
-                assertEquals(ref.get("token_logprobs").get(t).asDouble(), lp[t], 1e-4, name + " token " + t);
+            double[] lp = assertLogprobs(p, ref, name);
             assertEquals(ref.get("mean_nll").asDouble(), Scoring.meanNll(lp), 1e-4);
         }
+    }
+
+    /** Scores reference.json's token_ids and checks every log-prob within 1e-4; returns them. */
+    static double[] assertLogprobs(Pretrained p, JsonNode ref, String name) {
+        long[] ids = tokenIds(ref);
+        double[] lp = Scoring.tokenLogprobs(p.model(), ids);
+        for (int t = 1; t < ids.length; t++)
+            assertEquals(ref.get("token_logprobs").get(t).asDouble(), lp[t], 1e-4, name + " token " + t);
+        return lp;
+    }
+
+    static long[] tokenIds(JsonNode ref) {
+        long[] ids = new long[ref.get("token_ids").size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
+        return ids;
     }
 }

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Family configurations the shared fixtures do not cover (multi-query, untied heads, head_dim ≠ hidden/heads, partial
@@ -32,12 +31,9 @@ class VariantsTest {
         for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(src.resolve(f), dir.resolve(f));
         Files.copy(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
         JsonNode ref = new ObjectMapper().readTree(src.resolve("reference.json").toFile());
-        long[] ids = new long[ref.get("token_ids").size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
+        long[] ids = ReferenceFidelityTest.tokenIds(ref);
         try (Pretrained p = Pretrained.load(dir)) {
-            double[] lp = Scoring.tokenLogprobs(p.model(), ids);
-            for (int t = 1; t < ids.length; t++)
-                assertEquals(ref.get("token_logprobs").get(t).asDouble(), lp[t], 1e-4, name + " token " + t);
+            ReferenceFidelityTest.assertLogprobs(p, ref, name);
             assertArrayEquals(Scoring.generate(p.model(), ids, 12, Sampling.GREEDY, 0, Set.of(), false),
                     Scoring.generate(p.model(), ids, 12, Sampling.GREEDY, 0, Set.of(), true), name + " cache");
         }
