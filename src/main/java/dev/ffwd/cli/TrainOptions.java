@@ -51,7 +51,7 @@ final class TrainOptions {
     @Option(names = "--preset", paramLabel = "NAME", description = "Option defaults from a named protocol: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.Names.class) String preset;
 
     // Fast Forward
-    @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd, with modifiers such as +guard, -span (default: ${DEFAULT-VALUE}).") String ffMode;
+    @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd | profile (a diagnostic that never moves θ), with modifiers such as +guard, -span (default: ${DEFAULT-VALUE}).") String ffMode;
     @Option(names = "--ff-interval", defaultValue = "" + FfConfig.INTERVAL, description = "Optimizer steps between FF stages (default: ${DEFAULT-VALUE}).") int ffInterval;
     @Option(names = "--ff-warmup", defaultValue = "0", description = "Optimizer steps before FF stages are counted (burn-in; default: ${DEFAULT-VALUE}).") long ffWarmup;
     @Option(names = "--ff-params", defaultValue = "lora", description = "Tensors FF moves: lora (adapters only, as the authors) | all (a classification head too) (default: ${DEFAULT-VALUE}).") String ffParams;

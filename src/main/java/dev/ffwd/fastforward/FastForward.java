@@ -19,9 +19,18 @@ public final class FastForward {
 
     /**
      * What one stage did. {@code tau}: the multiple of Δ finally added to θ_t (0 when the guard restored θ_t);
-     * {@code span}: the optimizer steps Δ covered, so τ·span is the number of steps' worth of progress taken.
+     * {@code span}: the optimizer steps Δ covered, so τ·span is the number of steps' worth of progress taken;
+     * {@code taus} and {@code losses}: each validation pass, in order, at θ_t + τΔ.
      */
-    public record Stage(long step, int span, double tau, int evaluations, List<Double> losses, boolean hitNonFinite) {
+    public record Stage(long step, int span, double tau, List<Double> taus, List<Double> losses, boolean hitNonFinite) {
+        public Stage {
+            if (taus.size() != losses.size()) throw new IllegalArgumentException("one τ per validation loss");
+        }
+
+        public int evaluations() {
+            return losses.size();
+        }
+
         public double stepsGained() {
             return tau * span;
         }
@@ -120,7 +129,7 @@ public final class FastForward {
         final long step;
         final int span;
         final List<float[]> origin;                            // θ_t
-        final List<Double> losses = new ArrayList<>();
+        final List<Double> taus = new ArrayList<>(), losses = new ArrayList<>();
         final TreeMap<Double, Double> seen = new TreeMap<>();  // τ → validation loss, each τ evaluated once
         double tau;                                            // θ's current offset from θ_t, in units of Δ
         double bestTau, bestLoss = Double.POSITIVE_INFINITY;
@@ -140,8 +149,9 @@ public final class FastForward {
             if (!nonFinite) switch (cfg.mode()) {
                 case PAPER, REVERT -> repeat(cfg.mode() == FfConfig.Mode.REVERT, before);
                 case SEARCH -> search(before);
+                case PROFILE -> profile();
             }
-            return new Stage(step, span, tau, losses.size(), List.copyOf(losses), nonFinite);
+            return new Stage(step, span, tau, List.copyOf(taus), List.copyOf(losses), nonFinite);
         }
 
         /**
@@ -182,6 +192,12 @@ public final class FastForward {
             moveTo(bestTau);
         }
 
+        /** Measures the line at fixed τ and leaves θ_t as it was: what a stage could have gained here. */
+        private void profile() {
+            for (double t : FfConfig.PROFILE_TAUS) if (!nonFinite) at(t);
+            moveTo(0);
+        }
+
         /** One parabolic step through the best τ and its evaluated neighbours, when they bracket a minimum. */
         private void refine() {
             Double a = seen.lowerKey(bestTau), c = seen.higherKey(bestTau);
@@ -217,6 +233,7 @@ public final class FastForward {
 
         private double evaluate(double t) {
             double l = loss.getAsDouble();
+            taus.add(t);
             losses.add(l);
             if (!Double.isFinite(l)) nonFinite = true;
             else seen.put(t, l);

@@ -1,5 +1,7 @@
 package dev.ffwd.fastforward;
 
+import java.util.List;
+
 /**
  * Fast Forward settings. Two named points: {@link #paper()}, the authors' loop (github AdirRahamim/Fast-Forward,
  * {@code main.py}), and {@link #defaults()}, ffwd's default, which walks the same line but never leaves θ worse
@@ -30,8 +32,16 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         /** As PAPER, but the worsening repeat is undone (θ restored bit for bit). */
         REVERT,
         /** A line search over τ: double τ until the loss rises, then refine the bracket by parabolic interpolation. */
-        SEARCH
+        SEARCH,
+        /**
+         * A diagnostic, not a speed-up: measures the validation loss at fixed points {@link #PROFILE_TAUS} of the line
+         * and always leaves θ_t, so the run follows plain training while recording what each stage could have gained.
+         */
+        PROFILE
     }
+
+    /** Where {@link Mode#PROFILE} measures the line θ_t + τΔ: both sides of θ_t, out to four times Δ. */
+    public static final List<Double> PROFILE_TAUS = List.of(-0.5, 0.0, 0.25, 0.5, 1.0, 2.0, 4.0);
 
     /** Which trainable tensors a stage moves. */
     public enum Params { LORA, ALL }
@@ -71,9 +81,10 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         FfConfig c = switch (parts[0]) {
             case "paper", "revert", "search" -> base.withMode(Mode.valueOf(parts[0].toUpperCase(java.util.Locale.ROOT)))
                     .withSpan(1).withGuard(false).withAdaptive(false);
+            case "profile" -> base.withMode(Mode.PROFILE).withSpan(0).withGuard(false).withAdaptive(false);
             case "ffwd" -> base.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true);
             default -> throw new IllegalArgumentException("unknown Fast Forward variant '" + spec
-                    + "': expected paper, revert, search or ffwd, optionally with +/-guard, +/-span, +/-adaptive, +all, +lora");
+                    + "': expected paper, revert, search, ffwd or profile, optionally with +/-guard, +/-span, +/-adaptive, +all, +lora");
         };
         for (int i = 1; i < parts.length; i++) {
             boolean on = parts[i].charAt(0) == '+';

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FastForward;
+import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.train.Comparison;
 import dev.ffwd.train.History;
@@ -100,6 +101,7 @@ public final class ComparisonReport {
             FastForward.Stage g = s.stage();
             ObjectNode sn = stages.addObject().put("step", g.step()).put("span", g.span()).put("tau", g.tau())
                     .put("evaluations", g.evaluations()).put("non_finite", g.hitNonFinite());
+            g.taus().forEach(sn.putArray("taus")::add);
             g.losses().forEach(sn.putArray("validation_losses")::add);
         }
         ArrayNode walls = n.putArray("wall_repeats");
@@ -125,6 +127,8 @@ public final class ComparisonReport {
         sb.append(String.format(Locale.ROOT, "Tuned target: test loss **%.4f**, the lowest best test loss of plain AdamW LoRA over the "
                 + "learning rates %s (reached at lr %s).%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()), r.tunedLr()));
         sb.append(baselineTable(r)).append('\n').append(ffTable(r));
+        String profile = lineProfileTable(r);
+        if (!profile.isEmpty()) sb.append("\n### The line at each stage (`profile` arms)\n\n").append(profile);
         sb.append("\nCost is counted to the first evaluation at or below the target; test-loss evaluations are charged to no arm. ")
                 .append("*paper*: 3 × forward FLOPs per train step plus FF validation passes; *exact*: LoRA-aware backward. ")
                 .append("Wall time is the median over repeats. A saving is given only for an arm that reached its target.\n\n")
@@ -159,6 +163,52 @@ public final class ComparisonReport {
                     grid == null ? "n/a (at the tuned lr)" : grid.reached() ? pct(grid.flopsExactPercent()) : "not reached"));
         }
         return sb.toString();
+    }
+
+    /**
+     * What the line θ_t + τΔ held at each learning rate, from the {@code profile} arms (which measure it and never
+     * move θ): the validation loss at each τ relative to θ_t's, median over stages, and how many stages had a τ > 0
+     * below θ_t at all. A ratio under 1 at τ > 0 is what Fast Forward can take; over 1 everywhere, it can only pay probes.
+     */
+    public static String lineProfileTable(Comparison.Result r) {
+        List<Comparison.Arm> arms = r.ff().stream().filter(a -> a.ff().mode() == FfConfig.Mode.PROFILE).toList();
+        if (arms.isEmpty()) return "";
+        List<Double> taus = FfConfig.PROFILE_TAUS.stream().filter(t -> t != 0).toList();
+        StringBuilder sb = new StringBuilder("| lr | stages | ");
+        taus.forEach(t -> sb.append(String.format(Locale.ROOT, "τ = %s | ", num(t))));
+        sb.append("stages with a τ > 0 below θ_t | best τ, median |\n|---|---:|").append("---:|".repeat(taus.size() + 2)).append('\n');
+        for (Comparison.Arm a : arms) {
+            List<FastForward.Stage> st = a.history().stages.stream().map(History.StageAt::stage)
+                    .filter(g -> !g.hitNonFinite() && g.taus().contains(0.0)).toList();
+            sb.append(String.format(Locale.ROOT, "| %s | %d | ", a.lr(), st.size()));
+            for (double t : taus)
+                sb.append(String.format(Locale.ROOT, "%.2f | ", median(st.stream().mapToDouble(g -> lossAt(g, t) / lossAt(g, 0)).toArray())));
+            long better = st.stream().filter(g -> bestTau(g) > 0).count();
+            sb.append(String.format(Locale.ROOT, "%d of %d | %s |%n", better, st.size(),
+                    st.isEmpty() ? "—" : num(median(st.stream().mapToDouble(ComparisonReport::bestTau).toArray()))));
+        }
+        return sb.append("\nEach cell: validation loss at θ_t + τΔ over the loss at θ_t, median over the arm's stages ")
+                .append("(Δ spans the whole interval). Measured by `--modes profile`.\n").toString();
+    }
+
+    private static double lossAt(FastForward.Stage g, double tau) {
+        int i = g.taus().indexOf(tau);
+        return i < 0 ? Double.NaN : g.losses().get(i);
+    }
+
+    private static double bestTau(FastForward.Stage g) {
+        int best = 0;
+        for (int i = 1; i < g.losses().size(); i++) if (g.losses().get(i) < g.losses().get(best)) best = i;
+        return g.taus().get(best);
+    }
+
+    private static double median(double[] v) {
+        java.util.Arrays.sort(v);
+        return v.length == 0 ? Double.NaN : SuiteReport.median(v);
+    }
+
+    private static String num(double v) {
+        return v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT, "%s", v);
     }
 
     private static String stopText(Comparison.Arm a) {

@@ -235,4 +235,17 @@ class FastForwardTest {
         }
         assertEquals(List.of(5L, 7L, 9L), stagesAt);
     }
+
+    @Test
+    void profileMeasuresTheLineAndLeavesThetaBitForBit() {
+        // θ_t = 1.25 after Δ = 0.25 over the span; the profile evaluates 1.25 + 0.25τ at each fixed τ and moves nothing
+        theta.value().set(new float[]{1f, 1f});
+        FastForward.Stage s = stageAfterStep(FfConfig.parse("profile", FfConfig.defaults().withInterval(1)), quadratic(2.0));
+        assertEquals(FfConfig.PROFILE_TAUS, s.taus());
+        assertEquals(FfConfig.PROFILE_TAUS.stream().map(t -> 1.25 + 0.25 * t).toList(), evaluated);
+        for (int i = 0; i < s.taus().size(); i++)
+            assertEquals(2 * Math.pow(1.25 + 0.25 * s.taus().get(i) - 2.0, 2), s.losses().get(i), 1e-6);
+        assertEquals(0, s.tau());
+        assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray());
+    }
 }
