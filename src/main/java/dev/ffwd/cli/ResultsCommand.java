@@ -2,6 +2,7 @@ package dev.ffwd.cli;
 
 import dev.ffwd.FfwdException;
 import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.report.ComparisonReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -19,8 +20,13 @@ import java.nio.file.StandardCopyOption;
 final class ResultsCommand implements Runnable {
     @Option(names = "--demo", defaultValue = "runs/demo", description = "Demo output folder (default: ${DEFAULT-VALUE}).") Path demo;
     @Option(names = "--suite", defaultValue = "runs/suite-quick", description = "Suite output folder (default: ${DEFAULT-VALUE}).") Path suite;
+    @Option(names = "--profile", defaultValue = "runs/line-profile", description = "Line-profile comparison folder (`./ffwd demo --modes profile ...`; default: ${DEFAULT-VALUE}).") Path profile;
+    @Option(names = "--ablation", defaultValue = "runs/ablation", description = "Ablation comparison folder (default: ${DEFAULT-VALUE}).") Path ablation;
     @Option(names = "--reading", defaultValue = "docs/results-reading.md", description = "Hand-written reading of the tables (default: ${DEFAULT-VALUE}).") Path reading;
     @Option(names = "--out", defaultValue = "docs/results.md", description = "Output file (default: ${DEFAULT-VALUE}).") Path out;
+
+    /** The ablation's variants: ffwd, each of its pieces switched off, the head moved too, and the paper's loop. */
+    static final String ABLATION_MODES = "ffwd,ffwd-guard,ffwd-span,ffwd-adaptive,ffwd+all,search,paper";
 
     @Override
     public void run() {
@@ -37,6 +43,15 @@ final class ResultsCommand implements Runnable {
             sb.append(demoMd).append('\n');
             sb.append(read(suite.resolve("report.md")).replace("\n## ", "\n### ").replaceFirst("^# [^\n]*\n", "## The suite: `./ffwd suite --quick`\n"))
                     .append('\n');
+            sb.append("## Ablation: what each piece of `ffwd` contributes, on the demo\n\n")
+                    .append("Produced by `./ffwd demo --modes " + ABLATION_MODES + " --out runs/ablation` (the demo's grid and data; ")
+                    .append("`-x` switches one piece of `ffwd` off, `+all` also moves the classification head).\n\n")
+                    .append(read(ablation.resolve("report.md")).replaceFirst("^# [^\n]*\n", "").replaceAll("(?m)^!\\[.*\\n?", ""))
+                    .append('\n');
+            sb.append("## What the line holds at each learning rate: `profile` arms on the demo\n\n")
+                    .append("Produced by `./ffwd demo --modes profile --ff-lrs 1e-4,3e-4,1e-3,3e-3 --out runs/line-profile`: ")
+                    .append("the demo's grid, with arms that measure the validation loss along θ_t + τΔ at every stage and never move θ.\n\n")
+                    .append(read(profile.resolve(ComparisonReport.LINE_PROFILE_MD))).append('\n');
             sb.append(read(reading));
             AtomicFiles.writeString(out, sb.toString());
             System.out.println("wrote " + out);

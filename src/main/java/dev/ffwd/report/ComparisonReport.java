@@ -30,6 +30,8 @@ import java.util.function.ToDoubleFunction;
 public final class ComparisonReport {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The line-profile table alone, when the comparison ran {@code profile} arms (docs/results.md includes it). */
+    public static final String LINE_PROFILE_MD = "line_profile.md";
 
     private ComparisonReport() {}
 
@@ -38,6 +40,8 @@ public final class ComparisonReport {
             Files.createDirectories(dir);
             AtomicFiles.writeString(dir.resolve("report.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json(r, configuration)) + "\n");
             AtomicFiles.writeString(dir.resolve("report.md"), markdown(r));
+            String profile = lineProfileTable(r);
+            if (!profile.isEmpty()) AtomicFiles.writeString(dir.resolve(LINE_PROFILE_MD), profile);
             plot(dir.resolve("loss_vs_flops.png"), r, "GFLOPs (exact, LoRA-aware)", p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
             plot(dir.resolve("loss_vs_wall.png"), r, "wall-clock seconds (train + FF)", History.Point::wallSeconds, History.StageAt::wallSeconds);
         } catch (IOException e) {
