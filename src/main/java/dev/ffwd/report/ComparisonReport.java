@@ -199,10 +199,10 @@ public final class ComparisonReport {
             List<History.StageAt> st = a.history().stages;
             Comparison.Saving grid = r.vsGrid(a);
             Comparison.Cost atTarget = a.costAt(r.tunedTarget());
-            String accuracy = !acc ? "" : " " + (atTarget == null ? "not reached" : accuracy(atTarget.accuracy())) + " / "
+            String accuracyCell = !acc ? "" : " " + (atTarget == null ? "not reached" : accuracy(atTarget.accuracy())) + " / "
                     + accuracy(a.history().bestAccuracy()) + " |";
             sb.append(String.format(Locale.ROOT, "| %s%s |%s %d (%d) | %d | %s | %s | %s |%n", a.name(), a.diverged() ? " (diverged)" : "",
-                    accuracy, st.size(), st.stream().filter(s -> s.stage().tau() == 0).count(),
+                    accuracyCell, st.size(), st.stream().filter(s -> s.stage().tau() == 0).count(),
                     st.stream().mapToInt(s -> s.stage().evaluations()).sum(), three(r.vsSameLr(a)), three(r.vsTuned(a)),
                     grid == null ? "n/a (at the tuned lr)" : grid.reached() ? pct(grid.flopsExactPercent()) : "not reached"));
         }
