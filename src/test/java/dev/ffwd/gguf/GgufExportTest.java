@@ -15,6 +15,8 @@ import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.train.FineTune;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -62,65 +64,36 @@ class GgufExportTest {
             new Family("tiny-qwen3", "qwen3", "model.layers", LLAMA_NAMES), new Family("tiny-gemma", "gemma", "model.layers", LLAMA_NAMES),
             new Family("tiny-phi3", "phi3", "model.layers", PHI3_NAMES), new Family("tiny-gpt-neox", "gptneox", "gpt_neox.layers", NEOX_NAMES));
 
-    @Test
-    void tinyLlama() throws IOException {
-        check("tiny-llama", "llama", "model.layers", LLAMA_NAMES);
-    }
-
-    @Test
-    void tinyQwen2() throws IOException {
-        check("tiny-qwen2", "qwen2", "model.layers", LLAMA_NAMES);
-    }
-
-    @Test
-    void tinyGptNeoX() throws IOException {
-        check("tiny-gpt-neox", "gptneox", "gpt_neox.layers", NEOX_NAMES);
-    }
-
-    @Test
-    void tinyMistralIsLlamaForLlamaCpp() throws IOException {
-        check("tiny-mistral", "llama", "model.layers", LLAMA_NAMES);
-    }
-
-    @Test
-    void tinyQwen3() throws IOException {
-        check("tiny-qwen3", "qwen3", "model.layers", LLAMA_NAMES);
-    }
-
-    @Test
-    void tinyGemma() throws IOException {
-        check("tiny-gemma", "gemma", "model.layers", LLAMA_NAMES);
-    }
-
-    @Test
-    void tinyPhi3() throws IOException {
-        check("tiny-phi3", "phi3", "model.layers", PHI3_NAMES);
+    /** Tiny Llama, Qwen2, GPT-NeoX and the rest: header, metadata, names, shapes and values through the independent parser. */
+    @ParameterizedTest
+    @FieldSource("EXPORTABLE")
+    void exportThroughAnIndependentParser(Family f) throws IOException {
+        check(f);
     }
 
     /**
      * What train writes, for every family llama.cpp takes: an adapter on all linear layers exports with llama.cpp's
      * architecture name and one lora_a / lora_b pair named blk.N.&lt;llama.cpp tensor&gt;.weight per adapted HF module.
      */
-    @Test
-    void trainedAdaptersOfEveryExportableFamilyUseLlamaCppNames() throws IOException {
-        for (Family f : EXPORTABLE) {
-            Path model = SharedFixtures.fixture(f.fixture()), adapter = tmp.resolve("trained-" + f.fixture()), out = tmp.resolve(f.fixture() + "-trained.gguf");
-            List<String> targets = f.names().keySet().stream().map(m -> m.substring(m.indexOf('.') + 1)).toList();
-            List<String> keys = trainAdapter(model.toString(), Format.TEXT, TestData.stories(tmp, 40, 1), targets, adapter);
-            LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F32);
-            GgufFile g = new GgufFile(out);
-            assertEquals(f.arch(), g.kv.get("general.architecture"), f.fixture());
-            Pattern key = Pattern.compile(Pattern.quote("base_model.model." + f.layers() + ".") + "(\\d+)\\.(.+)\\.lora_([AB])\\.weight");
-            Set<String> expected = new TreeSet<>(), got = new TreeSet<>();
-            for (String k : keys) {
-                Matcher m = key.matcher(k);
-                assertTrue(m.matches(), f.fixture() + ": unexpected adapter key " + k);
-                expected.add("blk." + m.group(1) + "." + f.names().get(m.group(2)) + ".weight.lora_" + m.group(3).toLowerCase());
-            }
-            g.tensors.forEach(t -> got.add(t.name()));
-            assertEquals(expected, got, f.fixture());
-            assertEquals(2 * 2 * f.names().size(), got.size(), f.fixture() + ": every linear layer of both blocks");
+    @ParameterizedTest
+    @FieldSource("EXPORTABLE")
+    void trainedAdaptersUseLlamaCppNames(Family f) throws IOException {
+        Path model = SharedFixtures.fixture(f.fixture()), adapter = tmp.resolve("trained-" + f.fixture()), out = tmp.resolve(f.fixture() + "-trained.gguf");
+        List<String> targets = f.names().keySet().stream().map(m -> m.substring(m.indexOf('.') + 1)).toList();
+        List<String> keys = trainAdapter(model.toString(), Format.TEXT, TestData.stories(tmp, 40, 1), targets, adapter);
+        LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F32);
+        GgufFile g = new GgufFile(out);
+        assertEquals(f.arch(), g.kv.get("general.architecture"), f.fixture());
+        Pattern key = Pattern.compile(Pattern.quote("base_model.model." + f.layers() + ".") + "(\\d+)\\.(.+)\\.lora_([AB])\\.weight");
+        Set<String> expected = new TreeSet<>(), got = new TreeSet<>();
+        for (String k : keys) {
+            Matcher m = key.matcher(k);
+            assertTrue(m.matches(), f.fixture() + ": unexpected adapter key " + k);
+            expected.add("blk." + m.group(1) + "." + f.names().get(m.group(2)) + ".weight.lora_" + m.group(3).toLowerCase());
         }
+        g.tensors.forEach(t -> got.add(t.name()));
+        assertEquals(expected, got, f.fixture());
+        assertEquals(2 * 2 * f.names().size(), got.size(), f.fixture() + ": every linear layer of both blocks");
     }
 
     /** GPT-2 and BERT adapters have no llama.cpp LoRA mapping: export-gguf says so in one line and writes nothing. */
@@ -211,7 +184,9 @@ class GgufExportTest {
         for (int i = 0; i < a.length; i++) assertEquals(a[i], got[i], Math.abs(a[i]) * 1e-3 + 1e-7, "value " + i);
     }
 
-    void check(String fixture, String arch, String layers, Map<String, String> names) throws IOException {
+    void check(Family f) throws IOException {
+        String fixture = f.fixture(), arch = f.arch(), layers = f.layers();
+        Map<String, String> names = f.names();
         Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve(fixture);
         JsonNode cfg = new ObjectMapper().readTree(model.resolve("config.json").toFile());
         List<String> modules = new ArrayList<>(names.keySet());
