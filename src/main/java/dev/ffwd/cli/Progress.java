@@ -10,12 +10,13 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.util.Locale;
 
-/** Progress bars on stderr: step, loss, tokens/s, ETA, latest test loss and FF stages. */
+/** Progress bars on stderr: step, loss, tokens/s, ETA, latest test loss (and accuracy) and FF stages. */
 final class Progress implements Comparison.Listener, AutoCloseable {
 
     private final long maxSteps;
     private ProgressBar bar;
     private double test = Double.NaN;
+    private String accuracy = "";
     private String stage = "";
     private long startTokens = -1;
     private long started;
@@ -32,6 +33,7 @@ final class Progress implements Comparison.Listener, AutoCloseable {
                 .setUnit(" steps", 1).build();
         startTokens = -1;
         test = Double.NaN;
+        accuracy = "";
         stage = "";
     }
 
@@ -45,12 +47,13 @@ final class Progress implements Comparison.Listener, AutoCloseable {
         bar.stepTo(t.steps());
         double secs = (System.nanoTime() - started) / 1e9;
         double rate = secs > 0 ? (t.tokens() - startTokens) / secs : 0;
-        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f %.0f tok/s%s", loss, test, rate, stage));
+        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f%s %.0f tok/s%s", loss, test, accuracy, rate, stage));
     }
 
     @Override
     public void onEval(History.Point p) {
         test = p.testLoss();
+        accuracy = p.accuracy() == null ? "" : String.format(Locale.ROOT, " acc %.3f", p.accuracy());
     }
 
     @Override
@@ -61,8 +64,11 @@ final class Progress implements Comparison.Listener, AutoCloseable {
     @Override
     public void onArmEnd(Comparison.Arm arm) {
         close();
-        System.err.printf(Locale.ROOT, "%s: %d steps, test loss %.4f (best %.4f), stopped by %s%s%n", arm.name(), arm.steps(),
-                arm.history().lastTestLoss(), arm.bestTestLoss(), arm.stop().name().toLowerCase(Locale.ROOT),
+        History.Point best = arm.history().best();
+        System.err.printf(Locale.ROOT, "%s: %d steps, test loss %.4f (best %.4f%s), stopped by %s%s%n", arm.name(), arm.steps(),
+                arm.history().lastTestLoss(), arm.bestTestLoss(),
+                best == null || best.accuracy() == null ? "" : String.format(Locale.ROOT, ", accuracy there %.4f", best.accuracy()),
+                arm.stop().name().toLowerCase(Locale.ROOT),
                 arm.error() != null ? ": " + arm.error() : "");
     }
 

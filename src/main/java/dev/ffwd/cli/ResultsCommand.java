@@ -36,7 +36,8 @@ final class ResultsCommand implements Runnable {
                     + reading + " or re-run the measurements. -->\n\n");
             sb.append("## The demo: `./ffwd demo`\n\n");
             String demoMd = read(demo.resolve("report.md")).replaceFirst("^# [^\n]*\n", "");
-            for (String png : new String[]{"loss_vs_flops.png", "loss_vs_wall.png"}) {
+            for (String png : new String[]{"loss_vs_flops.png", "loss_vs_wall.png", ComparisonReport.ACCURACY_PLOT}) {
+                if (png.equals(ComparisonReport.ACCURACY_PLOT) && !Files.isRegularFile(demo.resolve(png))) continue;  // a text task has none
                 Files.copy(demo.resolve(png), docs.resolve("demo-" + png), StandardCopyOption.REPLACE_EXISTING);
                 demoMd = demoMd.replace("(" + png + ")", "(demo-" + png + ")");
             }

@@ -6,10 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FastForward;
 import dev.ffwd.io.AtomicFiles;
-import dev.ffwd.train.Classification;
 import dev.ffwd.train.FineTune;
 import dev.ffwd.train.History;
-import dev.ffwd.train.Metrics;
 import dev.ffwd.train.Trainer;
 import dev.ffwd.train.TrainingRun;
 import picocli.CommandLine.Command;
@@ -64,10 +62,11 @@ final class TrainCommand implements Runnable {
             progress.close();
             ft.saveAdapter(out.resolve(LAST));
             History h = run.history();
-            History.Point best = h.points.stream().min(java.util.Comparator.comparingDouble(History.Point::testLoss)).orElseThrow();
+            History.Point best = h.best();
             System.out.printf(Locale.ROOT, "steps %d%s, test loss %.4f (best %.4f at step %d%s), %d FF stages, %.1f s train+FF%n",
                     run.trainer().steps(), stop == TrainingRun.Stop.PLATEAU ? " (stopped early: no better test loss in " + patience + " evaluations)" : "",
-                    h.lastTestLoss(), best.testLoss(), best.step(), recorder.accuracyAt(best.step()), h.stages.size(),
+                    h.lastTestLoss(), best.testLoss(), best.step(),
+                    best.accuracy() == null ? "" : String.format(Locale.ROOT, ", accuracy %.4f", best.accuracy()), h.stages.size(),
                     run.trainer().ledger().wallSeconds());
             System.out.printf("adapter (best test loss): %s, last: %s, metrics: %s%n", out.resolve(BEST), out.resolve(LAST), out.resolve(METRICS));
         }
@@ -82,7 +81,7 @@ final class TrainCommand implements Runnable {
     }
 
     /**
-     * At each evaluation: test accuracy and macro-F1 (classification), a line in OUT/metrics.jsonl (the whole file is
+     * At each evaluation: a line in OUT/metrics.jsonl (with the test accuracy and macro-F1 of a classifier) (the whole file is
      * rewritten atomically), and OUT/adapter replaced when the test loss is the best so far. Runs before the checkpoint
      * of the same step is written, so a resumed run finds every checkpointed evaluation's adapter and metrics on disk.
      */
@@ -139,11 +138,8 @@ final class TrainCommand implements Runnable {
             row.put("flops_paper", p.flopsPaper());
             row.put("flops_exact", p.flopsExact());
             row.put("wall_seconds", p.wallSeconds());
-            if (ft.objective() instanceof Classification c) {
-                Metrics.Classification m = c.evaluate(ft.splits.test(), ft.options.train().evalBatchSize());
-                row.put("accuracy", m.accuracy());
-                row.put("macro_f1", m.macroF1());
-            }
+            if (p.accuracy() != null) row.put("accuracy", p.accuracy());
+            if (p.macroF1() != null) row.put("macro_f1", p.macroF1());
             rows.removeIf(r -> r.get("step").asLong() >= p.step());
             rows.add(row);
             StringBuilder b = new StringBuilder();
@@ -156,12 +152,6 @@ final class TrainCommand implements Runnable {
             List<History.Point> pts = run.history().points;
             double bestBefore = pts.subList(0, pts.size() - 1).stream().mapToDouble(History.Point::testLoss).min().orElse(Double.POSITIVE_INFINITY);
             if (p.testLoss() < bestBefore) ft.saveAdapter(out.resolve(BEST));
-        }
-
-        /** ", accuracy A" for the evaluation at {@code step} of a classifier, else "". */
-        String accuracyAt(long step) {
-            return rows.stream().filter(r -> r.get("step").asLong() == step && r.has("accuracy")).findFirst()
-                    .map(r -> String.format(Locale.ROOT, ", accuracy %.4f", r.get("accuracy").asDouble())).orElse("");
         }
     }
 }

@@ -36,10 +36,10 @@ public final class PeftAdapter {
         }
     }
 
-    /** taskType: PEFT's CAUSAL_LM, SEQ_CLS or FEATURE_EXTRACTION. */
+    /** taskType: PEFT's CAUSAL_LM, SEQ_CLS or FEATURE_EXTRACTION; the adapted layers are nn.Linear (not Conv1D). */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
                             Collection<RawTensor> tensors) {
-        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "");
+        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "", false);
     }
 
     /**
@@ -76,9 +76,14 @@ public final class PeftAdapter {
         return b.toString();
     }
 
-    /** As {@link #save(Path, LoraConfig, String, String, List, Collection)}, with {@link #modulePrefix} already applied to the tensor names. */
+    /**
+     * As {@link #save(Path, LoraConfig, String, String, List, Collection)}, with {@link #modulePrefix} already applied to
+     * the tensor names. {@code conv1d}: the adapted layers are HF Conv1D (GPT-2), whose weight is stored [in, out]; PEFT
+     * then sets {@code fan_in_fan_out} (it does so itself on loading, with a warning, and saves it so). lora_A [r, in]
+     * and lora_B [out, r] keep their shapes either way: the flag only transposes B·A when merging into the weight.
+     */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
-                            Collection<RawTensor> tensors, String modulePrefix) {
+                            Collection<RawTensor> tensors, String modulePrefix, boolean conv1d) {
         ObjectNode c = JSON.createObjectNode();
         c.put("peft_type", "LORA");
         c.put("task_type", taskType);
@@ -92,7 +97,7 @@ public final class PeftAdapter {
         c.put("use_dora", cfg.dora());
         c.put("use_rslora", false);
         c.put("bias", "none");
-        c.put("fan_in_fan_out", false);
+        c.put("fan_in_fan_out", conv1d);
         c.put("init_lora_weights", true);
         c.put("inference_mode", true);
         if (modulesToSave.isEmpty()) c.putNull("modules_to_save");

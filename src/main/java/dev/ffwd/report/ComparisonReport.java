@@ -42,11 +42,27 @@ public final class ComparisonReport {
             AtomicFiles.writeString(dir.resolve("report.md"), markdown(r));
             String profile = lineProfileTable(r);
             if (!profile.isEmpty()) AtomicFiles.writeString(dir.resolve(LINE_PROFILE_MD), profile);
-            plot(dir.resolve("loss_vs_flops.png"), r, "GFLOPs (exact, LoRA-aware)", p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
-            plot(dir.resolve("loss_vs_wall.png"), r, "wall-clock seconds (train + FF)", History.Point::wallSeconds, History.StageAt::wallSeconds);
+            plot(dir.resolve("loss_vs_flops.png"), r, LOSS, FLOPS_AXIS, p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
+            plot(dir.resolve("loss_vs_wall.png"), r, LOSS, "wall-clock seconds (train + FF)", History.Point::wallSeconds, History.StageAt::wallSeconds);
+            if (classifies(r)) plot(dir.resolve(ACCURACY_PLOT), r, ACCURACY, FLOPS_AXIS, p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
         } catch (IOException e) {
             throw new FfwdException(dir + ": cannot write report: " + e.getMessage());
         }
+    }
+
+    /** The accuracy plot's file, written for classification tasks only. */
+    public static final String ACCURACY_PLOT = "accuracy_vs_flops.png";
+    private static final String FLOPS_AXIS = "GFLOPs (exact, LoRA-aware)";
+
+    /** What a plot shows on its y axis; the tuned target is drawn on the test-loss plot. */
+    private record Curve(String title, ToDoubleFunction<History.Point> y, boolean target) {}
+
+    private static final Curve LOSS = new Curve("test loss", History.Point::testLoss, true);
+    private static final Curve ACCURACY = new Curve("test accuracy", p -> p.accuracy() == null ? Double.NaN : p.accuracy(), false);
+
+    /** Whether the arms are classifiers (their evaluations carry a test accuracy). */
+    static boolean classifies(Comparison.Result r) {
+        return r.arms().stream().anyMatch(a -> a.history().hasAccuracy());
     }
 
     public static ObjectNode json(Comparison.Result r, ObjectNode configuration) {
@@ -56,7 +72,9 @@ public final class ComparisonReport {
         ObjectNode tuned = root.putObject("tuned");
         tuned.put("lr", r.tunedLr());
         tuned.put("target_test_loss", r.tunedTarget());
-        cost(tuned.putObject("cost"), r.tunedBaseline().costAt(r.tunedTarget()));
+        Comparison.Cost atTarget = r.tunedBaseline().costAt(r.tunedTarget());
+        cost(tuned.putObject("cost"), atTarget);
+        if (atTarget.accuracy() != null) tuned.put("test_accuracy_at_target", atTarget.accuracy());
         ObjectNode arms = root.putObject("arms"), baselines = root.putObject("baselines");
         for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a));
         r.baselines().forEach((lr, a) -> baselines.set(lr, arms.get(a.name())));
@@ -89,6 +107,12 @@ public final class ComparisonReport {
         n.put("best_test_loss", a.bestTestLoss());
         n.put("final_test_loss", a.history().lastTestLoss());
         Comparison.Cost best = a.costAt(a.bestTestLoss());
+        if (a.history().hasAccuracy()) {
+            n.put("best_test_accuracy", a.history().bestAccuracy());
+            n.put("test_accuracy_at_best_loss", a.history().best().accuracy());
+            n.put("macro_f1_at_best_loss", a.history().best().macroF1());
+            n.put("final_test_accuracy", a.total().accuracy());
+        }
         if (best != null) cost(n.putObject("cost_to_best"), best);
         cost(n.putObject("cost_total"), a.total());
         List<History.StageAt> st = a.history().stages;
@@ -97,9 +121,12 @@ public final class ComparisonReport {
         n.put("ff_steps_gained", st.stream().mapToDouble(s -> s.stage().stepsGained()).sum());
         n.put("ff_evaluations", st.stream().mapToInt(s -> s.stage().evaluations()).sum());
         ArrayNode curve = n.putArray("curve");
-        for (History.Point p : a.history().points)
-            curve.addObject().put("step", p.step()).put("flops_paper", p.flopsPaper()).put("flops_exact", p.flopsExact())
+        for (History.Point p : a.history().points) {
+            ObjectNode c = curve.addObject().put("step", p.step()).put("flops_paper", p.flopsPaper()).put("flops_exact", p.flopsExact())
                     .put("wall_seconds", p.wallSeconds()).put("test_loss", p.testLoss()).put("train_loss", p.trainLoss());
+            if (p.accuracy() != null) c.put("test_accuracy", p.accuracy());
+            if (p.macroF1() != null) c.put("macro_f1", p.macroF1());
+        }
         ArrayNode stages = n.putArray("stages");
         for (History.StageAt s : st) {
             FastForward.Stage g = s.stage();
@@ -116,6 +143,7 @@ public final class ComparisonReport {
     private static void cost(ObjectNode n, Comparison.Cost c) {
         n.put("step", c.step()).put("flops_paper", c.flopsPaper()).put("flops_exact", c.flopsExact())
                 .put("wall_seconds", c.wallMedian()).put("wall_seconds_min", c.wallMin());
+        if (c.accuracy() != null) n.put("test_accuracy", c.accuracy());
     }
 
     private static ObjectNode saving(Comparison.Saving s) {
@@ -123,31 +151,38 @@ public final class ComparisonReport {
         if (s.reached())
             n.put("flops_paper_percent", s.flopsPaperPercent()).put("flops_exact_percent", s.flopsExactPercent())
                     .put("wall_percent", s.wallPercent()).put("wall_min_percent", s.wallMinPercent());
+        if (s.accuracy() != null) n.put("test_accuracy", s.accuracy());
+        if (s.referenceAccuracy() != null) n.put("reference_test_accuracy", s.referenceAccuracy());
         return n;
     }
 
     public static String markdown(Comparison.Result r) {
         StringBuilder sb = new StringBuilder("# Fast Forward vs. plain LoRA\n\n");
+        Double targetAccuracy = r.tunedBaseline().costAt(r.tunedTarget()).accuracy();
         sb.append(String.format(Locale.ROOT, "Tuned target: test loss **%.4f**, the lowest best test loss of plain AdamW LoRA over the "
-                + "learning rates %s (reached at lr %s).%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()), r.tunedLr()));
+                + "learning rates %s (reached at lr %s%s).%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()), r.tunedLr(),
+                targetAccuracy == null ? "" : ", with test accuracy " + accuracy(targetAccuracy)));
         sb.append(baselineTable(r)).append('\n').append(ffTable(r));
         String profile = lineProfileTable(r);
         if (!profile.isEmpty()) sb.append("\n### The line at each stage (`profile` arms)\n\n").append(profile);
         sb.append("\nCost is counted to the first evaluation at or below the target; test-loss evaluations are charged to no arm. ")
                 .append("*paper*: 3 × forward FLOPs per train step plus FF validation passes; *exact*: LoRA-aware backward. ")
+                .append(classifies(r) ? "Accuracy is on the test split, at the evaluation named (the best test loss, or the first at or below the tuned target). " : "")
                 .append("Wall time is the median over repeats. A saving is given only for an arm that reached its target.\n\n")
-                .append("![test loss vs FLOPs](loss_vs_flops.png)\n\n![test loss vs wall time](loss_vs_wall.png)\n");
+                .append("![test loss vs FLOPs](loss_vs_flops.png)\n\n![test loss vs wall time](loss_vs_wall.png)\n")
+                .append(classifies(r) ? "\n![test accuracy vs FLOPs](" + ACCURACY_PLOT + ")\n" : "");
         return sb.toString();
     }
 
     /** Plain AdamW at each learning rate of the grid: where it stopped and what its best loss cost. */
     public static String baselineTable(Comparison.Result r) {
-        StringBuilder sb = new StringBuilder("| baseline lr | best test loss | at step | stopped by | GFLOPs paper | GFLOPs exact | wall s |\n"
-                + "|---|---:|---:|---|---:|---:|---:|\n");
+        boolean acc = classifies(r);
+        StringBuilder sb = new StringBuilder("| baseline lr | best test loss |" + (acc ? " test accuracy there |" : "")
+                + " at step | stopped by | GFLOPs paper | GFLOPs exact | wall s |\n|---|---:|" + (acc ? "---:|" : "") + "---:|---|---:|---:|---:|\n");
         for (Comparison.Arm a : r.baselines().values()) {
             Comparison.Cost c = a.costAt(a.bestTestLoss());
-            sb.append(String.format(Locale.ROOT, "| %s%s | %.4f | %s | %s | %s | %s | %s |%n", a.lr(), a.lr().equals(r.tunedLr()) ? " (tuned)" : "",
-                    a.bestTestLoss(), c == null ? "—" : c.step(), stopText(a),
+            sb.append(String.format(Locale.ROOT, "| %s%s | %.4f |%s %s | %s | %s | %s | %s |%n", a.lr(), a.lr().equals(r.tunedLr()) ? " (tuned)" : "",
+                    a.bestTestLoss(), acc ? " " + (c == null ? "—" : accuracy(c.accuracy())) + " |" : "", c == null ? "—" : c.step(), stopText(a),
                     c == null ? "—" : gflops(c.flopsPaper()), c == null ? "—" : gflops(c.flopsExact()),
                     c == null ? "—" : String.format(Locale.ROOT, "%.1f", c.wallMedian())));
         }
@@ -156,13 +191,18 @@ public final class ComparisonReport {
 
     /** Each FF arm against the baseline at its own lr, against the tuned baseline, and against the whole grid. */
     public static String ffTable(Comparison.Result r) {
-        StringBuilder sb = new StringBuilder("| FF arm | stages (rejected) | probes | vs same lr: saved paper / exact / wall "
-                + "| vs tuned: saved paper / exact / wall | vs whole grid: exact |\n|---|---:|---:|---|---|---:|\n");
+        boolean acc = classifies(r);
+        StringBuilder sb = new StringBuilder("| FF arm |" + (acc ? " test accuracy: at tuned target / best |" : "")
+                + " stages (rejected) | probes | vs same lr: saved paper / exact / wall "
+                + "| vs tuned: saved paper / exact / wall | vs whole grid: exact |\n|---|" + (acc ? "---:|" : "") + "---:|---:|---|---|---:|\n");
         for (Comparison.Arm a : r.ff()) {
             List<History.StageAt> st = a.history().stages;
             Comparison.Saving grid = r.vsGrid(a);
-            sb.append(String.format(Locale.ROOT, "| %s%s | %d (%d) | %d | %s | %s | %s |%n", a.name(), a.diverged() ? " (diverged)" : "",
-                    st.size(), st.stream().filter(s -> s.stage().tau() == 0).count(),
+            Comparison.Cost atTarget = a.costAt(r.tunedTarget());
+            String accuracyCell = !acc ? "" : " " + (atTarget == null ? "not reached" : accuracy(atTarget.accuracy())) + " / "
+                    + accuracy(a.history().bestAccuracy()) + " |";
+            sb.append(String.format(Locale.ROOT, "| %s%s |%s %d (%d) | %d | %s | %s | %s |%n", a.name(), a.diverged() ? " (diverged)" : "",
+                    accuracyCell, st.size(), st.stream().filter(s -> s.stage().tau() == 0).count(),
                     st.stream().mapToInt(s -> s.stage().evaluations()).sum(), three(r.vsSameLr(a)), three(r.vsTuned(a)),
                     grid == null ? "n/a (at the tuned lr)" : grid.reached() ? pct(grid.flopsExactPercent()) : "not reached"));
         }
@@ -232,6 +272,11 @@ public final class ComparisonReport {
         return String.format(Locale.ROOT, "%,.0f", f / 1e9);
     }
 
+    /** An accuracy in [0, 1] as a percentage, or "—" where none was recorded. */
+    private static String accuracy(Double v) {
+        return v == null ? "—" : pct(100 * v);
+    }
+
     static String pct(double v) {
         return String.format(Locale.ROOT, "%.1f%%", v);
     }
@@ -239,9 +284,10 @@ public final class ComparisonReport {
     private static final Color[] COLORS = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0x9467bd),
             new Color(0xff7f0e), new Color(0x8c564b), new Color(0xe377c2), new Color(0x17becf), new Color(0x7f7f7f), new Color(0x000000)};
 
-    private static void plot(Path file, Comparison.Result r, String xLabel, ToDoubleFunction<History.Point> x,
+    private static void plot(Path file, Comparison.Result r, Curve y, String xLabel, ToDoubleFunction<History.Point> x,
                              Function<History.StageAt, Double> stageX) throws IOException {
-        XYChart chart = new XYChartBuilder().width(1000).height(600).title("Test loss").xAxisTitle(xLabel).yAxisTitle("test loss").build();
+        String title = Character.toUpperCase(y.title().charAt(0)) + y.title().substring(1);
+        XYChart chart = new XYChartBuilder().width(1000).height(600).title(title).xAxisTitle(xLabel).yAxisTitle(y.title()).build();
         chart.getStyler().setMarkerSize(6);
         chart.getStyler().setXAxisDecimalPattern("#,##0");
         chart.getStyler().setPlotBackgroundColor(Color.WHITE);
@@ -249,9 +295,9 @@ public final class ComparisonReport {
         int i = 0;
         for (Comparison.Arm a : r.arms()) {
             List<History.Point> pts = a.history().points;
-            if (pts.isEmpty()) continue;
-            Color c = COLORS[i++ % COLORS.length];
-            double[] xs = pts.stream().mapToDouble(x).toArray(), ys = pts.stream().mapToDouble(History.Point::testLoss).toArray();
+            Color c = COLORS[i++ % COLORS.length];  // an arm keeps its colour in every plot
+            double[] xs = pts.stream().mapToDouble(x).toArray(), ys = pts.stream().mapToDouble(y.y()).toArray();
+            if (pts.isEmpty() || java.util.Arrays.stream(ys).anyMatch(Double::isNaN)) continue;  // nothing recorded to draw
             XYSeries s = chart.addSeries(a.name(), xs, ys);
             s.setMarker(SeriesMarkers.CIRCLE);
             s.setLineColor(c);
@@ -267,10 +313,12 @@ public final class ComparisonReport {
                 ss.setShowInLegend(false);
             }
         }
-        double max = r.arms().stream().flatMap(a -> a.history().points.stream()).mapToDouble(x).max().orElse(1);
-        XYSeries t = chart.addSeries("tuned target", new double[]{0, max}, new double[]{r.tunedTarget(), r.tunedTarget()});
-        t.setMarker(SeriesMarkers.NONE);
-        t.setLineColor(Color.GRAY);
+        if (y.target()) {
+            double max = r.arms().stream().flatMap(a -> a.history().points.stream()).mapToDouble(x).max().orElse(1);
+            XYSeries t = chart.addSeries("tuned target", new double[]{0, max}, new double[]{r.tunedTarget(), r.tunedTarget()});
+            t.setMarker(SeriesMarkers.NONE);
+            t.setLineColor(Color.GRAY);
+        }
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp.png");
         BitmapEncoder.saveBitmap(chart, tmp.toString().replaceAll("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -29,6 +29,8 @@ public final class SuiteReport {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> COMPARISONS = List.of("savings", "savings_vs_tuned", "savings_vs_grid");
     static final List<String> METRICS = List.of("flops_paper_percent", "flops_exact_percent", "wall_percent");
+    /** Test accuracies (classification tasks) where an arm and its reference reached the target, aggregated like savings. */
+    static final List<String> ACCURACIES = List.of("test_accuracy", "reference_test_accuracy");
 
     private SuiteReport() {}
 
@@ -57,6 +59,8 @@ public final class SuiteReport {
                 s.put("seed", r.path("configuration").path("train").path("seed").asLong());
                 s.put("tuned_lr", r.path("tuned").path("lr").asText());
                 s.put("tuned_target", r.path("tuned").path("target_test_loss").asDouble());
+                if (r.path("tuned").has("test_accuracy_at_target"))
+                    s.put("tuned_test_accuracy", r.path("tuned").path("test_accuracy_at_target").asDouble());
                 ArrayNode cut = s.putArray("baselines_cut_by_budget");
                 r.path("baselines").fields().forEachRemaining(e -> { if (e.getValue().path("budget_cut").asBoolean()) cut.add(e.getKey()); });
                 ObjectNode arms = s.putObject("arms");
@@ -108,7 +112,7 @@ public final class SuiteReport {
                 List<JsonNode> reached = savings.stream().filter(s -> s.path("reached").asBoolean()).toList();
                 n.put("reached", reached.size());
                 n.put("of", savings.size());
-                for (String m : METRICS) {
+                for (String m : java.util.stream.Stream.concat(METRICS.stream(), ACCURACIES.stream()).toList()) {
                     double[] v = reached.stream().mapToDouble(s -> s.path(m).asDouble()).sorted().toArray();
                     if (v.length == 0) continue;
                     n.putObject(m).put("median", median(v)).put("min", v[0]).put("max", v[v.length - 1]);
@@ -157,6 +161,7 @@ public final class SuiteReport {
             roles.forEach(r -> sb.append(" **").append(cell(root.path("overall").path(r).path(v[0]), v[1])).append("** |"));
             sb.append("\n\n");
         }
+        accuracyTable(root, roles, sb);
         List<String> cut = new ArrayList<>();
         root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> s.path("baselines_cut_by_budget")
                 .forEach(lr -> cut.add(e.getKey() + " seed " + s.path("seed").asText() + " lr " + lr.asText()))));
@@ -165,12 +170,40 @@ public final class SuiteReport {
         return sb.toString();
     }
 
+    /**
+     * For classification tasks: the test accuracy of each FF role where it reached the tuned target, beside the tuned
+     * baseline's where it did (medians over seeds); omitted when no task recorded accuracy.
+     */
+    private static void accuracyTable(JsonNode root, Set<String> roles, StringBuilder sb) {
+        List<Map.Entry<String, JsonNode>> tasks = new ArrayList<>();
+        root.path("tasks").fields().forEachRemaining(e -> { if (e.getValue().path("seeds").findValue("tuned_test_accuracy") != null) tasks.add(e); });
+        if (tasks.isEmpty()) return;
+        sb.append("## Test accuracy at the tuned target\n\nMedian [min, max] over the seeds that reached it, in percent; reached/seeds in brackets.\n\n");
+        sb.append("| task | tuned baseline |");
+        roles.forEach(r -> sb.append(' ').append(r).append(" |"));
+        sb.append("\n|---|---:|").append("---:|".repeat(roles.size())).append('\n');
+        for (Map.Entry<String, JsonNode> e : tasks) {
+            double[] tuned = java.util.stream.StreamSupport.stream(e.getValue().path("seeds").spliterator(), false)
+                    .filter(s -> s.has("tuned_test_accuracy")).mapToDouble(s -> 100 * s.path("tuned_test_accuracy").asDouble()).sorted().toArray();
+            sb.append("| ").append(e.getKey()).append(" | ").append(String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", median(tuned), tuned[0],
+                    tuned[tuned.length - 1])).append(" |");
+            roles.forEach(r -> sb.append(' ').append(cell(e.getValue().path("summary").path(r).path("savings_vs_tuned"), "test_accuracy", 100)).append(" |"));
+            sb.append('\n');
+        }
+        sb.append('\n');
+    }
+
     private static String cell(JsonNode n, String metric) {
+        return cell(n, metric, 1);
+    }
+
+    /** {@code scale}: what a value is multiplied by to read as a percentage. */
+    private static String cell(JsonNode n, String metric, double scale) {
         if (n.isMissingNode()) return "—";
         String count = "(" + n.path("reached").asInt() + "/" + n.path("of").asInt() + ")";
         JsonNode m = n.path(metric);
         if (m.isMissingNode()) return "not reached " + count;
-        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f] %s", m.path("median").asDouble(), m.path("min").asDouble(),
-                m.path("max").asDouble(), count);
+        return String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f] %s", scale * m.path("median").asDouble(), scale * m.path("min").asDouble(),
+                scale * m.path("max").asDouble(), count);
     }
 }

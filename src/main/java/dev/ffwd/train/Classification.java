@@ -47,7 +47,7 @@ public final class Classification implements Objective {
     public Loss loss(Batch b, boolean training) {
         NDArray logits = logits(b, training);                                                    // [B, C]
         NDArray nll = logits.logSoftmax(-1).gather(b.labels().expandDims(1), 1).squeeze(1).neg(); // [B]
-        return new Loss(nll.sum(), b.labels().getManager().create((float) b.rows()));
+        return new Loss(nll.sum(), b.labels().getManager().create((float) b.rows()), logits);
     }
 
     NDArray logits(Batch b, boolean training) {
@@ -74,16 +74,14 @@ public final class Classification implements Objective {
     /** Loss (mean cross-entropy), accuracy and macro-F1 on labelled examples. */
     public Metrics.Classification evaluate(List<Example> examples, int batchSize) {
         float[][] lp = logProbabilities(examples, batchSize);
-        int[] gold = new int[lp.length], predicted = new int[lp.length];
+        int[] gold = Metrics.gold(examples), predicted = new int[lp.length];
         double nll = 0;
         for (int i = 0; i < lp.length; i++) {
-            gold[i] = examples.get(i).label();
-            if (gold[i] < 0 || gold[i] >= lp[i].length) throw new IllegalArgumentException("example " + i + " has no valid label");
+            if (gold[i] >= lp[i].length) throw new IllegalArgumentException("example " + i + " has no valid label");
             predicted[i] = argmax(lp[i]);
             nll -= lp[i][gold[i]];
         }
-        return new Metrics.Classification(lp.length, nll / lp.length, Metrics.accuracy(gold, predicted),
-                Metrics.macroF1(gold, predicted, (int) weight.getShape().get(0)));
+        return Metrics.classification(nll / lp.length, gold, predicted, (int) weight.getShape().get(0));
     }
 
     /** The index of the largest value (the first one on ties). */

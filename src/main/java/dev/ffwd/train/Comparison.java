@@ -53,22 +53,27 @@ public final class Comparison {
         }
     }
 
-    /** Cost up to a point of a run: FLOPs (both conventions) and wall seconds, min and median over the repeats. */
-    public record Cost(long step, double flopsPaper, double flopsExact, double wallMedian, double wallMin) {}
+    /**
+     * Cost up to a point of a run: FLOPs (both conventions) and wall seconds, min and median over the repeats; with the
+     * test accuracy of a classifier at that point ({@code accuracy}, null for a language model).
+     */
+    public record Cost(long step, double flopsPaper, double flopsExact, double wallMedian, double wallMin, Double accuracy) {}
 
     /**
      * A saving at equal test loss, in percent of the reference's cost; {@code reached} false means none is claimed:
-     * the arm never got to the target, or the target is the loss at θ₀ (no baseline learned anything).
+     * the arm never got to the target, or the target is the loss at θ₀ (no baseline learned anything). For a
+     * classifier that reached it, {@code accuracy} and {@code referenceAccuracy} are the test accuracies of the arm and
+     * of the reference baseline where each first got to the target (null otherwise).
      */
     public record Saving(boolean reached, String lr, double flopsPaperPercent, double flopsExactPercent,
-                         double wallPercent, double wallMinPercent) {
+                         double wallPercent, double wallMinPercent, Double accuracy, Double referenceAccuracy) {
         static Saving notReached(String lr) {
-            return new Saving(false, lr, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+            return new Saving(false, lr, Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, null);
         }
 
         static Saving of(String lr, Cost ref, Cost arm) {
             return new Saving(true, lr, percent(ref.flopsPaper(), arm.flopsPaper()), percent(ref.flopsExact(), arm.flopsExact()),
-                    percent(ref.wallMedian(), arm.wallMedian()), percent(ref.wallMin(), arm.wallMin()));
+                    percent(ref.wallMedian(), arm.wallMedian()), percent(ref.wallMin(), arm.wallMin()), arm.accuracy(), ref.accuracy());
         }
 
         private static double percent(double ref, double arm) {
@@ -109,7 +114,7 @@ public final class Comparison {
             int i = history.points.indexOf(p);
             double[] w = walls.stream().mapToDouble(r -> r[i]).sorted().toArray();
             double median = w.length % 2 == 1 ? w[w.length / 2] : (w[w.length / 2 - 1] + w[w.length / 2]) / 2;
-            return new Cost(p.step(), p.flopsPaper(), p.flopsExact(), median, w[0]);
+            return new Cost(p.step(), p.flopsPaper(), p.flopsExact(), median, w[0], p.accuracy());
         }
     }
 
@@ -158,7 +163,8 @@ public final class Comparison {
         public Saving vsGrid(Arm a) {
             if (parseLr(a.lr()) == parseLr(tunedLr)) return null;
             Cost arm = a.costAt(tunedTarget);
-            if (arm == null || tunedBaseline().costAt(tunedTarget).step() == 0) return Saving.notReached(a.lr());
+            Cost tuned = tunedBaseline().costAt(tunedTarget);
+            if (arm == null || tuned.step() == 0) return Saving.notReached(a.lr());
             double paper = 0, exact = 0, wall = 0, wallMin = 0;
             for (Arm b : baselines.values()) {
                 Cost c = b.total();
@@ -167,7 +173,7 @@ public final class Comparison {
                 wall += c.wallMedian();
                 wallMin += c.wallMin();
             }
-            return Saving.of(a.lr(), new Cost(0, paper, exact, wall, wallMin), arm);
+            return Saving.of(a.lr(), new Cost(0, paper, exact, wall, wallMin, tuned.accuracy()), arm);  // accuracy: where the tuned lr got to the target
         }
     }
 

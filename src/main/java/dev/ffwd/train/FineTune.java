@@ -126,7 +126,8 @@ public final class FineTune implements AutoCloseable {
 
     /**
      * Writes the current adapters (and head) in PEFT format; a classification adapter also gets {@link ClassifierHead#FILE}.
-     * BERT classification adapters use BertForSequenceClassification's module names ("bert.encoder...").
+     * BERT classification adapters use BertForSequenceClassification's module names ("bert.encoder..."); adapters on
+     * GPT-2's Conv1D layers say {@code fan_in_fan_out}, as PEFT does.
      */
     public void saveAdapter(Path dir) {
         String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
@@ -142,7 +143,8 @@ public final class FineTune implements AutoCloseable {
             String module = p.name().substring(Lora.PEFT_PREFIX.length(), p.name().lastIndexOf('.'));
             if (!save.contains(module)) save.add(module);
         }
-        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix);
+        boolean conv1d = pretrained.model().layout().linears().stream().anyMatch(m -> m.conv1d() && options.lora().matches(m.name()));
+        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix, conv1d);
         if (!labels.isEmpty()) {
             boolean causal = pretrained.model().config.causal();
             new ClassifierHead(labels, causal ? ClassifierHead.Pooling.LAST_TOKEN : ClassifierHead.Pooling.MEAN, save.get(0),

@@ -8,8 +8,12 @@ import java.util.List;
 /** The curves of a run: test loss at each evaluation with the cost so far, and every Fast Forward stage. */
 public final class History {
 
-    /** Cost is cumulative TRAIN + FF at the time of the evaluation. */
-    public record Point(long step, double flopsPaper, double flopsExact, double wallSeconds, double testLoss, double trainLoss) {}
+    /**
+     * Cost is cumulative TRAIN + FF at the time of the evaluation. {@code accuracy} and {@code macroF1} are on the test
+     * split for a classifier, and null for a language model (or in a file written before they were recorded).
+     */
+    public record Point(long step, double flopsPaper, double flopsExact, double wallSeconds, double testLoss, double trainLoss,
+                        Double accuracy, Double macroF1) {}
 
     /** A stage with the cumulative cost at its end. */
     public record StageAt(FastForward.Stage stage, double flopsPaper, double flopsExact, double wallSeconds) {}
@@ -23,6 +27,21 @@ public final class History {
 
     public double lastTestLoss() {
         return points.isEmpty() ? Double.NaN : points.get(points.size() - 1).testLoss();
+    }
+
+    /** Whether the test accuracy was recorded (a classifier). */
+    public boolean hasAccuracy() {
+        return !points.isEmpty() && points.stream().allMatch(p -> p.accuracy() != null);
+    }
+
+    /** The highest test accuracy of any evaluation, or null where none was recorded. */
+    public Double bestAccuracy() {
+        return hasAccuracy() ? points.stream().mapToDouble(Point::accuracy).max().orElseThrow() : null;
+    }
+
+    /** The evaluation with the lowest test loss (the first of equals), or null before any. */
+    public Point best() {
+        return points.stream().min(java.util.Comparator.comparingDouble(Point::testLoss)).orElse(null);
     }
 
     /** The first point whose test loss is at or below {@code target}, or null. */

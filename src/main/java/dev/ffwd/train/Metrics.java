@@ -20,6 +20,21 @@ public sealed interface Metrics {
         }
     }
 
+    /** Accuracy and macro-F1 of {@code predicted} against {@code gold}, with the loss measured alongside. */
+    static Classification classification(double loss, int[] gold, int[] predicted, int classes) {
+        return new Classification(gold.length, loss, accuracy(gold, predicted), macroF1(gold, predicted, classes));
+    }
+
+    /** The gold class index of each labelled example. */
+    static int[] gold(java.util.List<dev.ffwd.data.Example> examples) {
+        int[] gold = new int[examples.size()];
+        for (int i = 0; i < gold.length; i++) {
+            gold[i] = examples.get(i).label();
+            if (gold[i] < 0) throw new IllegalArgumentException("example " + i + " has no valid label");
+        }
+        return gold;
+    }
+
     /** The fraction of predictions equal to the gold label. */
     static double accuracy(int[] gold, int[] predicted) {
         check(gold, predicted);

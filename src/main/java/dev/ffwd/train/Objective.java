@@ -17,7 +17,15 @@ public interface Objective {
         return List.of();
     }
 
-    record Loss(NDArray sum, NDArray count) {
+    /**
+     * {@code classLogits}: the class scores [B, C] the loss was computed from, for an objective that classifies
+     * (accuracy is read from them without a second forward pass); null otherwise.
+     */
+    record Loss(NDArray sum, NDArray count, NDArray classLogits) {
+        public Loss(NDArray sum, NDArray count) {
+            this(sum, count, null);
+        }
+
         public NDArray mean() {
             return sum.div(count.maximum(1f));
         }

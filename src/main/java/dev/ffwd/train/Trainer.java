@@ -98,8 +98,27 @@ public final class Trainer {
 
     /** Mean loss over {@code set} without dropout or gradients, charged to {@code phase}. */
     public double evaluate(List<Example> set, Ledger.Phase phase) {
+        return pass(set, phase, null).loss();
+    }
+
+    /**
+     * The loss over {@code set} as {@link #evaluate} gives it and, from the same forward passes, accuracy and macro-F1
+     * when the objective classifies ({@link Metrics.Classification}); else per-token loss and perplexity ({@link Metrics.Text}).
+     */
+    public Metrics metrics(List<Example> set, Ledger.Phase phase) {
+        int[] predicted = new int[set.size()];
+        Pass p = pass(set, phase, predicted);
+        if (p.classes() > 0) return Metrics.classification(p.loss(), Metrics.gold(set), predicted, p.classes());
+        return new Metrics.Text(set.size(), (long) p.count(), p.loss(), Math.exp(p.loss()));
+    }
+
+    /** {@code classes}: the objective's number of classes when it classifies (then {@code predicted} is filled), else 0. */
+    private record Pass(double loss, double count, int classes) {}
+
+    private Pass pass(List<Example> set, Ledger.Phase phase, int[] predicted) {
         long t0 = System.nanoTime();
         double sum = 0, count = 0, fwd = 0;
+        int classes = 0;
         for (int i = 0; i < set.size(); i += cfg.evalBatchSize()) {
             try (NDScope ignored = new NDScope()) {
                 Batch b = Batch.of(set.subList(i, Math.min(set.size(), i + cfg.evalBatchSize())), manager);
@@ -107,10 +126,15 @@ public final class Trainer {
                 sum += l.sum().getFloat();
                 count += l.count().getFloat();
                 fwd += flops.forward(b.rows(), b.length());
+                if (predicted != null && l.classLogits() != null) {
+                    classes = (int) l.classLogits().getShape().get(1);
+                    long[] argmax = l.classLogits().argMax(1).toLongArray();  // [B]
+                    for (int j = 0; j < argmax.length; j++) predicted[i + j] = (int) argmax[j];
+                }
             }
         }
         ledger.add(phase, fwd, fwd, (System.nanoTime() - t0) / 1e9);
-        return sum / Math.max(count, 1);
+        return new Pass(sum / Math.max(count, 1), count, classes);
     }
 
     /** The next n training examples; each epoch is a fresh seeded permutation. */

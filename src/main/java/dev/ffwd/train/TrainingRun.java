@@ -108,12 +108,15 @@ public final class TrainingRun {
     }
 
     private void record(double trainLoss, Listener listener) {
-        double loss = trainer.evaluate(test, Ledger.Phase.EVAL);
+        Metrics m = trainer.metrics(test, Ledger.Phase.EVAL);
+        double loss = m.loss();
         if (!Double.isFinite(loss))
             throw new Trainer.Diverged("test loss is " + loss + " after step " + trainer.steps()
                     + (checkpoint != null ? "; the last good checkpoint is kept at " + checkpoint : ""));
         Ledger l = trainer.ledger();
-        History.Point p = new History.Point(trainer.steps(), l.flopsPaper(), l.flopsExact(), l.wallSeconds(), loss, trainLoss);
+        Metrics.Classification c = m instanceof Metrics.Classification k ? k : null;
+        History.Point p = new History.Point(trainer.steps(), l.flopsPaper(), l.flopsExact(), l.wallSeconds(), loss, trainLoss,
+                c == null ? null : c.accuracy(), c == null ? null : c.macroF1());
         history.points.add(p);
         listener.onEval(p);
     }

@@ -80,6 +80,49 @@ class CompareCommandTest {
                 assertTrue(arm.path("best_test_loss").asDouble() <= target, a + " claims the tuned target without reaching it");
         }
         assertTrue(Files.isRegularFile(out.resolve("report.md")) && Files.isRegularFile(out.resolve("loss_vs_flops.png")));
+        assertAccuracy(r, out);
+    }
+
+    /**
+     * A classification comparison reports test accuracy beside test loss: on every evaluation of every arm, read at the
+     * evaluation each summary names (best loss, tuned target, end), in report.md and in a plot.
+     */
+    static void assertAccuracy(JsonNode r, Path out) throws IOException {
+        for (String name : names(r.path("arms"))) {
+            JsonNode arm = r.path("arms").path(name), curve = arm.path("curve");
+            double best = Double.NEGATIVE_INFINITY, bestLoss = Double.POSITIVE_INFINITY, atBestLoss = Double.NaN;
+            for (JsonNode p : curve) {
+                double acc = p.path("test_accuracy").asDouble(Double.NaN), f1 = p.path("macro_f1").asDouble(Double.NaN);
+                assertTrue(acc >= 0 && acc <= 1 && f1 >= 0 && f1 <= 1, name + ": accuracy " + acc + ", macro-F1 " + f1 + " at step " + p.path("step"));
+                best = Math.max(best, acc);
+                if (p.path("test_loss").asDouble() < bestLoss) {
+                    bestLoss = p.path("test_loss").asDouble();
+                    atBestLoss = acc;
+                }
+            }
+            if (curve.isEmpty()) continue;  // diverged before its first evaluation
+            assertEquals(best, arm.path("best_test_accuracy").asDouble(), 0, name);
+            assertEquals(atBestLoss, arm.path("test_accuracy_at_best_loss").asDouble(), 0, name);
+            assertEquals(curve.get(curve.size() - 1).path("test_accuracy").asDouble(), arm.path("final_test_accuracy").asDouble(), 0, name);
+        }
+        double target = r.path("tuned").path("target_test_loss").asDouble();
+        assertEquals(firstAtOrBelow(r.path("baselines").path(r.path("tuned").path("lr").asText()), target),
+                r.path("tuned").path("test_accuracy_at_target").asDouble(), 0, "the tuned baseline's accuracy where it reached the target");
+        for (String a : names(r.path("savings_vs_tuned"))) {
+            JsonNode s = r.path("savings_vs_tuned").path(a);
+            assertEquals(s.path("reached").asBoolean(), s.has("test_accuracy"), a);
+            if (s.path("reached").asBoolean())
+                assertEquals(firstAtOrBelow(r.path("arms").path(a), target), s.path("test_accuracy").asDouble(), 0, a);
+        }
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("test accuracy there") && md.contains("test accuracy: at tuned target / best"), md);
+        assertTrue(md.contains("(accuracy_vs_flops.png)") && Files.size(out.resolve("accuracy_vs_flops.png")) > 0);
+    }
+
+    /** The test accuracy of an arm's first evaluation at or below {@code target}. */
+    static double firstAtOrBelow(JsonNode arm, double target) {
+        for (JsonNode p : arm.path("curve")) if (p.path("test_loss").asDouble() <= target) return p.path("test_accuracy").asDouble();
+        throw new AssertionError("never reached " + target);
     }
 
     @Test

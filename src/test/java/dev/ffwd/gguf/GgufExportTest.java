@@ -9,16 +9,30 @@ import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
 import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.TestData;
+import dev.ffwd.data.Format;
+import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.model.Pretrained;
+import dev.ffwd.train.FineTune;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.FieldSource;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -38,25 +52,94 @@ class GgufExportTest {
             "mlp.down_proj", "ffn_down");
     static final Map<String, String> NEOX_NAMES = Map.of("attention.query_key_value", "attn_qkv", "attention.dense", "attn_output",
             "mlp.dense_h_to_4h", "ffn_up", "mlp.dense_4h_to_h", "ffn_down");
+    /** Phi-3 keeps its fused projections: qkv_proj is attn_qkv, gate_up_proj is ffn_up. */
+    static final Map<String, String> PHI3_NAMES = Map.of("self_attn.qkv_proj", "attn_qkv", "self_attn.o_proj", "attn_output",
+            "mlp.gate_up_proj", "ffn_up", "mlp.down_proj", "ffn_down");
 
-    @Test
-    void tinyLlama() throws IOException {
-        check("tiny-llama", "llama", "model.layers", LLAMA_NAMES);
+    /** Per fixture: HF model_type, llama.cpp's architecture name (gguf-py's MODEL_ARCH_NAMES), HF layer list, tensor names. */
+    record Family(String fixture, String arch, String layers, Map<String, String> names) {}
+
+    static final List<Family> EXPORTABLE = List.of(new Family("tiny-llama", "llama", "model.layers", LLAMA_NAMES),
+            new Family("tiny-mistral", "llama", "model.layers", LLAMA_NAMES), new Family("tiny-qwen2", "qwen2", "model.layers", LLAMA_NAMES),
+            new Family("tiny-qwen3", "qwen3", "model.layers", LLAMA_NAMES), new Family("tiny-gemma", "gemma", "model.layers", LLAMA_NAMES),
+            new Family("tiny-phi3", "phi3", "model.layers", PHI3_NAMES), new Family("tiny-gpt-neox", "gptneox", "gpt_neox.layers", NEOX_NAMES));
+
+    /** Tiny Llama, Qwen2, GPT-NeoX and the rest: header, metadata, names, shapes and values through the independent parser. */
+    @ParameterizedTest
+    @FieldSource("EXPORTABLE")
+    void exportThroughAnIndependentParser(Family f) throws IOException {
+        check(f);
     }
 
-    @Test
-    void tinyQwen2() throws IOException {
-        check("tiny-qwen2", "qwen2", "model.layers", LLAMA_NAMES);
+    /**
+     * What train writes, for every family llama.cpp takes: an adapter on all linear layers exports with llama.cpp's
+     * architecture name and one lora_a / lora_b pair named blk.N.&lt;llama.cpp tensor&gt;.weight per adapted HF module.
+     */
+    @ParameterizedTest
+    @FieldSource("EXPORTABLE")
+    void trainedAdaptersUseLlamaCppNames(Family f) throws IOException {
+        Path model = SharedFixtures.fixture(f.fixture()), adapter = tmp.resolve("trained-" + f.fixture()), out = tmp.resolve(f.fixture() + "-trained.gguf");
+        List<String> targets = f.names().keySet().stream().map(m -> m.substring(m.indexOf('.') + 1)).toList();
+        List<String> keys = trainAdapter(model.toString(), Format.TEXT, TestData.stories(tmp, 40, 1), targets, adapter);
+        LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F32);
+        GgufFile g = new GgufFile(out);
+        assertEquals(f.arch(), g.kv.get("general.architecture"), f.fixture());
+        Pattern key = Pattern.compile(Pattern.quote("base_model.model." + f.layers() + ".") + "(\\d+)\\.(.+)\\.lora_([AB])\\.weight");
+        Set<String> expected = new TreeSet<>(), got = new TreeSet<>();
+        for (String k : keys) {
+            Matcher m = key.matcher(k);
+            assertTrue(m.matches(), f.fixture() + ": unexpected adapter key " + k);
+            expected.add("blk." + m.group(1) + "." + f.names().get(m.group(2)) + ".weight.lora_" + m.group(3).toLowerCase());
+        }
+        g.tensors.forEach(t -> got.add(t.name()));
+        assertEquals(expected, got, f.fixture());
+        assertEquals(2 * 2 * f.names().size(), got.size(), f.fixture() + ": every linear layer of both blocks");
     }
 
+    /** GPT-2 and BERT adapters have no llama.cpp LoRA mapping: export-gguf says so in one line and writes nothing. */
     @Test
-    void tinyGptNeoX() throws IOException {
-        check("tiny-gpt-neox", "gptneox", "gpt_neox.layers", NEOX_NAMES);
+    void unsupportedFamiliesGiveOneClearErrorLine() throws IOException {
+        Path labelled = tmp.resolve("labelled.jsonl");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 40; i++) lines.add("{\"text\": \"the cat was " + (i % 2 == 0 ? "happy" : "sad") + "\", \"label\": \"" + i % 2 + "\"}");
+        Files.write(labelled, lines);
+        Map<String, String[]> cases = new LinkedHashMap<>();
+        cases.put("gpt2", new String[]{SharedFixtures.fixture("tiny-gpt2").toString(), "TEXT"});
+        cases.put("bert", new String[]{Pretrained.BUILTIN, "CLASSIFICATION"});
+        for (var c : cases.entrySet()) {
+            Path adapter = tmp.resolve("unsupported-" + c.getKey()), out = tmp.resolve(c.getKey() + ".gguf");
+            Format format = Format.valueOf(c.getValue()[1]);
+            trainAdapter(c.getValue()[0], format, format == Format.TEXT ? TestData.stories(tmp, 40, 1) : labelled,
+                    dev.ffwd.model.Arch.of(c.getKey()).defaultTargets(), adapter);
+            PrintStream old = System.err;
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            System.setErr(new PrintStream(err, true));
+            int code;
+            try {
+                code = dev.ffwd.cli.Main.run("export-gguf", "--model", c.getValue()[0], "--adapter", adapter.toString(), "--out", out.toString());
+            } finally {
+                System.setErr(old);
+            }
+            List<String> errLines = err.toString().strip().lines().filter(l -> !l.startsWith("[W")).toList();  // libtorch warnings aside
+            assertNotEquals(0, code, c.getKey());
+            assertEquals(1, errLines.size(), c.getKey() + ": " + err);
+            assertTrue(errLines.get(0).startsWith("ffwd: error: ") && errLines.get(0).contains("model_type '" + c.getKey() + "' has no llama.cpp LoRA mapping"),
+                    errLines.get(0));
+            assertFalse(Files.exists(out), "nothing is written");
+        }
     }
 
-    @Test
-    void tinyMistralIsLlamaForLlamaCpp() throws IOException {
-        check("tiny-mistral", "llama", "model.layers", LLAMA_NAMES);
+    /** A freshly initialised adapter as train saves it (B is zero; names and shapes are what is checked); its tensor names. */
+    static List<String> trainAdapter(String model, Format format, Path data, List<String> targets, Path dir) {
+        FineTune.Options o = new FineTune.Options(model, data, format, 32, false, new LoraConfig(R, 12, 0, targets, false),
+                TestData.config(1, 1e-3), 0.25, 0, 0, null);
+        try (FineTune ft = FineTune.prepare(o)) {
+            ft.newRun(FfConfig.off(), null);
+            ft.saveAdapter(dir);
+        }
+        try (TensorStore s = SafetensorsReader.open(dir.resolve(PeftAdapter.WEIGHTS))) {
+            return new ArrayList<>(s.names());
+        }
     }
 
     /** The row orders, by hand on tiny cases. */
@@ -101,7 +184,9 @@ class GgufExportTest {
         for (int i = 0; i < a.length; i++) assertEquals(a[i], got[i], Math.abs(a[i]) * 1e-3 + 1e-7, "value " + i);
     }
 
-    void check(String fixture, String arch, String layers, Map<String, String> names) throws IOException {
+    void check(Family f) throws IOException {
+        String fixture = f.fixture(), arch = f.arch(), layers = f.layers();
+        Map<String, String> names = f.names();
         Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve(fixture);
         JsonNode cfg = new ObjectMapper().readTree(model.resolve("config.json").toFile());
         List<String> modules = new ArrayList<>(names.keySet());

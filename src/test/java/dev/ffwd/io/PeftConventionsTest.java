@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -54,15 +55,20 @@ class PeftConventionsTest {
         return new Saved(JSON.readTree(dir.resolve("adapter_config.json").toFile()), shapes);
     }
 
-    /** Fields PEFT's LoraConfig needs, with PEFT's types. */
+    /** Fields PEFT's LoraConfig needs, with PEFT's types, for adapters on nn.Linear layers. */
     static void assertPeftConfig(JsonNode c, String task, Object modulesToSave) {
+        assertPeftConfig(c, task, modulesToSave, false);
+    }
+
+    /** {@code conv1d}: the adapted layers are HF Conv1D, for which PEFT sets (and saves) fan_in_fan_out. */
+    static void assertPeftConfig(JsonNode c, String task, Object modulesToSave, boolean conv1d) {
         assertEquals("LORA", c.get("peft_type").asText());
         assertEquals(task, c.get("task_type").asText());
         assertTrue(c.get("r").isInt() && c.get("r").asInt() == 4, "r: " + c.get("r"));
         assertTrue(c.get("lora_alpha").isNumber() && c.get("lora_alpha").asDouble() == 8, "lora_alpha");
         assertEquals(0.05, c.get("lora_dropout").asDouble(), 1e-12);
         assertEquals("none", c.get("bias").asText());
-        assertFalse(c.get("fan_in_fan_out").asBoolean(true), "HF Linear layers are [out, in]");
+        assertEquals(conv1d, c.get("fan_in_fan_out").asBoolean(!conv1d), "fan_in_fan_out: true exactly for Conv1D layers, stored [in, out]");
         assertFalse(c.get("use_dora").asBoolean(true));
         assertFalse(c.get("use_rslora").asBoolean(true), "scale is alpha/r");
         assertTrue(c.get("base_model_name_or_path").isTextual());
@@ -161,6 +167,71 @@ class PeftConventionsTest {
         for (int l = 0; l < 3; l++) for (String p : List.of("query", "value")) expect.add("bert.encoder.layer." + l + ".attention.self." + p);
         assertKeysAndMatching(s, modules, expect, hf, 4);
     }
+
+    /**
+     * A family's linear layers in block N as transformers names them in its *ForCausalLM (and *ForSequenceClassification)
+     * class, written here from transformers' modeling code, not taken from ffwd's layouts; {@code conv1d}: GPT-2's
+     * Conv1D, weight stored [in, out].
+     */
+    record Family(String fixture, List<String> block, boolean conv1d) {}
+
+    static final List<String> LLAMA_BLOCK = List.of("model.layers.N.self_attn.q_proj", "model.layers.N.self_attn.k_proj",
+            "model.layers.N.self_attn.v_proj", "model.layers.N.self_attn.o_proj", "model.layers.N.mlp.gate_proj",
+            "model.layers.N.mlp.up_proj", "model.layers.N.mlp.down_proj");
+    static final List<Family> FAMILIES = List.of(
+            new Family("tiny-llama", LLAMA_BLOCK, false), new Family("tiny-mistral", LLAMA_BLOCK, false),
+            new Family("tiny-qwen2", LLAMA_BLOCK, false), new Family("tiny-qwen3", LLAMA_BLOCK, false),
+            new Family("tiny-gemma", LLAMA_BLOCK, false),
+            new Family("tiny-phi3", List.of("model.layers.N.self_attn.qkv_proj", "model.layers.N.self_attn.o_proj",
+                    "model.layers.N.mlp.gate_up_proj", "model.layers.N.mlp.down_proj"), false),
+            new Family("tiny-gpt-neox", List.of("gpt_neox.layers.N.attention.query_key_value", "gpt_neox.layers.N.attention.dense",
+                    "gpt_neox.layers.N.mlp.dense_h_to_4h", "gpt_neox.layers.N.mlp.dense_4h_to_h"), false),
+            new Family("tiny-gpt2", List.of("transformer.h.N.attn.c_attn", "transformer.h.N.attn.c_proj", "transformer.h.N.mlp.c_fc",
+                    "transformer.h.N.mlp.c_proj"), true));
+
+    /**
+     * Every family with a fixture (BERT: above, on the built-in model): a language-model adapter on all linear layers,
+     * named by the last part of each module path as a PEFT user writes them, has exactly the keys PEFT saves for the
+     * stated HF module paths, each of which is a module of the base checkpoint; shapes as PEFT builds lora_A and lora_B
+     * (Conv1D: in = weight.shape[0]); a classifier with the family's default targets adds the HF head "score" (no bias)
+     * under modules_to_save, and adapts only modules of the base checkpoint.
+     */
+    @Test
+    void everyFamilyWritesPeftKeysForItsHfModulePaths() throws IOException {
+        for (Family f : FAMILIES) {
+            Path model = SharedFixtures.fixture(f.fixture());
+            JsonNode hfConfig = JSON.readTree(model.resolve("config.json").toFile());
+            int layers = hfConfig.has("n_layer") ? hfConfig.get("n_layer").asInt() : hfConfig.get("num_hidden_layers").asInt();
+            Map<String, long[]> stored = linears(model, ""), outIn = new HashMap<>();  // module path -> weight as stored / as [out, in]
+            stored.forEach((m, w) -> outIn.put(m, f.conv1d() ? new long[]{w[1], w[0]} : w));
+            Set<String> expect = new TreeSet<>();
+            for (int n = 0; n < layers; n++)
+                for (String m : f.block()) {
+                    String path = m.replace(".N.", "." + n + ".");
+                    assertTrue(stored.containsKey(path), f.fixture() + ": HF module " + path + " is not in the base checkpoint");
+                    expect.add(path);
+                }
+            List<String> targets = f.block().stream().map(m -> m.substring(m.lastIndexOf('.') + 1)).distinct().toList();
+            Saved lm = train(model.toString(), TestData.stories(tmp, 40, 1), Format.TEXT, targets);
+            assertPeftConfig(lm.config(), "CAUSAL_LM", null, f.conv1d());
+            assertTrue(lm.config().get("base_model_name_or_path").asText().endsWith(f.fixture()), lm.config().toString());
+            assertKeysAndMatching(lm, stored.keySet(), expect, outIn, 4);
+
+            String modelType = hfConfig.get("model_type").asText();
+            Saved cls = train(model.toString(), labelled(), Format.CLASSIFICATION, dev.ffwd.model.Arch.of(modelType).defaultTargets());
+            assertPeftConfig(cls.config(), "SEQ_CLS", List.of("score"), f.conv1d());
+            long hidden = hfConfig.has("n_embd") ? hfConfig.get("n_embd").asLong() : hfConfig.get("hidden_size").asLong();
+            assertArrayEquals(new long[]{2, hidden}, cls.shapes().get("base_model.model.score.weight"), f.fixture());
+            assertFalse(cls.shapes().containsKey("base_model.model.score.bias"), f.fixture() + ": HF's score head has no bias");
+            for (String k : cls.shapes().keySet()) {
+                if (k.startsWith("base_model.model.score.")) continue;
+                Matcher m = LORA_KEY.matcher(k);
+                assertTrue(m.matches() && stored.containsKey(m.group(1)), f.fixture() + ": '" + k + "' does not name a module of the base checkpoint");
+            }
+        }
+    }
+
+    static final Pattern LORA_KEY = Pattern.compile("base_model\\.model\\.(.+)\\.lora_[AB]\\.weight");
 
     Path labelled() throws IOException {
         List<String> lines = new ArrayList<>();

@@ -27,7 +27,7 @@ class ComparisonReportTest {
 
     static Comparison.Arm profileArm(String lr, History.StageAt... stages) {
         History h = new History();
-        h.points.add(new History.Point(0, 0, 0, 0, 1.0, Double.NaN));
+        h.points.add(new History.Point(0, 0, 0, 0, 1.0, Double.NaN, null, null));
         h.stages.addAll(List.of(stages));
         return new Comparison.Arm("ff-profile@" + lr, lr, PROFILE, TrainingRun.Stop.PLATEAU, null, 12, h, List.of(new double[]{0}));
     }
@@ -40,7 +40,7 @@ class ComparisonReportTest {
                 stage(18, 0.2, t -> t == 0.25 ? 0.9 : 1 + t * t));
         Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
         History h = new History();
-        h.points.add(new History.Point(0, 0, 0, 0, 1.0, Double.NaN));
+        h.points.add(new History.Point(0, 0, 0, 0, 1.0, Double.NaN, null, null));
         baselines.put("1e-4", new Comparison.Arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, null, 0, h, List.of(new double[]{0})));
         Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(low, high), "1e-4", 1.0);
 

@@ -20,17 +20,21 @@ class SuiteReportTest {
     @TempDir Path tmp;
     final ObjectMapper json = new ObjectMapper();
 
-    /** A comparison report with one FF arm at the main lr (1e-4); the grid's tuned lr is {@code tunedLr}. */
+    /**
+     * A comparison report with one FF arm at the main lr (1e-4); the grid's tuned lr is {@code tunedLr}. A classification
+     * report: the arm's test accuracy where it reached a target is 0.5 + saving/1000, the tuned baseline's 0.8.
+     */
     Path report(String name, String tunedLr, Double sameExact, Double tunedExact) throws Exception {
         ObjectNode r = json.createObjectNode().put("lr", "1e-4");
-        r.putObject("tuned").put("lr", tunedLr).put("target_test_loss", 0.1);
+        r.putObject("tuned").put("lr", tunedLr).put("target_test_loss", 0.1).put("test_accuracy_at_target", 0.8);
         r.putObject("configuration").putObject("train").put("seed", 42);
         r.putObject("baselines").putObject("1e-4").put("budget_cut", true);
         r.putObject("arms").putObject("ff-ffwd@1e-4").put("lr", "1e-4").put("variant", "ffwd");
         for (String c : SuiteReport.COMPARISONS) {
             Double v = c.equals("savings_vs_tuned") ? tunedExact : sameExact;
             ObjectNode s = r.putObject(c).putObject("ff-ffwd@1e-4").put("reached", v != null).put("lr", "1e-4");
-            if (v != null) s.put("flops_exact_percent", v).put("flops_paper_percent", v).put("wall_percent", v);
+            if (v != null) s.put("flops_exact_percent", v).put("flops_paper_percent", v).put("wall_percent", v)
+                    .put("test_accuracy", 0.5 + v / 1000).put("reference_test_accuracy", 0.8);
         }
         Path f = tmp.resolve(name + ".json");
         json.writeValue(f.toFile(), r);
@@ -54,7 +58,12 @@ class SuiteReportTest {
                 "median of 10 and 30; the unreached seed is not counted as a number");
         JsonNode tuned = root.path("overall").path("ffwd@tuned");
         assertEquals(1, tuned.path("savings_vs_tuned").path("of").asInt(), "only in a3 is the arm's lr the tuned one");
+        assertEquals(0.52, vsTuned.path("test_accuracy").path("median").asDouble(), 1e-12, "accuracy over the seeds that reached: 0.51, 0.53");
+        assertEquals(0.8, vsTuned.path("reference_test_accuracy").path("max").asDouble(), 1e-12);
+        assertEquals(0.8, root.path("tasks").path("a").path("seeds").get(0).path("tuned_test_accuracy").asDouble(), 0);
         String md = SuiteReport.markdown(root);
+        assertTrue(md.contains("## Test accuracy at the tuned target"), md);
+        assertTrue(md.contains("| a | 80.0% [80.0, 80.0] | 52.0% [51.0, 53.0] (2/3) |"), md);
         assertTrue(md.contains("20.0% [10.0, 30.0] (2/3)"), md);
         assertTrue(md.contains("Baselines cut by the step budget"), md);
         SuiteReport.write(tmp, reports, "./ffwd suite --quick");

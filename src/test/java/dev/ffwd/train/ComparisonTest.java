@@ -12,12 +12,16 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The grid's bookkeeping on hand-made curves: which baseline is tuned, and what each saving is measured against. */
 class ComparisonTest {
 
-    /** A run whose evaluation i is at step 10·i, costs (i+1)·flopsPerPoint and has test loss losses[i]. */
+    /**
+     * A run whose evaluation i is at step 10·i, costs (i+1)·flopsPerPoint and has test loss losses[i], and test accuracy
+     * 1 − losses[i]/2 (any value that differs between evaluations shows which evaluation a figure was read at).
+     */
     static Comparison.Arm arm(String name, String lr, FfConfig ff, TrainingRun.Stop stop, double flopsPerPoint, double... losses) {
         History h = new History();
         double[] wall = new double[losses.length];
         for (int i = 0; i < losses.length; i++) {
-            h.points.add(new History.Point(10L * i, (i + 1) * flopsPerPoint, (i + 1) * flopsPerPoint / 2, i + 1.0, losses[i], Double.NaN));
+            h.points.add(new History.Point(10L * i, (i + 1) * flopsPerPoint, (i + 1) * flopsPerPoint / 2, i + 1.0, losses[i], Double.NaN,
+                    accuracy(losses[i]), accuracy(losses[i]) / 2));
             wall[i] = i + 1.0;
         }
         return new Comparison.Arm(name, lr, ff, stop, null, 10L * (losses.length - 1), h, List.of(wall));
@@ -35,11 +39,17 @@ class ComparisonTest {
         assertThrows(dev.ffwd.FfwdException.class, () -> Comparison.tuned(List.of(none)));
     }
 
-    @Test
-    void savingsAreAgainstTheSameLrTheTunedBaselineAndTheWholeGrid() {
+    /** Baselines at 1e-4 (still improving when cut: best 0.5 at its 4th point) and 1e-3 (tuned: 0.3 at its 3rd). */
+    static Map<String, Comparison.Arm> grid() {
         Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
         baselines.put("1e-4", arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.MAX_STEPS, 10, 1.0, 0.8, 0.6, 0.5));
         baselines.put("1e-3", arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 10, 1.0, 0.5, 0.3, 0.35));
+        return baselines;
+    }
+
+    @Test
+    void savingsAreAgainstTheSameLrTheTunedBaselineAndTheWholeGrid() {
+        Map<String, Comparison.Arm> baselines = grid();
         // FF at 1e-4 reaches the same-lr target (0.5) at its 2nd point and the tuned target (0.3) at its 3rd
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.45, 0.3);
         Comparison.Arm slowFf = arm("ff-paper@1e-4", "1e-4", FfConfig.paper(), TrainingRun.Stop.PLATEAU, 10, 1.0, 0.7, 0.55);
@@ -61,6 +71,57 @@ class ComparisonTest {
         assertFalse(r.vsTuned(slowFf).reached());
         Comparison.Arm atTuned = arm("ff-ffwd@1e-3", "1e-3", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.3);
         assertNull(r.vsGrid(atTuned), "an arm at the tuned lr needed the grid; no saving against it is claimed");
+    }
+
+    static double accuracy(double loss) {
+        return 1 - loss / 2;
+    }
+
+    @Test
+    void accuracyIsReadWhereEachRunFirstReachedTheTarget() {
+        Map<String, Comparison.Arm> baselines = grid();
+        Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.45, 0.28);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), "1e-3", 0.3);
+        Comparison.Saving same = r.vsSameLr(ff);   // target 0.5: FF first at or below it at 0.45, the baseline at 0.5
+        assertEquals(accuracy(0.45), same.accuracy(), 0);
+        assertEquals(accuracy(0.5), same.referenceAccuracy(), 0);
+        Comparison.Saving tuned = r.vsTuned(ff);   // target 0.3: FF at 0.28, the tuned baseline at 0.3
+        assertEquals(accuracy(0.28), tuned.accuracy(), 0);
+        assertEquals(accuracy(0.3), tuned.referenceAccuracy(), 0);
+        assertEquals(accuracy(0.3), r.vsGrid(ff).referenceAccuracy(), 0, "against the grid, the reference is where the tuned lr got");
+        assertNull(r.vsSameLr(arm("ff-paper@1e-4", "1e-4", FfConfig.paper(), TrainingRun.Stop.PLATEAU, 10, 1.0, 0.7)).accuracy(),
+                "no accuracy is claimed at a target that was not reached");
+        assertEquals(accuracy(0.28), ff.history().bestAccuracy(), 0, "the highest over the evaluations");
+        assertEquals(accuracy(0.35), baselines.get("1e-3").total().accuracy(), 0, "the final evaluation's");
+
+        var json = dev.ffwd.report.ComparisonReport.json(r, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode());
+        var base = json.path("baselines").path("1e-3");
+        assertEquals(accuracy(0.3), base.path("best_test_accuracy").asDouble(), 0);
+        assertEquals(accuracy(0.3), base.path("test_accuracy_at_best_loss").asDouble(), 0);
+        assertEquals(accuracy(0.3) / 2, base.path("macro_f1_at_best_loss").asDouble(), 0);
+        assertEquals(accuracy(0.35), base.path("final_test_accuracy").asDouble(), 0);
+        assertEquals(accuracy(0.3), base.path("cost_to_best").path("test_accuracy").asDouble(), 0);
+        assertEquals(accuracy(0.5), base.path("curve").get(1).path("test_accuracy").asDouble(), 0);
+        assertEquals(accuracy(0.3), json.path("tuned").path("test_accuracy_at_target").asDouble(), 0);
+        assertEquals(accuracy(0.28), json.path("savings_vs_tuned").path(ff.name()).path("test_accuracy").asDouble(), 0);
+        assertEquals(accuracy(0.3), json.path("savings_vs_tuned").path(ff.name()).path("reference_test_accuracy").asDouble(), 0);
+        String md = dev.ffwd.report.ComparisonReport.markdown(r);
+        assertTrue(md.contains("| 1e-3 (tuned) | 0.3000 | 85.0% |"), md);
+        assertTrue(md.contains("| ff-ffwd@1e-4 | 86.0% / 86.0% |"), md);
+        assertTrue(md.contains("with test accuracy 85.0%") && md.contains("accuracy_vs_flops.png"), md);
+    }
+
+    @Test
+    void aLanguageModelReportHasNoAccuracy() {
+        History h = new History();
+        h.points.add(new History.Point(0, 1, 1, 1, 2.0, Double.NaN, null, null));
+        h.points.add(new History.Point(10, 2, 2, 2, 1.5, 1.7, null, null));
+        Comparison.Arm b = new Comparison.Arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.MAX_STEPS, null, 10, h, List.of(new double[]{1, 2}));
+        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", b), List.of(), "1e-3", 1.5);
+        var json = dev.ffwd.report.ComparisonReport.json(r, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode());
+        assertFalse(json.path("baselines").path("1e-3").has("best_test_accuracy"));
+        assertFalse(json.path("tuned").has("test_accuracy_at_target"));
+        assertFalse(dev.ffwd.report.ComparisonReport.markdown(r).contains("accuracy"));
     }
 
     @Test

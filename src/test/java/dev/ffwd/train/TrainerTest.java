@@ -29,6 +29,7 @@ class TrainerTest {
             History h = run.history();
             assertTrue(h.lastTestLoss() < h.points.get(0).testLoss() - 0.05,
                     "test loss " + h.points.get(0).testLoss() + " -> " + h.lastTestLoss());
+            assertNull(h.points.get(0).accuracy(), "a language model has no accuracy");
             Map<String, float[]> after = snapshot(ft.pretrained.model().parameters());
             assertEquals(before.keySet(), after.keySet());
             before.forEach((k, v) -> assertArrayEquals(v, after.get(k), "base weight " + k + " changed"));
@@ -65,6 +66,50 @@ class TrainerTest {
                     b.history().points.stream().map(History.Point::testLoss).toList());
             assertEquals(full.history().stages.size(), b.history().stages.size());
             assertFalse(full.history().stages.isEmpty(), ff + ": no stage ran");
+        }
+    }
+
+    /**
+     * A classifier's evaluations record the test accuracy and macro-F1 of their own forward passes; here recomputed
+     * independently, from the head's log-probabilities in other batch sizes, argmax and counting by hand.
+     */
+    @Test
+    void evaluationsRecordTheTestAccuracyAndMacroF1OfTheirPredictions() throws Exception {
+        List<String> lines = new java.util.ArrayList<>();
+        java.util.Random r = new java.util.Random(11);
+        String[] good = {"great", "lovely", "happy"}, bad = {"awful", "sad", "poor"};
+        for (int i = 0; i < 60; i++) {
+            boolean pos = r.nextBoolean();
+            lines.add("{\"text\": \"the day was " + (pos ? good : bad)[r.nextInt(3)] + "\", \"label\": \"" + (pos ? "pos" : "neg") + "\"}");
+        }
+        Path data = tmp.resolve("two.jsonl");
+        Files.write(data, lines);
+        FineTune.Options o = new FineTune.Options(dev.ffwd.model.Pretrained.BUILTIN, data, dev.ffwd.data.Format.CLASSIFICATION, 12, false,
+                new dev.ffwd.lora.LoraConfig(4, 8, 0, List.of("query", "value"), false), TestData.config(4, 1e-2), 0.5, 0, 0, null);
+        try (FineTune ft = FineTune.prepare(o)) {
+            TrainingRun run = ft.newRun(FfConfig.off(), null);
+            run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
+            History h = run.history();
+            assertTrue(h.hasAccuracy(), "every evaluation of a classifier records accuracy");
+            for (History.Point p : h.points) assertTrue(p.accuracy() >= 0 && p.accuracy() <= 1 && p.macroF1() >= 0 && p.macroF1() <= 1, p.toString());
+
+            List<dev.ffwd.data.Example> test = ft.splits.test();
+            float[][] lp = ((Classification) ft.objective()).logProbabilities(test, 5);  // the adapters as at the last evaluation
+            int right = 0;
+            int[][] confusion = new int[2][2];  // [gold][predicted]
+            double nll = 0;
+            for (int i = 0; i < lp.length; i++) {
+                int gold = test.get(i).label(), predicted = lp[i][1] > lp[i][0] ? 1 : 0;
+                if (gold == predicted) right++;
+                confusion[gold][predicted]++;
+                nll -= lp[i][gold];
+            }
+            double f1 = 0;
+            for (int c = 0; c < 2; c++) f1 += 2.0 * confusion[c][c] / (2 * confusion[c][c] + confusion[1 - c][c] + confusion[c][1 - c]) / 2;
+            History.Point last = h.points.get(h.points.size() - 1);
+            assertEquals(right / (double) lp.length, last.accuracy(), 0, "accuracy of the last evaluation");
+            assertEquals(f1, last.macroF1(), 1e-12, "macro-F1 of the last evaluation");
+            assertEquals(nll / lp.length, last.testLoss(), 1e-5, "the accuracy comes from the passes that gave the test loss");
         }
     }
 
