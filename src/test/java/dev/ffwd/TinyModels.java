@@ -10,7 +10,8 @@ import java.nio.file.Path;
 
 /**
  * Tiny models of each family with seeded random weights, made on first use under target/tiny-models: config.json
- * and the 96-word tokenizer.json from src/test/resources/tiny-models (the shapes of ../shared's fixtures), weights
+ * and the 96-word tokenizer.json from src/test/resources/tiny-models (the shapes of ../shared's fixtures, and a
+ * tiny-bert), weights
  * through our own safetensors writer. For every test where an independent reference is not the point, so that a
  * bare clone runs them; the float64 references stay with {@link SharedFixtures}.
  */
@@ -28,7 +29,7 @@ public final class TinyModels {
         try {
             if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {  // written last, atomically
                 Files.createDirectories(dir);
-                Files.copy(tokenizer(), dir.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(tokenizer(name), dir.resolve("tokenizer.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 RandomCheckpoint.write(dir, Files.readString(SOURCE.resolve(name).resolve("config.json")), SEED);
             }
         } catch (IOException e) {
@@ -45,5 +46,11 @@ public final class TinyModels {
     /** The fixtures' word-level tokenizer (lowercase, words and punctuation, 96 entries). */
     public static Path tokenizer() {
         return SOURCE.resolve("tokenizer.json");
+    }
+
+    /** Tiny model {@code name}'s tokenizer: its own (tiny-bert's adds "<s>" … "</s>" as [CLS] … [SEP]) or the shared one. */
+    public static Path tokenizer(String name) {
+        Path own = SOURCE.resolve(name).resolve("tokenizer.json");
+        return Files.isRegularFile(own) ? own : tokenizer();
     }
 }
