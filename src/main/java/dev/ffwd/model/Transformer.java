@@ -282,8 +282,18 @@ public abstract class Transformer implements AutoCloseable {
 
     /** softmax(q·kᵀ/√D + bias)·v. q [B, H, T, D]; k, v [B, H, S, D]; bias broadcasts to [B, H, T, S]. */
     protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias) {
+        return attention(q, k, v, bias, 0);
+    }
+
+    /** As {@link #attention(NDArray, NDArray, NDArray, NDArray)}, with dropout of probability p on the attention probabilities. */
+    protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, double p) {
         NDArray scores = Scalars.scale(q, 1 / Math.sqrt(q.getShape().get(3))).matMul(k.transpose(0, 1, 3, 2));
-        return scores.add(bias).softmax(-1).matMul(v);
+        return dropout(scores.add(bias).softmax(-1), p).matMul(v);
+    }
+
+    /** Inverted dropout (kept values scaled by 1/(1 − p)) from the engine's seeded generator; identity when p is 0. */
+    protected static NDArray dropout(NDArray x, double p) {
+        return p > 0 ? x.getNDArrayInternal().dropout(x, (float) p, true).singletonOrThrow() : x;
     }
 
     /** Rotate-half RoPE on the first rotaryDim features of x [B, H, T, D], at the context's positions. */
