@@ -66,7 +66,6 @@ public final class Checkpoint {
             m.put("ff_adaptive", Boolean.toString(ff.adaptive()));
             m.put("ff_params", ff.params().name().toLowerCase(Locale.ROOT));
             m.put("ff_warmup", Long.toString(ff.warmup()));
-            m.put("ff_validation_size", Integer.toString(ff.validationSize()));
             m.put("ff_max_repeats", Integer.toString(ff.maxRepeats()));
         }
         return m;
