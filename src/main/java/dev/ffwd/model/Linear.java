@@ -31,7 +31,6 @@ public final class Linear {
     }
 
     public NDArray weight() { return weight; }
-    public NDArray bias() { return bias; }
     public long in() { return weight.getShape().get(1); }
     public long out() { return weight.getShape().get(0); }
     public Adapter adapter() { return adapter; }
