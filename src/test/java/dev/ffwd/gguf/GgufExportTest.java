@@ -3,7 +3,7 @@ package dev.ffwd.gguf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
@@ -79,19 +79,19 @@ class GgufExportTest {
 
     @Test
     void refusesWhatLlamaCppCannotLoad() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama");
+        Path model = TinyModels.dir("tiny-llama");
         Path dora = tmp.resolve("dora");
         writeAdapter(model, "model.layers", List.of("self_attn.q_proj"), dora, true, "CAUSAL_LM");
         FfwdException e = assertThrows(FfwdException.class, () -> LoraToGguf.export(model, dora, tmp.resolve("x.gguf"), GgufWriter.TensorType.F32));
         assertTrue(e.getMessage().contains("DoRA"), e.getMessage());
-        Path gpt2 = SharedFixtures.fixture("tiny-gpt2");
+        Path gpt2 = TinyModels.dir("tiny-gpt2");
         e = assertThrows(FfwdException.class, () -> LoraToGguf.export(gpt2, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
         assertTrue(e.getMessage().contains("model_type 'gpt2' has no llama.cpp LoRA mapping"), e.getMessage());
     }
 
     @Test
     void f16Output() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama"), adapter = tmp.resolve("a16");
+        Path model = TinyModels.dir("tiny-llama"), adapter = tmp.resolve("a16");
         Map<String, float[]> peft = writeAdapter(model, "model.layers", List.of("self_attn.v_proj"), adapter, false, "CAUSAL_LM");
         Path out = tmp.resolve("a16.gguf");
         LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F16);
@@ -102,7 +102,7 @@ class GgufExportTest {
     }
 
     void check(String fixture, String arch, String layers, Map<String, String> names) throws IOException {
-        Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve(fixture);
+        Path model = TinyModels.dir(fixture), adapter = tmp.resolve(fixture);
         JsonNode cfg = new ObjectMapper().readTree(model.resolve("config.json").toFile());
         List<String> modules = new ArrayList<>(names.keySet());
         Map<String, float[]> peft = writeAdapter(model, layers, modules, adapter, false, "CAUSAL_LM");

@@ -2,7 +2,7 @@ package dev.ffwd.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.TestData;
 import dev.ffwd.data.Format;
 import dev.ffwd.fastforward.FfConfig;
@@ -113,7 +113,7 @@ class PeftConventionsTest {
 
     @Test
     void llamaCausalLm() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama");
+        Path model = TinyModels.dir("tiny-llama");
         Saved s = train(model.toString(), TestData.stories(tmp, 40, 1), Format.TEXT, List.of("q_proj", "v_proj"));
         assertPeftConfig(s.config(), "CAUSAL_LM", null);
         assertEquals(List.of("q_proj", "v_proj"), JSON.convertValue(s.config().get("target_modules"), List.class));
@@ -124,7 +124,7 @@ class PeftConventionsTest {
 
     @Test
     void gptNeoXCausalLmWithRegexTargets() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-gpt-neox");
+        Path model = TinyModels.dir("tiny-gpt-neox");
         Saved s = train(model.toString(), TestData.stories(tmp, 40, 1), Format.TEXT,
                 List.of("re:gpt_neox\\.layers\\.1\\.attention\\..*", "dense_4h_to_h"));
         assertPeftConfig(s.config(), "CAUSAL_LM", null);
@@ -136,7 +136,7 @@ class PeftConventionsTest {
 
     @Test
     void llamaSequenceClassification() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama");
+        Path model = TinyModels.dir("tiny-llama");
         Saved s = train(model.toString(), labelled(), Format.CLASSIFICATION, List.of("q_proj"));
         assertPeftConfig(s.config(), "SEQ_CLS", List.of("score"));
         // LlamaForSequenceClassification: backbone "model.", head "score" without bias; PEFT saves the head as base_model.model.score.weight
