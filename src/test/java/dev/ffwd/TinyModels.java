@@ -17,8 +17,8 @@ import java.nio.file.Path;
  */
 public final class TinyModels {
 
-    private static final Path SOURCE = Path.of("src/test/resources/tiny-models");
-    private static final Path MADE = Path.of("target/tiny-models");
+    private static final Path SOURCE = Path.of("src/test/resources/tiny-models").toAbsolutePath();
+    private static final Path MADE = Path.of("target/tiny-models").toAbsolutePath();
     private static final long SEED = 1234;
 
     private TinyModels() {}
