@@ -75,12 +75,12 @@ public final class Bert extends Transformer {
                 .add(gather(posEmb, ctx.positions()))                       // [B, T, d]
                 .add(typeEmb.get(0));                                      // token type 0
         double drop = training ? config.dropout().hidden() : 0;  // HF's hidden_dropout_prob, in training only
-        x = dropout(layerNorm(x, lnEw, lnEb), drop);
+        x = Ops.dropout(layerNorm(x, lnEw, lnEb), drop);
         for (int i = 0; i < blocks.length; i++) {
             Block b = blocks[i];
-            x = layerNorm(x.add(dropout(attention(b, x, ctx, training), drop)), b.ln1w, b.ln1b);
+            x = layerNorm(x.add(Ops.dropout(attention(b, x, ctx, training), drop)), b.ln1w, b.ln1b);
             NDArray h = activation(b.up.forward(x, training));
-            x = layerNorm(x.add(dropout(b.down.forward(h, training), drop)), b.ln2w, b.ln2b);
+            x = layerNorm(x.add(Ops.dropout(b.down.forward(h, training), drop)), b.ln2w, b.ln2b);
         }
         return x;
     }

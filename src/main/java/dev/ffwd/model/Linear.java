@@ -27,7 +27,7 @@ public final class Linear {
 
     /** The frozen path alone: x [.., in] -> [.., out]. */
     public NDArray frozen(NDArray x) {
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        return Ops.linear(x, weight, bias);
     }
 
     public NDArray weight() { return weight; }
