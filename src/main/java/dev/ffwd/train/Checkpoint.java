@@ -44,7 +44,7 @@ public final class Checkpoint {
      * learning-rate schedule, batch, and the Fast Forward variant. The step budget is not among them (a constant-lr run
      * may be extended) unless a decaying schedule depends on it.
      */
-    static Map<String, String> settings(TrainConfig c, FfConfig ff) {
+    private static Map<String, String> settings(TrainConfig c, FfConfig ff) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("seed", Long.toString(c.seed()));
         m.put("lr", Double.toString(c.lr()));
