@@ -46,7 +46,7 @@ public final class TestData {
     }
 
     public static FineTune.Options tinyLlama(Path data, TrainConfig t, double dropout) {
-        return new FineTune.Options(SharedFixtures.fixture("tiny-llama").toString(), data, Format.TEXT, 32, false,
+        return new FineTune.Options(TinyModels.dir("tiny-llama").toString(), data, Format.TEXT, 32, false,
                 new LoraConfig(4, 8, dropout, List.of("q_proj", "v_proj"), false), t, 0.3, 8, 0, null);
     }
 }

@@ -1,18 +1,10 @@
 package dev.ffwd.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ffwd.io.AtomicFiles;
-import dev.ffwd.io.RawTensor;
-import dev.ffwd.io.SafetensorsWriter;
-import dev.ffwd.model.Layout;
-import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.RandomCheckpoint;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
 /** Benchmark shapes with seeded random weights, written as ordinary HF folders (so the PyTorch reference reads the same). */
 public enum BenchModel {
@@ -67,23 +59,6 @@ public enum BenchModel {
 
     /** Writes config.json and model.safetensors (the family's layout: N(0, 0.02) weights, unit norms, zero biases) into {@code dir}. */
     public Path write(Path dir, long seed) throws IOException {
-        ModelConfig c = ModelConfig.parse(dir.resolve("config.json"), new ObjectMapper().readTree(configJson));
-        Random r = new Random(seed);
-        List<RawTensor> ts = new ArrayList<>();
-        for (Layout.Tensor t : c.arch().layout(c).tensors()) {
-            long n = 1;
-            for (long d : t.shape()) n *= d;
-            float[] v = new float[Math.toIntExact(n)];
-            for (int i = 0; i < v.length; i++)
-                v[i] = switch (t.init()) {
-                    case NORMAL -> (float) (r.nextGaussian() * 0.02);
-                    case ONE -> 1f;
-                    case ZERO -> 0f;
-                };
-            ts.add(RawTensor.ofFloats(t.name(), t.shape(), v));
-        }
-        AtomicFiles.writeString(dir.resolve("config.json"), configJson);
-        SafetensorsWriter.write(dir.resolve("model.safetensors"), ts, Map.of("format", "pt"));
-        return dir;
+        return RandomCheckpoint.write(dir, configJson, seed);
     }
 }

@@ -60,7 +60,7 @@ final class TrainOptions {
 
     /** The Fast Forward settings every variant shares. */
     FfConfig ffBase() {
-        return FfConfig.defaults().withInterval(ffInterval).withWarmup(ffWarmup).withValidationSize(ffValSize)
+        return FfConfig.defaults().withInterval(ffInterval).withWarmup(ffWarmup)
                 .withMaxRepeats(ffMaxRepeats).withParams(FfConfig.Params.valueOf(ffParams.trim().toUpperCase()));
     }
 

@@ -26,14 +26,21 @@ public final class Encoder {
         List<Example> out = new ArrayList<>();
         int truncated = 0;
         for (Record r : records) {
-            Example e = tokenize(r, tok, labels);
-            if (e.targetCount() == 0 && r.label() == null) {
+            if (r.label() != null) {  // truncation keeps the closing marker: [CLS] … [SEP]
+                TextTokenizer.Marked m = tok.encodeMarked(r.segments().get(0).text());
+                long[] ids = pack ? m.ids() : m.truncate(maxLength);
+                if (ids.length < m.ids().length) truncated++;
+                out.add(new Example(ids, new boolean[ids.length], labels.indexOf(r.label())));
+                continue;
+            }
+            Example e = tokenize(r, tok);
+            if (e.targetCount() == 0) {
                 throw new FfwdException(source + ":" + r.line() + ": no tokens to learn from (the prompt fills the sequence)");
             }
             if (!pack && e.length() > maxLength) {
                 truncated++;
                 e = new Example(Arrays.copyOf(e.ids(), maxLength), Arrays.copyOf(e.target(), maxLength), e.label());
-                if (e.targetCount() == 0 && r.label() == null)
+                if (e.targetCount() == 0)
                     throw new FfwdException(source + ":" + r.line() + ": the prompt alone exceeds max length " + maxLength
                             + " tokens, so no target token is left; raise --max-length or shorten the example");
             }
@@ -42,11 +49,7 @@ public final class Encoder {
         return new Encoded(pack ? pack(out, maxLength) : out, labels, truncated);
     }
 
-    private static Example tokenize(Record r, TextTokenizer tok, List<String> labels) {
-        if (r.label() != null) {
-            long[] ids = tok.encode(r.segments().get(0).text(), true);
-            return new Example(ids, new boolean[ids.length], labels.indexOf(r.label()));
-        }
+    private static Example tokenize(Record r, TextTokenizer tok) {
         List<Long> ids = new ArrayList<>();
         List<Boolean> tgt = new ArrayList<>();
         boolean first = true;

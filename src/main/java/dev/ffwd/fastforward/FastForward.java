@@ -94,6 +94,10 @@ public final class FastForward {
         else if (s.stepsGained() >= interval) interval = cfg.interval();
     }
 
+    public FfConfig config() {
+        return cfg;
+    }
+
     public int interval() {
         return interval;
     }

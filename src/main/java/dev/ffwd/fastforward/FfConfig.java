@@ -16,13 +16,13 @@ import java.util.List;
  * @param params     which trainable tensors Δ moves: the adapters only (the authors' {@code 'lora' in name}), or all
  *                   (a classification head too)
  * @param warmup     optimizer steps before the interval counting starts (the authors' burn-in)
- * @param validationSize tiny validation set (held out of the test split; the paper: 32)
  * @param maxRepeats the largest τ a stage may reach
  */
 public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
-                       Params params, long warmup, int validationSize, int maxRepeats) {
+                       Params params, long warmup, int maxRepeats) {
 
     public static final int INTERVAL = 6;
+    /** The tiny validation set's default size (the paper's); the data split holds it out of the test split. */
     public static final int VALIDATION_SIZE = 32;
     public static final int MAX_REPEATS = 1000;
 
@@ -48,12 +48,12 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /** The authors' protocol: Δ of the last step, every 6 steps, always accept the first repeat, LoRA tensors only. */
     public static FfConfig paper() {
-        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, VALIDATION_SIZE, MAX_REPEATS);
+        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS);
     }
 
     /** ffwd's default: a guarded line search along the interval's mean direction, with an adaptive interval. */
     public static FfConfig defaults() {
-        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, VALIDATION_SIZE, MAX_REPEATS);
+        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS);
     }
 
     public static FfConfig off() {
@@ -65,12 +65,11 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         if (interval < 1) throw new IllegalArgumentException("FF interval must be >= 1, got " + interval);
         if (span < 0) throw new IllegalArgumentException("FF span must be >= 0 (0 = the whole interval), got " + span);
         if (warmup < 0) throw new IllegalArgumentException("FF warm-up must be >= 0, got " + warmup);
-        if (validationSize < 1) throw new IllegalArgumentException("FF validation size must be >= 1, got " + validationSize);
         if (maxRepeats < 1) throw new IllegalArgumentException("FF max repeats must be >= 1, got " + maxRepeats);
     }
 
     /**
-     * A variant by name, on top of {@code base} (which supplies interval, warm-up, validation size, max repeats and
+     * A variant by name, on top of {@code base} (which supplies interval, warm-up, max repeats and
      * params): a mode ({@code paper}, {@code revert}, {@code search}: each with the paper's one-step Δ, no guard, a
      * fixed interval) or {@code ffwd} (ffwd's default), then modifiers that switch one piece on ({@code +x}) or off
      * ({@code -x}): {@code guard}, {@code span} (Δ over the whole interval), {@code adaptive}, and {@code +all} /
@@ -106,14 +105,13 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         return span == 0 ? currentInterval : Math.min(span, currentInterval);
     }
 
-    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, validationSize, maxRepeats); }
-    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, validationSize, maxRepeats); }
-    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, validationSize, maxRepeats); }
-    public FfConfig withValidationSize(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, maxRepeats); }
-    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, validationSize, v); }
+    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats); }
+    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats); }
+    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats); }
+    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats); }
+    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats); }
+    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats); }
+    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats); }
+    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats); }
+    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v); }
 }

@@ -56,13 +56,22 @@ public final class FlopCounter {
         boolean x = false;  // does the residual stream depend on a trainable tensor?
         for (int layer = 0; layer < c.layers(); layer++) {
             List<Layout.Module> block = layout.block(layer);
-            // attention projections read norm(x)
-            boolean qkvTrain = false;
-            for (Layout.Module m : role(block, Role.ATTN_IN)) qkvTrain |= linear(tl, m, n, x);
-            boolean attnIn = x || qkvTrain;
-            double scores = 2.0 * b * h * t * t * hd;  // q·kᵀ, and again for probs·v
-            tl.fwd += 2 * scores;
-            if (attnIn) tl.bwd += 2 * 2 * scores;      // both operands of both products are activations
+            // attention projections read norm(x): one fused q|k|v projection, or q, k and v in that order
+            List<Layout.Module> in = role(block, Role.ATTN_IN);
+            if (in.size() != 1 && in.size() != 3)
+                throw new IllegalStateException("block " + layer + " declares " + in.size() + " attention input projections, expected 1 (fused) or 3 (q, k, v)");
+            boolean[] qkv = {x, x, x};  // does q, k, v depend on a trainable tensor?
+            for (int i = 0; i < in.size(); i++) {
+                boolean adapted = linear(tl, in.get(i), n, x);
+                if (in.size() == 1) for (int j = 0; j < 3; j++) qkv[j] |= adapted;
+                else qkv[i] |= adapted;
+            }
+            boolean q = qkv[0], k = qkv[1], v = qkv[2];
+            double product = 2.0 * b * h * t * t * hd;  // one attention matmul: q·kᵀ, or probs·v
+            tl.fwd += 2 * product;
+            // backward: dprobs = dout·vᵀ (for q or k), dq = dscores·k, dk = dscoresᵀ·q, dv = probsᵀ·dout, each only when needed
+            tl.bwd += product * ((q || k ? 1 : 0) + (q ? 1 : 0) + (k ? 1 : 0) + (v ? 1 : 0));
+            boolean attnIn = q || k || v;
             boolean attnOut = attnIn;
             for (Layout.Module m : role(block, Role.ATTN_OUT)) attnOut |= linear(tl, m, n, attnIn);
             boolean mlpIn = c.parallelResidual() ? x : x || attnOut;
@@ -105,8 +114,7 @@ public final class FlopCounter {
         if (inGrad) tl.bwd += a;        // input grad of A
         if (lora.dora()) {              // DoRA: x·Wᵀ again and ‖W + sBA‖ (B·A formed)
             tl.fwd += w + 2.0 * out * r * in;
-            tl.bwd += 2.0 * out * r * in * 2;
-            if (inGrad) tl.bwd += w;
+            if (inGrad) tl.bwd += w;    // the norm is detached: no backward through B·A; W is frozen: input grad only
         }
         return true;
     }

@@ -2,6 +2,7 @@ package dev.ffwd.lora;
 
 import ai.djl.ndarray.NDArray;
 import dev.ffwd.model.Linear;
+import dev.ffwd.model.Ops;
 import dev.ffwd.model.Scalars;
 
 /**
@@ -24,7 +25,7 @@ public final class LoraAdapter implements Linear.Adapter {
 
     @Override
     public NDArray forward(Linear base, NDArray x, boolean training) {
-        NDArray xd = training && dropout > 0 ? x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow() : x;
+        NDArray xd = training ? Ops.dropout(x, dropout) : x;
         NDArray lora = Scalars.scale(linear(linear(xd, a), b), scale);  // [.., out]
         if (magnitude == null) return base.frozen(x).add(lora);
         // DoRA: (m/‖W + sBA‖ − 1)·(x_d·Wᵀ) + m/‖W + sBA‖ · lora, added to the frozen output; the norm is not differentiated.
@@ -39,6 +40,6 @@ public final class LoraAdapter implements Linear.Adapter {
     }
 
     private static NDArray linear(NDArray x, NDArray w) {
-        return x.getNDArrayInternal().linear(x, w, null).singletonOrThrow();
+        return Ops.linear(x, w, null);
     }
 }

@@ -77,7 +77,7 @@ public final class Arch {
     /** A minimal configuration of this family: module names do not depend on the sizes. */
     private ModelConfig probe() {
         return new ModelConfig(Path.of(name), this, modelTypes.get(0), 8, 8, 1, 2, 1, 4, 8, 8, 1e-5, 10000, 4, false, false,
-                false, false, ModelConfig.Act.GELU, 1, null, 0);
+                false, false, ModelConfig.Act.GELU, 1, null, 0, ModelConfig.Dropout.NONE);
     }
 
     @Override

@@ -28,7 +28,8 @@ public final class Bert extends Transformer {
         return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
                 heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings", 512),
                 r.number("layer_norm_eps", 1e-12), 0, 0, false, false, true, true, r.act("hidden_act", "gelu", "gelu"),
-                r.integer("type_vocab_size", 2), null, 0);
+                r.integer("type_vocab_size", 2), null, 0,
+                new ModelConfig.Dropout(r.number("hidden_dropout_prob", 0.1), r.number("attention_probs_dropout_prob", 0.1)));
     }
 
     private record Block(Linear q, Linear k, Linear v, Linear out, NDArray ln1w, NDArray ln1b,
@@ -73,21 +74,23 @@ public final class Bert extends Transformer {
         NDArray x = gather(wordEmb, ids)                                    // [B, T, d]
                 .add(gather(posEmb, ctx.positions()))                       // [B, T, d]
                 .add(typeEmb.get(0));                                      // token type 0
-        x = layerNorm(x, lnEw, lnEb);
+        double drop = training ? config.dropout().hidden() : 0;  // HF's hidden_dropout_prob, in training only
+        x = Ops.dropout(layerNorm(x, lnEw, lnEb), drop);
         for (int i = 0; i < blocks.length; i++) {
             Block b = blocks[i];
-            x = layerNorm(x.add(attention(i, b, x, ctx, training)), b.ln1w, b.ln1b);
+            x = layerNorm(x.add(Ops.dropout(attention(b, x, ctx, training), drop)), b.ln1w, b.ln1b);
             NDArray h = activation(b.up.forward(x, training));
-            x = layerNorm(x.add(b.down.forward(h, training)), b.ln2w, b.ln2b);
+            x = layerNorm(x.add(Ops.dropout(b.down.forward(h, training), drop)), b.ln2w, b.ln2b);
         }
         return x;
     }
 
-    private NDArray attention(int layer, Block b, NDArray x, Context ctx, boolean training) {
+    private NDArray attention(Block b, NDArray x, Context ctx, boolean training) {
         long h = config.heads();
         NDArray q = splitHeads(b.q.forward(x, training), h);
         NDArray k = splitHeads(b.k.forward(x, training), h);
         NDArray v = splitHeads(b.v.forward(x, training), h);
-        return b.out.forward(attend(layer, q, k, v, ctx), training);
+        double drop = training ? config.dropout().attention() : 0;  // on the attention probabilities
+        return b.out.forward(mergeHeads(attention(q, k, v, ctx.bias(), drop)), training);
     }
 }

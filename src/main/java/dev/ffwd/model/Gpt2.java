@@ -36,7 +36,7 @@ public final class Gpt2 extends Transformer {
         return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), d, r.integer("n_layer"), heads, heads,
                 d / heads, r.integer("n_inner", 4 * d), r.integer("n_positions"), r.number("layer_norm_epsilon", 1e-5),
                 0, 0, false, r.bool("tie_word_embeddings", true), true, true,
-                r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu"), 0, null, 0);
+                r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu"), 0, null, 0, ModelConfig.Dropout.NONE);
     }
 
     private record Block(NDArray ln1w, NDArray ln1b, Linear attn, Linear proj, NDArray ln2w, NDArray ln2b, Linear fc, Linear out) {}

@@ -28,7 +28,7 @@ public final class GptNeoX extends Transformer {
                 heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings"),
                 r.number("layer_norm_eps", 1e-5), r.number("rotary_emb_base", r.number("rope_theta", 10000)),
                 (int) (hidden / heads * pct), r.bool("use_parallel_residual", true), r.bool("tie_word_embeddings", false),
-                r.bool("attention_bias", true), true, r.act("hidden_act", "gelu", "gelu", "gelu_new"), 0, r.ropeScaling(), 0);
+                r.bool("attention_bias", true), true, r.act("hidden_act", "gelu", "gelu", "gelu_new"), 0, r.ropeScaling(), 0, ModelConfig.Dropout.NONE);
     }
 
     private record Block(NDArray ln1w, NDArray ln1b, NDArray ln2w, NDArray ln2b,

@@ -17,7 +17,7 @@ public record Layout(List<Tensor> tensors, List<Module> linears) {
 
     /** Where a linear layer sits in a transformer block; the FLOP counter follows the data flow between roles. */
     public enum Role {
-        /** reads the attention input: q, k, v or a fused projection */ ATTN_IN,
+        /** reads the attention input: q, k and v, declared in that order (the FLOP counter relies on it), or one fused projection */ ATTN_IN,
         /** reads the attention output */ ATTN_OUT,
         /** reads the MLP input: up, gate or both fused */ MLP_IN,
         /** reads the MLP's hidden activation */ MLP_OUT

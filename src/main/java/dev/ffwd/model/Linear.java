@@ -27,11 +27,10 @@ public final class Linear {
 
     /** The frozen path alone: x [.., in] -> [.., out]. */
     public NDArray frozen(NDArray x) {
-        return x.getNDArrayInternal().linear(x, weight, bias).singletonOrThrow();
+        return Ops.linear(x, weight, bias);
     }
 
     public NDArray weight() { return weight; }
-    public NDArray bias() { return bias; }
     public long in() { return weight.getShape().get(1); }
     public long out() { return weight.getShape().get(0); }
     public Adapter adapter() { return adapter; }

@@ -18,7 +18,8 @@ public record ModelConfig(
         int vocabSize, int hidden, int layers, int heads, int kvHeads, int headDim, int intermediate,
         int maxPositions, double normEps,
         double ropeTheta, int rotaryDim, boolean parallelResidual, boolean tieEmbeddings,
-        boolean attentionBias, boolean mlpBias, Act act, int typeVocabSize, RopeScaling ropeScaling, int slidingWindow) {
+        boolean attentionBias, boolean mlpBias, Act act, int typeVocabSize, RopeScaling ropeScaling, int slidingWindow,
+        Dropout dropout) {
 
     /** MLP activations: SiLU, exact (erf) GELU, and the tanh approximation (gelu_new, gelu_pytorch_tanh). */
     public enum Act { SILU, GELU, GELU_TANH }
@@ -31,7 +32,22 @@ public record ModelConfig(
         }
     }
 
+    /**
+     * The model's own dropout in training (HF BERT's hidden_dropout_prob and attention_probs_dropout_prob): on the
+     * embeddings and each sub-layer's output, and on the attention probabilities. Families that do not read it use
+     * {@link #NONE}.
+     */
+    public record Dropout(double hidden, double attention) {
+        public static final Dropout NONE = new Dropout(0, 0);
+
+        public Dropout {
+            if (!(hidden >= 0 && hidden < 1) || !(attention >= 0 && attention < 1))
+                throw new IllegalArgumentException("dropout probabilities must be in [0, 1), got " + hidden + ", " + attention);
+        }
+    }
+
     public ModelConfig {
+        if (dropout == null) throw new IllegalArgumentException("dropout must be set (Dropout.NONE for none)");
         for (int v : new int[]{vocabSize, hidden, layers, heads, kvHeads, headDim, intermediate, maxPositions})
             if (v <= 0) throw new FfwdException(source + ": dimensions must be positive");
         if (heads % kvHeads != 0)
@@ -165,7 +181,7 @@ public record ModelConfig(
                     integer("num_key_value_heads", heads), headDim, integer("intermediate_size"), integer("max_position_embeddings", 2048),
                     number("rms_norm_eps", 1e-6), number("rope_theta", 10000), (int) (headDim * partial), false,
                     bool("tie_word_embeddings", tieDefault), bool("attention_bias", attentionBiasDefault), bool("mlp_bias", false),
-                    act, 0, ropeScaling(), slidingWindow);
+                    act, 0, ropeScaling(), slidingWindow, Dropout.NONE);
         }
     }
 }

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import dev.ffwd.FfwdException;
 import dev.ffwd.io.RawTensor;
@@ -80,7 +79,7 @@ public abstract class Transformer implements AutoCloseable {
     /** Next-token logits [B, T, V] from hidden states; only causal LMs have a head. */
     public NDArray logits(NDArray hidden) {
         if (head == null) throw new UnsupportedOperationException(config.modelType() + " has no language-model head");
-        return hidden.getNDArrayInternal().linear(hidden, head, null).singletonOrThrow();
+        return Ops.linear(hidden, head, null);
     }
 
     /**
@@ -214,7 +213,7 @@ public abstract class Transformer implements AutoCloseable {
 
     /** Rows of {@code table} [N, k] at {@code index} [B, T] -> [B, T, k]. */
     protected static NDArray gather(NDArray table, NDArray index) {
-        return index.getNDArrayInternal().embedding(index, table, SparseFormat.DENSE).singletonOrThrow();
+        return Ops.embedding(table, index);
     }
 
     /** [T, S]: query i (at absolute position S-T+i) may see keys j ≤ S-T+i. */
@@ -231,7 +230,7 @@ public abstract class Transformer implements AutoCloseable {
     }
 
     protected NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
-        return x.getNDArrayInternal().layerNorm(x, new Shape(w.getShape().get(0)), w, b, (float) config.normEps()).singletonOrThrow();
+        return Ops.layerNorm(x, w, b, config.normEps());
     }
 
     protected NDArray rmsNorm(NDArray x, NDArray w) {
@@ -243,7 +242,7 @@ public abstract class Transformer implements AutoCloseable {
     protected NDArray activation(NDArray x) {
         return switch (config.act()) {
             case SILU -> x.mul(Activation.sigmoid(x));
-            case GELU -> x.getNDArrayInternal().gelu();
+            case GELU -> Ops.gelu(x);
             // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); constants via Scalars so backward keeps them
             case GELU_TANH -> Scalars.scale(x, 0.5).mul(
                     Scalars.scale(x.add(Scalars.scale(x.mul(x).mul(x), 0.044715)), Math.sqrt(2 / Math.PI)).tanh().add(1f));
@@ -282,8 +281,13 @@ public abstract class Transformer implements AutoCloseable {
 
     /** softmax(q·kᵀ/√D + bias)·v. q [B, H, T, D]; k, v [B, H, S, D]; bias broadcasts to [B, H, T, S]. */
     protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias) {
+        return attention(q, k, v, bias, 0);
+    }
+
+    /** As {@link #attention(NDArray, NDArray, NDArray, NDArray)}, with dropout of probability p on the attention probabilities. */
+    protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, double p) {
         NDArray scores = Scalars.scale(q, 1 / Math.sqrt(q.getShape().get(3))).matMul(k.transpose(0, 1, 3, 2));
-        return scores.add(bias).softmax(-1).matMul(v);
+        return Ops.dropout(scores.add(bias).softmax(-1), p).matMul(v);
     }
 
     /** Rotate-half RoPE on the first rotaryDim features of x [B, H, T, D], at the context's positions. */

@@ -5,10 +5,6 @@ public record Schedule(Kind kind, double peak, long warmup, long total) {
 
     public enum Kind { CONSTANT, LINEAR, COSINE }
 
-    public static Schedule constant(double lr) {
-        return new Schedule(Kind.CONSTANT, lr, 0, 0);
-    }
-
     /** lr for the step about to be taken (0-based). */
     public double lr(long step) {
         if (step < warmup) return peak * (step + 1) / warmup;

@@ -4,24 +4,28 @@ import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FastForward;
+import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.SafetensorsWriter;
 import dev.ffwd.io.TensorStore;
 import dev.ffwd.optim.Param;
+import dev.ffwd.optim.Schedule;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * A training checkpoint: one safetensors file written atomically (temp file, fsync, rename), holding the
  * trainable tensors ("param/NAME"), the optimizer buffers ("optim/NAME/i") and, in its metadata, the
  * step, data position, cost ledger, Fast Forward schedule and history; a pending Fast Forward snapshot is stored
- * as tensors "ff/pending/i". A crash leaves the previous one intact.
+ * as tensors "ff/pending/i". A crash leaves the previous one intact. The metadata also records the settings that shape
+ * the trajectory ({@link #settings}); a resume under other settings is refused, naming the first that differs.
  */
 public final class Checkpoint {
 
@@ -31,8 +35,45 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
+    /** {@code settings}: null in checkpoints written before settings were recorded (nothing to check then). */
     record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
-                 List<History.Point> points, List<History.StageAt> stages) {}
+                 List<History.Point> points, List<History.StageAt> stages, Map<String, String> settings) {}
+
+    /**
+     * The settings a resumed run must share with the checkpoint to continue the same trajectory: seed, optimizer and
+     * learning-rate schedule, batch, and the Fast Forward variant. The step budget is not among them (a constant-lr run
+     * may be extended) unless a decaying schedule depends on it.
+     */
+    private static Map<String, String> settings(TrainConfig c, FfConfig ff) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("seed", Long.toString(c.seed()));
+        m.put("lr", Double.toString(c.lr()));
+        m.put("schedule", c.schedule().name().toLowerCase(Locale.ROOT));
+        m.put("warmup", Long.toString(c.warmup()));
+        if (c.schedule() != Schedule.Kind.CONSTANT) m.put("max_steps", Long.toString(c.maxSteps()));
+        m.put("optimizer", c.optimizer().name().toLowerCase(Locale.ROOT));
+        m.put("weight_decay", Double.toString(c.weightDecay()));
+        m.put("clip_norm", Double.toString(c.clipNorm()));
+        if (c.optimizer() == TrainConfig.OptimizerKind.ADAMW) m.put("adam_eps", Double.toString(c.adamEps()));
+        else m.put("momentum", Double.toString(c.momentum()));
+        m.put("batch_size", Integer.toString(c.batchSize()));
+        m.put("grad_accum", Integer.toString(c.gradAccum()));
+        m.put("ff_mode", ff == null || !ff.enabled() ? "off" : ff.mode().name().toLowerCase(Locale.ROOT));
+        if (ff != null && ff.enabled()) {
+            m.put("ff_interval", Integer.toString(ff.interval()));
+            m.put("ff_span", Integer.toString(ff.span()));
+            m.put("ff_guard", Boolean.toString(ff.guard()));
+            m.put("ff_adaptive", Boolean.toString(ff.adaptive()));
+            m.put("ff_params", ff.params().name().toLowerCase(Locale.ROOT));
+            m.put("ff_warmup", Long.toString(ff.warmup()));
+            m.put("ff_max_repeats", Integer.toString(ff.maxRepeats()));
+        }
+        return m;
+    }
+
+    private static Map<String, String> settings(Trainer t, FastForward ff) {
+        return settings(t.config(), ff == null ? null : ff.config());
+    }
 
     static void save(Path file, Trainer t, FastForward ff, History h) {
         List<RawTensor> tensors = new ArrayList<>();
@@ -46,7 +87,7 @@ public final class Checkpoint {
             for (int i = 0; i < fs.pending().size(); i++)
                 tensors.add(RawTensor.ofFloats(FF_PENDING + i, new long[]{fs.pending().get(i).length}, fs.pending().get(i)));
         State s = new State(t.step, t.cursor, t.tokens, t.optimizer().steps(), t.ledger.toArray(),
-                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), h.points, h.stages);
+                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), h.points, h.stages, settings(t, ff));
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
         } catch (IOException e) {
@@ -59,6 +100,7 @@ public final class Checkpoint {
             String json = store.metadata().get(STATE);
             if (json == null) throw new FfwdException(file + ": not an ffwd checkpoint (no '" + STATE + "' metadata)");
             State s = JSON.readValue(json, State.class);
+            if (s.settings() != null) refuseOtherSettings(file, s.settings(), settings(t, ff));
             Map<String, NDArray> byName = new LinkedHashMap<>();
             for (Param p : t.params()) {
                 String key = "param/" + p.name();
@@ -90,6 +132,17 @@ public final class Checkpoint {
             h.stages.addAll(s.stages());
         } catch (IOException e) {
             throw new FfwdException(file + ": corrupt checkpoint state: " + e.getMessage());
+        }
+    }
+
+    private static void refuseOtherSettings(Path file, Map<String, String> saved, Map<String, String> now) {
+        java.util.Set<String> keys = new java.util.LinkedHashSet<>(saved.keySet());
+        keys.addAll(now.keySet());
+        for (String k : keys) {
+            String was = saved.getOrDefault(k, "(not set)"), is = now.getOrDefault(k, "(not set)");
+            if (!was.equals(is))
+                throw new FfwdException(file + ": checkpoint was written with " + k + " " + was + ", this run has " + k + " " + is
+                        + "; resume with the same settings, or start afresh");
         }
     }
 }

@@ -7,6 +7,7 @@ import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.model.Arch;
+import dev.ffwd.model.Ops;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
 
@@ -52,7 +53,7 @@ public final class Classification implements Objective {
 
     NDArray logits(Batch b, boolean training) {
         NDArray pooled = model.pool(model.hidden(b.ids(), b.mask(), training), b.mask());  // [B, d]
-        return pooled.getNDArrayInternal().linear(pooled, weight, bias).singletonOrThrow();
+        return Ops.linear(pooled, weight, bias);
     }
 
     /** Log-probabilities [n][C] of each example's classes, without dropout or gradients, in batches of {@code batchSize}. */

@@ -31,12 +31,13 @@ public final class FineTune implements AutoCloseable {
 
     /**
      * Everything a run is made of. {@code limit} > 0 keeps only that many records (after a seeded shuffle);
-     * {@code epochs}, when set, replaces the step budget once the training split is known.
+     * {@code epochs}, when set, replaces the step budget once the training split is known ({@link FineTune#prepare} sets
+     * {@code train}'s max steps from it and keeps {@code epochs} as given).
      */
     public record Options(String model, Path data, Format format, int maxLength, boolean pack, LoraConfig lora,
                           TrainConfig train, double testFraction, int validationSize, int limit, Double epochs) {
         Options withTrain(TrainConfig t) {
-            return new Options(model, data, format, maxLength, pack, lora, t, testFraction, validationSize, limit, null);
+            return new Options(model, data, format, maxLength, pack, lora, t, testFraction, validationSize, limit, epochs);
         }
 
         /** Plain training (no Fast Forward) needs no validation set: pass 0, and the test split keeps those examples. */

@@ -112,8 +112,7 @@ public final class Predictor implements AutoCloseable {
 
     /** Token ids of {@code text} as training saw them (special tokens, truncation to the max length). */
     public long[] encode(String text) {
-        long[] ids = pretrained.tokenizer().encode(text, true);
-        return ids.length > maxLength ? Arrays.copyOf(ids, maxLength) : ids;
+        return pretrained.tokenizer().encodeMarked(text).truncate(maxLength);
     }
 
     /** Class probabilities for each text, in order. */

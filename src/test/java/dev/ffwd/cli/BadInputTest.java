@@ -1,6 +1,6 @@
 package dev.ffwd.cli;
 
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.SafetensorsWriter;
@@ -49,7 +49,7 @@ class BadInputTest {
     }
 
     Path copyFixture(String name) throws IOException {
-        Path src = SharedFixtures.fixture(name), dst = tmp.resolve(name);
+        Path src = TinyModels.dir(name), dst = tmp.resolve(name);
         Files.createDirectories(dst);
         try (Stream<Path> s = Files.list(src)) {
             for (Path f : s.toList()) Files.copy(f, dst.resolve(f.getFileName()));
@@ -120,7 +120,7 @@ class BadInputTest {
 
     @Test
     void malformedJsonlNamesTheLine() throws IOException {
-        Path m = SharedFixtures.fixture("tiny-llama");
+        Path m = TinyModels.dir("tiny-llama");
         Path data = tmp.resolve("d.jsonl");
         Files.writeString(data, "{\"text\": \"the cat\"}\n{\"text\": \"a dog\"\n");
         assertCleanError(train(m, data, "text"), data + ":2", "invalid JSON");
@@ -143,7 +143,7 @@ class BadInputTest {
         Files.writeString(out.resolve("keep.txt"), "precious");
         Path data = tmp.resolve("d.jsonl");
         Files.writeString(data, "{\"text\": \"the cat\"}\n");
-        Outcome o = ffwd("train", "--model", SharedFixtures.fixture("tiny-llama").toString(), "--data", data.toString(), "--out", out.toString());
+        Outcome o = ffwd("train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(), "--out", out.toString());
         assertCleanError(o, out.toString(), "--overwrite");
         assertEquals("precious", Files.readString(out.resolve("keep.txt")));
     }

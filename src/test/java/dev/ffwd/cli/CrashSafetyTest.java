@@ -1,6 +1,6 @@
 package dev.ffwd.cli;
 
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.TestData;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
@@ -27,7 +27,7 @@ class CrashSafetyTest {
     @TempDir Path tmp;
 
     List<String> trainArgs(Path data, Path out) {
-        return List.of("train", "--model", SharedFixtures.fixture("tiny-llama").toString(), "--data", data.toString(),
+        return List.of("train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(),
                 "--out", out.toString(), "--max-steps", "150", "--batch-size", "8", "--grad-accum", "2", "--lora-r", "8",
                 "--lr", "1e-3", "--max-length", "32", "--checkpoint-every", "1", "--eval-every", "25", "--ff",
                 "--test-fraction", "0.3", "--ff-val-size", "8", "--threads", "1");
@@ -101,7 +101,7 @@ class CrashSafetyTest {
         if (unshare) cmd.addAll(List.of("unshare", "-n"));
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Dai.djl.offline=true",
                 "-Dhttp.proxyHost=10.255.255.1", "-Dhttps.proxyHost=10.255.255.1", "-cp", System.getProperty("java.class.path"),
-                "dev.ffwd.cli.Main", "score", "--model", SharedFixtures.fixture("tiny-gpt-neox").toString(), "--text", "the cat saw the dog ."));
+                "dev.ffwd.cli.Main", "score", "--model", TinyModels.dir("tiny-gpt-neox").toString(), "--text", "the cat saw the dog ."));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("OPT_OUT_TRACKING", "true");
         pb.environment().put("http_proxy", "http://10.255.255.1:9");

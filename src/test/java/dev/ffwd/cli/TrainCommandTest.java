@@ -2,7 +2,7 @@ package dev.ffwd.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.TestData;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
@@ -25,7 +25,7 @@ class TrainCommandTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     List<String> args(Path data, Path out, String... more) {
-        List<String> a = new ArrayList<>(List.of("train", "--model", SharedFixtures.fixture("tiny-llama").toString(), "--data", data.toString(),
+        List<String> a = new ArrayList<>(List.of("train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(),
                 "--out", out.toString(), "--batch-size", "8", "--lora-r", "4", "--max-length", "32"));
         a.addAll(List.of(more));
         return a;

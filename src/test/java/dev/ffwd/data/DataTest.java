@@ -1,6 +1,6 @@
 package dev.ffwd.data;
 
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.io.TextTokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +25,7 @@ class DataTest {
 
     @Test
     void instructionLossIsOnTheResponseOnly() throws IOException {
-        try (TextTokenizer tok = TextTokenizer.load(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"))) {
+        try (TextTokenizer tok = TextTokenizer.load(TinyModels.tokenizer())) {
             List<Record> rs = Jsonl.read(write("{\"instruction\": \"say\", \"input\": \"the cat\", \"output\": \"the dog ran .\"}"), Format.INSTRUCTION);
             Example e = Encoder.encode(rs, tok, 512, false, tmp).examples().get(0);
             long[] response = tok.encode("the dog ran .", false);
@@ -41,7 +41,7 @@ class DataTest {
 
     @Test
     void chatLossIsOnAssistantTurnsOnly() throws IOException {
-        try (TextTokenizer tok = TextTokenizer.load(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"))) {
+        try (TextTokenizer tok = TextTokenizer.load(TinyModels.tokenizer())) {
             List<Record> rs = Jsonl.read(write("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, "
                     + "{\"role\": \"assistant\", \"content\": \"the cat\"}, {\"role\": \"user\", \"content\": \"and\"}]}"), Format.CHAT);
             assertEquals(6, rs.get(0).segments().size());
@@ -52,7 +52,7 @@ class DataTest {
 
     @Test
     void classificationLabelsAreSortedAndTruncationIsCounted() throws IOException {
-        try (TextTokenizer tok = TextTokenizer.load(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"))) {
+        try (TextTokenizer tok = TextTokenizer.load(TinyModels.tokenizer())) {
             List<Record> rs = Jsonl.read(write("{\"text\": \"the cat saw the dog and the bird\", \"label\": \"b\"}",
                     "{\"text\": \"a dog\", \"label\": \"a\"}", "{\"text\": \"a cat\", \"label\": 7}"), Format.CLASSIFICATION);
             Encoder.Encoded enc = Encoder.encode(rs, tok, 4, false, tmp);
@@ -60,6 +60,23 @@ class DataTest {
             assertEquals(List.of(2, 1, 0), enc.examples().stream().map(Example::label).toList());
             assertEquals(1, enc.truncated());
             assertTrue(enc.examples().stream().allMatch(e -> e.length() <= 4));
+        }
+    }
+
+    @Test
+    void classificationTruncationKeepsTheClosingSeparator() throws IOException {
+        try (TextTokenizer tok = TextTokenizer.load(TinyModels.tokenizer("tiny-bert"))) {  // "<s>" … "</s>" as [CLS] … [SEP]
+            long[] full = tok.encode("the cat saw the dog and the bird", true);
+            assertEquals(2, full[0]);
+            assertEquals(3, full[full.length - 1]);
+            List<Record> rs = Jsonl.read(write("{\"text\": \"the cat saw the dog and the bird\", \"label\": \"b\"}",
+                    "{\"text\": \"a dog\", \"label\": \"a\"}"), Format.CLASSIFICATION);
+            Encoder.Encoded enc = Encoder.encode(rs, tok, 5, false, tmp);
+            assertEquals(1, enc.truncated());
+            long[] cut = enc.examples().get(0).ids();
+            assertArrayEquals(new long[]{2, full[1], full[2], full[3], 3}, cut, "[CLS] the cat saw [SEP]");
+            assertArrayEquals(tok.encode("a dog", true), enc.examples().get(1).ids(), "a short text is left as it is");
+            assertArrayEquals(cut, tok.encodeMarked("the cat saw the dog and the bird").truncate(5), "prediction truncates as training");
         }
     }
 

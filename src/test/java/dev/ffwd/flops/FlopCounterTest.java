@@ -1,6 +1,6 @@
 package dev.ffwd.flops;
 
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.ModelConfig;
 import org.junit.jupiter.api.Test;
@@ -16,23 +16,23 @@ class FlopCounterTest {
 
     @Test
     void loraOnQueryAndValueMatchesHandCount() {
-        ModelConfig c = ModelConfig.load(SharedFixtures.fixture("tiny-llama").resolve("config.json"));
+        ModelConfig c = TinyModels.config("tiny-llama");
         FlopCounter fc = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of("q_proj", "v_proj"), false), 0);
 
         double q = 2.0 * N * D * D, k = 2.0 * N * D * KV, v = 2.0 * N * D * KV, o = 2.0 * N * D * D;
         double mlp = 2 * (2.0 * N * D * F) + 2.0 * N * F * D;
-        double attn = 2 * (2.0 * B * H * T * T * HD);
+        double product = 2.0 * B * H * T * T * HD, attn = 2 * product;  // q·kᵀ and probs·v
         double loraQ = 2.0 * N * D * R + 2.0 * N * R * D, loraV = 2.0 * N * D * R + 2.0 * N * R * KV;
         double head = 2.0 * B * (T - 1) * D * V;
         double fwdLayer = q + k + v + o + mlp + attn + loraQ + loraV;
         double fwd = 2 * fwdLayer + head;
 
         // layer 0: its input depends on nothing trainable, so q/k/v need no input gradient and LoRA A no input grad;
-        // everything after the adapted projections needs input gradients (2 products per attention matmul).
+        // attention needs dprobs = dout·vᵀ, dq and dv but not dk (k is frozen); everything after needs input gradients.
         double aQ = 2.0 * N * D * R, bQ = 2.0 * N * R * D, aV = 2.0 * N * D * R, bV = 2.0 * N * R * KV;
-        double bwd0 = (aQ + 2 * bQ) + (aV + 2 * bV) + 2 * attn + o + mlp;
-        // layer 1: all input gradients, plus LoRA A's input gradient
-        double bwd1 = q + k + v + (2 * aQ + 2 * bQ) + (2 * aV + 2 * bV) + 2 * attn + o + mlp;
+        double bwd0 = (aQ + 2 * bQ) + (aV + 2 * bV) + 3 * product + o + mlp;
+        // layer 1: all input gradients, plus LoRA A's input gradient; all four attention products
+        double bwd1 = q + k + v + (2 * aQ + 2 * bQ) + (2 * aV + 2 * bV) + 4 * product + o + mlp;
         double bwd = bwd0 + bwd1 + head;  // frozen LM head: input gradient only
 
         FlopCounter.Flops f = fc.trainStep(B, T);
@@ -42,11 +42,50 @@ class FlopCounterTest {
         assertEquals(fwd + bwd, f.exact(), 1e-6);
     }
 
+    /**
+     * Attention backward in a block whose input needs no gradient, by the one projection adapted there: dprobs = dout·vᵀ
+     * and dq = dscores·k for q; dprobs and dk = dscoresᵀ·q for k; only dv = probsᵀ·dout for v.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"q_proj, 2", "k_proj, 2", "v_proj, 1"})
+    void attentionBackwardCountsOnlyTheProductsTheAdaptedProjectionNeeds(String target, int products) {
+        ModelConfig c = TinyModels.config("tiny-llama");
+        FlopCounter one = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of(target), false), 0);
+        FlopCounter none = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of("nothing_matches"), false), 0);
+        long out = target.equals("q_proj") ? D : KV;
+        double a = 2.0 * N * D * R, b = 2.0 * N * R * out, product = 2.0 * B * H * T * T * HD;
+        double q = 2.0 * N * D * D, k = 2.0 * N * D * KV, v = 2.0 * N * D * KV, o = 2.0 * N * D * D;
+        double mlp = 2 * (2.0 * N * D * F) + 2.0 * N * F * D, head = 2.0 * B * (T - 1) * D * V;
+        // layer 0: the adapter (A, B weight grads, B input grad), its attention products, o and the MLP;
+        // layer 1: every input gradient and all four attention products (its input depends on layer 0's adapter)
+        double bwd = (a + 2 * b) + products * product + o + mlp
+                + (2 * a + 2 * b) + q + k + v + 4 * product + o + mlp + head;
+        FlopCounter.Flops f = one.trainStep(B, T);
+        assertEquals(none.forward(B, T) + 2 * (a + b), f.forward(), 1e-6);  // an adapter in each layer
+        assertEquals(f.forward() + bwd, f.exact(), 1e-6);
+    }
+
+    /**
+     * DoRA (norm detached, as PEFT does): the forward adds x·Wᵀ again and B·A for the norm; the backward adds only
+     * that product's input gradient where the input needs one, never a backward through B·A.
+     */
+    @Test
+    void doraAddsNoBackwardThroughTheDetachedNorm() {
+        ModelConfig c = TinyModels.config("tiny-llama");
+        FlopCounter lora = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of("q_proj"), false), 0);
+        FlopCounter dora = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of("q_proj"), true), 0);
+        double w = 2.0 * N * D * D, ba = 2.0 * D * R * D;
+        FlopCounter.Flops l = lora.trainStep(B, T), d = dora.trainStep(B, T);
+        assertEquals(l.forward() + 2 * (w + ba), d.forward(), 1e-6);        // both layers
+        double bwdL = l.exact() - l.forward(), bwdD = d.exact() - d.forward();
+        assertEquals(bwdL + w, bwdD, 1e-6);                                  // layer 1's x·Wᵀ input gradient only
+    }
+
     /** Fused projections (Phi-3's qkv_proj, gate_up_proj; GPT-2's Conv1D c_attn) count with their full widths. */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.CsvSource({"tiny-phi3, qkv_proj, 128, 64", "tiny-gpt2, c_attn, 128, 128"})
     void fusedLayersCountAtTheirWidth(String fixture, String target, long mlpIn, long mlpHidden) {
-        ModelConfig c = ModelConfig.load(SharedFixtures.fixture(fixture).resolve("config.json"));
+        ModelConfig c = TinyModels.config(fixture);
         FlopCounter fc = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of(target), false), 0);
         double qkv = 2.0 * N * D * 3 * D, o = 2.0 * N * D * D, up = 2.0 * N * D * mlpIn, down = 2.0 * N * mlpHidden * D;
         double attn = 2 * (2.0 * B * H * T * T * HD), lora = 2.0 * N * D * R + 2.0 * N * R * 3 * D;
@@ -56,7 +95,7 @@ class FlopCounterTest {
 
     @Test
     void withoutAdaptersNothingNeedsAGradientButTheClassifierHead() {
-        ModelConfig c = ModelConfig.load(SharedFixtures.fixture("tiny-gpt-neox").resolve("config.json"));
+        ModelConfig c = TinyModels.config("tiny-gpt-neox");
         FlopCounter fc = new FlopCounter(c, new LoraConfig(4, 8, 0, List.of("nothing_matches"), false), 3);
         FlopCounter.Flops f = fc.trainStep(B, T);
         double headFwd = 2.0 * B * D * 3;

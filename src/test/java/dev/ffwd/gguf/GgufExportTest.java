@@ -3,7 +3,7 @@ package dev.ffwd.gguf;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
@@ -78,7 +78,7 @@ class GgufExportTest {
     @ParameterizedTest
     @FieldSource("EXPORTABLE")
     void trainedAdaptersUseLlamaCppNames(Family f) throws IOException {
-        Path model = SharedFixtures.fixture(f.fixture()), adapter = tmp.resolve("trained-" + f.fixture()), out = tmp.resolve(f.fixture() + "-trained.gguf");
+        Path model = TinyModels.dir(f.fixture()), adapter = tmp.resolve("trained-" + f.fixture()), out = tmp.resolve(f.fixture() + "-trained.gguf");
         List<String> targets = f.names().keySet().stream().map(m -> m.substring(m.indexOf('.') + 1)).toList();
         List<String> keys = trainAdapter(model.toString(), Format.TEXT, TestData.stories(tmp, 40, 1), targets, adapter);
         LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F32);
@@ -104,7 +104,7 @@ class GgufExportTest {
         for (int i = 0; i < 40; i++) lines.add("{\"text\": \"the cat was " + (i % 2 == 0 ? "happy" : "sad") + "\", \"label\": \"" + i % 2 + "\"}");
         Files.write(labelled, lines);
         Map<String, String[]> cases = new LinkedHashMap<>();
-        cases.put("gpt2", new String[]{SharedFixtures.fixture("tiny-gpt2").toString(), "TEXT"});
+        cases.put("gpt2", new String[]{TinyModels.dir("tiny-gpt2").toString(), "TEXT"});
         cases.put("bert", new String[]{Pretrained.BUILTIN, "CLASSIFICATION"});
         for (var c : cases.entrySet()) {
             Path adapter = tmp.resolve("unsupported-" + c.getKey()), out = tmp.resolve(c.getKey() + ".gguf");
@@ -162,19 +162,19 @@ class GgufExportTest {
 
     @Test
     void refusesWhatLlamaCppCannotLoad() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama");
+        Path model = TinyModels.dir("tiny-llama");
         Path dora = tmp.resolve("dora");
         writeAdapter(model, "model.layers", List.of("self_attn.q_proj"), dora, true, "CAUSAL_LM");
         FfwdException e = assertThrows(FfwdException.class, () -> LoraToGguf.export(model, dora, tmp.resolve("x.gguf"), GgufWriter.TensorType.F32));
         assertTrue(e.getMessage().contains("DoRA"), e.getMessage());
-        Path gpt2 = SharedFixtures.fixture("tiny-gpt2");
+        Path gpt2 = TinyModels.dir("tiny-gpt2");
         e = assertThrows(FfwdException.class, () -> LoraToGguf.export(gpt2, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
         assertTrue(e.getMessage().contains("model_type 'gpt2' has no llama.cpp LoRA mapping"), e.getMessage());
     }
 
     @Test
     void f16Output() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama"), adapter = tmp.resolve("a16");
+        Path model = TinyModels.dir("tiny-llama"), adapter = tmp.resolve("a16");
         Map<String, float[]> peft = writeAdapter(model, "model.layers", List.of("self_attn.v_proj"), adapter, false, "CAUSAL_LM");
         Path out = tmp.resolve("a16.gguf");
         LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F16);
@@ -187,7 +187,7 @@ class GgufExportTest {
     void check(Family f) throws IOException {
         String fixture = f.fixture(), arch = f.arch(), layers = f.layers();
         Map<String, String> names = f.names();
-        Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve(fixture);
+        Path model = TinyModels.dir(fixture), adapter = tmp.resolve(fixture);
         JsonNode cfg = new ObjectMapper().readTree(model.resolve("config.json").toFile());
         List<String> modules = new ArrayList<>(names.keySet());
         Map<String, float[]> peft = writeAdapter(model, layers, modules, adapter, false, "CAUSAL_LM");

@@ -2,7 +2,7 @@ package dev.ffwd.io;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.TestData;
 import dev.ffwd.data.Format;
 import dev.ffwd.fastforward.FfConfig;
@@ -119,7 +119,7 @@ class PeftConventionsTest {
 
     @Test
     void llamaCausalLm() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama");
+        Path model = TinyModels.dir("tiny-llama");
         Saved s = train(model.toString(), TestData.stories(tmp, 40, 1), Format.TEXT, List.of("q_proj", "v_proj"));
         assertPeftConfig(s.config(), "CAUSAL_LM", null);
         assertEquals(List.of("q_proj", "v_proj"), JSON.convertValue(s.config().get("target_modules"), List.class));
@@ -130,7 +130,7 @@ class PeftConventionsTest {
 
     @Test
     void gptNeoXCausalLmWithRegexTargets() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-gpt-neox");
+        Path model = TinyModels.dir("tiny-gpt-neox");
         Saved s = train(model.toString(), TestData.stories(tmp, 40, 1), Format.TEXT,
                 List.of("re:gpt_neox\\.layers\\.1\\.attention\\..*", "dense_4h_to_h"));
         assertPeftConfig(s.config(), "CAUSAL_LM", null);
@@ -142,7 +142,7 @@ class PeftConventionsTest {
 
     @Test
     void llamaSequenceClassification() throws IOException {
-        Path model = SharedFixtures.fixture("tiny-llama");
+        Path model = TinyModels.dir("tiny-llama");
         Saved s = train(model.toString(), labelled(), Format.CLASSIFICATION, List.of("q_proj"));
         assertPeftConfig(s.config(), "SEQ_CLS", List.of("score"));
         // LlamaForSequenceClassification: backbone "model.", head "score" without bias; PEFT saves the head as base_model.model.score.weight
@@ -199,7 +199,7 @@ class PeftConventionsTest {
     @Test
     void everyFamilyWritesPeftKeysForItsHfModulePaths() throws IOException {
         for (Family f : FAMILIES) {
-            Path model = SharedFixtures.fixture(f.fixture());
+            Path model = TinyModels.dir(f.fixture());
             JsonNode hfConfig = JSON.readTree(model.resolve("config.json").toFile());
             int layers = hfConfig.has("n_layer") ? hfConfig.get("n_layer").asInt() : hfConfig.get("num_hidden_layers").asInt();
             Map<String, long[]> stored = linears(model, ""), outIn = new HashMap<>();  // module path -> weight as stored / as [out, in]

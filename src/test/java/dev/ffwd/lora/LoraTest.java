@@ -4,7 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
 import dev.ffwd.io.PeftAdapter;
@@ -55,7 +55,7 @@ class LoraTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void gradientsMatchFiniteDifferences(boolean dora) {
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture("tiny-llama"))) {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
             Lora lora = Lora.attach(p.model(), new LoraConfig(2, 4, 0, List.of("q_proj", "down_proj"), dora), 3);
             randomize(lora, 5);
             if (dora) for (Param q : lora.params()) if (q.name().endsWith("magnitude_vector")) q.value().addi(1f);
@@ -95,7 +95,7 @@ class LoraTest {
 
     @Test
     void mergeMatchesAdapterOutputAndUnmergeRestoresBaseBitForBit() {
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture("tiny-gpt-neox"))) {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-gpt-neox"))) {
             float[] base = p.model().linears().get("gpt_neox.layers.0.attention.query_key_value").weight().toFloatArray();
             Lora lora = Lora.attach(p.model(), new LoraConfig(4, 8, 0.1, List.of("query_key_value", "dense_4h_to_h"), false), 1);
             randomize(lora, 2);
@@ -114,7 +114,7 @@ class LoraTest {
 
     @Test
     void freshAdaptersLeaveTheModelUnchanged() {
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture("tiny-llama"))) {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
             LanguageModeling lm = new LanguageModeling(p.model());
             double before = loss(lm, batch(p));
             Lora lora = Lora.attach(p.model(), new LoraConfig(4, 16, 0, List.of("q_proj", "k_proj", "v_proj", "o_proj"), false), 9);
@@ -126,7 +126,7 @@ class LoraTest {
 
     @Test
     void peftAdapterRoundTrips() {
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture("tiny-llama"))) {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
             LoraConfig cfg = new LoraConfig(4, 16, 0.1, List.of("q_proj", "v_proj"), true);
             Lora lora = Lora.attach(p.model(), cfg, 4);
             randomize(lora, 6);

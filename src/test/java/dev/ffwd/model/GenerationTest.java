@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.cli.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,7 +63,7 @@ class GenerationTest {
 
     @Test
     void samplingIsSeededAndTopKOneIsGreedy() {
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture("tiny-llama"))) {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
             Transformer m = p.model();
             Sampling s = new Sampling(1.0, 20, 0.9);
             long[] a = Scoring.generate(m, PROMPT, 20, s, 7, Set.of(), true);
@@ -89,7 +90,7 @@ class GenerationTest {
 
     @Test
     void stopsAtEosFromGenerationConfigUnlessIgnored() throws Exception {
-        Path src = SharedFixtures.fixture("tiny-qwen2");
+        Path src = TinyModels.dir("tiny-qwen2");
         long[] greedy;
         try (Pretrained p = Pretrained.load(src)) {
             greedy = Scoring.generate(p.model(), PROMPT, 6, Sampling.GREEDY, 0, Set.of(), true);
@@ -125,7 +126,7 @@ class GenerationTest {
     @ValueSource(strings = {"tiny-gpt-neox", "tiny-llama", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma", "tiny-mistral", "tiny-gpt2"})
     void paddedBatchesEqualSequencesAlone(String name) {
         List<long[]> seqs = List.of(PROMPT, Arrays.copyOf(PROMPT, 4), new long[]{7, 3, 12, 40, 41, 42});
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture(name))) {
+        try (Pretrained p = Pretrained.load(TinyModels.dir(name))) {
             Transformer m = p.model();
             for (boolean left : new boolean[]{false, true}) {
                 List<double[]> batch = Scoring.tokenLogprobs(m, seqs, left);

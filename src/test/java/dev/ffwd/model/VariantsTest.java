@@ -2,7 +2,7 @@ package dev.ffwd.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,7 +29,7 @@ class VariantsTest {
         Path src = Path.of("src/test/resources/variants", name), dir = tmp.resolve(name);
         Files.createDirectories(dir);
         for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(src.resolve(f), dir.resolve(f));
-        Files.copy(SharedFixtures.fixture("tiny-llama").resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        Files.copy(TinyModels.tokenizer(), dir.resolve("tokenizer.json"));
         JsonNode ref = new ObjectMapper().readTree(src.resolve("reference.json").toFile());
         long[] ids = ReferenceFidelityTest.tokenIds(ref);
         try (Pretrained p = Pretrained.load(dir)) {

@@ -24,7 +24,7 @@ class FastForwardRunTest {
     void stagesLeaveOptimizerStateUntouchedAndCostsAddUp() throws Exception {
         Path data = TestData.stories(tmp, 100, 4);
         try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, TestData.config(12, 5e-3), 0.0))) {
-            TrainingRun run = ft.newRun(FfConfig.paper().withInterval(3).withValidationSize(8).withMaxRepeats(50), null);
+            TrainingRun run = ft.newRun(FfConfig.paper().withInterval(3).withMaxRepeats(50), null);
             Map<String, float[][]> atStep = new LinkedHashMap<>();
             List<FastForward.Stage> stages = new ArrayList<>();
             long[] adamSteps = new long[2];
