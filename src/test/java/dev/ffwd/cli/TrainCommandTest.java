@@ -55,6 +55,33 @@ class TrainCommandTest {
     }
 
     @Test
+    void chatDataIsTrainedAndEvaluatedInTheModelsOwnTemplate() throws IOException {
+        Path src = SharedFixtures.fixture("tiny-llama"), model = tmp.resolve("chat-model");
+        Files.createDirectories(model);
+        for (String f : new String[]{"config.json", "tokenizer.json", "model.safetensors"}) Files.copy(src.resolve(f), model.resolve(f));
+        Files.writeString(model.resolve("tokenizer_config.json"), JSON.createObjectNode().put("bos_token", "<s>").put("eos_token", "</s>")
+                .put("chat_template", SharedFixtures.WORD_CHAT_TEMPLATE).toString());
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 40; i++)
+            lines.add("{\"messages\": [{\"role\": \"user\", \"content\": \"the " + (i % 2 == 0 ? "cat" : "dog")
+                    + "\"}, {\"role\": \"assistant\", \"content\": \"a " + (i % 2 == 0 ? "cat" : "dog") + " ran\"}]}");
+        Path data = Files.write(tmp.resolve("chat.jsonl"), lines), out = tmp.resolve("chat-run");
+        List<String> a = args(data, out, "--format", "chat", "--max-steps", "2", "--eval-every", "2");
+        a.set(a.indexOf("--model") + 1, model.toString());
+        Cli.Result r = Cli.run(a.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(2, metrics(out).size());
+        r = Cli.run("eval", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--data", data.toString(), "--format", "chat");
+        assertEquals(0, r.code(), r.err());
+        // the template is the one in use: when it refuses, training names the data line and the template file
+        Files.writeString(model.resolve("chat_template.jinja"), "{{ raise_exception('refused') }}");
+        r = Cli.run(args(data, tmp.resolve("refused"), "--format", "chat", "--max-steps", "1").stream()
+                .map(s -> s.equals(src.toString()) ? model.toString() : s).toArray(String[]::new));
+        assertEquals(1, r.code());
+        assertEquals("ffwd: error: " + data + ":1: " + model.resolve("chat_template.jinja") + ": chat_template: refused", r.err().strip());
+    }
+
+    @Test
     void fastForwardStillNeedsItsValidationSetAndSaysHowToGetIt() throws IOException {
         Path data = TestData.stories(tmp, 200, 5), out = tmp.resolve("ff");
         Cli.Result r = Cli.run(args(data, out, "--max-steps", "2", "--ff").toArray(String[]::new));
