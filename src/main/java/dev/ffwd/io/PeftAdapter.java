@@ -39,7 +39,7 @@ public final class PeftAdapter {
     /** taskType: PEFT's CAUSAL_LM, SEQ_CLS or FEATURE_EXTRACTION. */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
                             Collection<RawTensor> tensors) {
-        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "");
+        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "", false);
     }
 
     /**
@@ -76,9 +76,13 @@ public final class PeftAdapter {
         return b.toString();
     }
 
-    /** As {@link #save(Path, LoraConfig, String, String, List, Collection)}, with {@link #modulePrefix} already applied to the tensor names. */
+    /**
+     * As {@link #save(Path, LoraConfig, String, String, List, Collection)}, with {@link #modulePrefix} already applied to
+     * the tensor names. {@code fanInFanOut}: the adapted layers are GPT-2-style Conv1D, whose weights the checkpoint
+     * stores [in, out]; PEFT then transposes B·A when it merges (the A and B tensors keep their usual shapes).
+     */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
-                            Collection<RawTensor> tensors, String modulePrefix) {
+                            Collection<RawTensor> tensors, String modulePrefix, boolean fanInFanOut) {
         ObjectNode c = JSON.createObjectNode();
         c.put("peft_type", "LORA");
         c.put("task_type", taskType);
@@ -92,7 +96,7 @@ public final class PeftAdapter {
         c.put("use_dora", cfg.dora());
         c.put("use_rslora", false);
         c.put("bias", "none");
-        c.put("fan_in_fan_out", false);
+        c.put("fan_in_fan_out", fanInFanOut);
         c.put("init_lora_weights", true);
         c.put("inference_mode", true);
         if (modulesToSave.isEmpty()) c.putNull("modules_to_save");

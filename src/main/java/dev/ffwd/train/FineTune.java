@@ -142,7 +142,8 @@ public final class FineTune implements AutoCloseable {
             String module = p.name().substring(Lora.PEFT_PREFIX.length(), p.name().lastIndexOf('.'));
             if (!save.contains(module)) save.add(module);
         }
-        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix);
+        boolean conv1d = pretrained.model().layout().linears().stream().anyMatch(m -> m.conv1d() && options.lora().matches(m.name()));
+        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix, conv1d);
         if (!labels.isEmpty()) {
             boolean causal = pretrained.model().config.causal();
             new ClassifierHead(labels, causal ? ClassifierHead.Pooling.LAST_TOKEN : ClassifierHead.Pooling.MEAN, save.get(0),
