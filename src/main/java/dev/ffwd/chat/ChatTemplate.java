@@ -192,7 +192,8 @@ public final class ChatTemplate {
             if (at < 0)
                 throw new FfwdException(source + ": chat_template: the rendered conversation does not contain message " + i + " (assistant) at its place");
             String alone = render(messages.subList(0, i + 1), false);
-            String after = alone.substring(alone.lastIndexOf(content) + content.length());
+            int inAlone = alone.lastIndexOf(content);
+            String after = inAlone < 0 ? "" : alone.substring(inAlone + content.length());
             String agreed = after.substring(0, commonPrefix(full, at + content.length(), after));
             int end = at + content.length() + throughFirstSpecial(agreed);
             parts.add(new Part(full.substring(cursor, start), false));
