@@ -29,4 +29,11 @@ public final class SharedFixtures {
     public static Path fixture(String name) {
         return dir().resolve("fixtures").resolve(name);
     }
+
+    /**
+     * A chat template written in words of the fixtures' 96-word vocabulary ("you" opens a user turn, "i" any other),
+     * with their BOS {@code <s>} (id 2) and EOS {@code </s>} (id 3), so that rendered chats have known token ids.
+     */
+    public static final String WORD_CHAT_TEMPLATE = "{{ bos_token }}{% for m in messages %}{% if m.role == 'user' %}you{% else %}i{% endif %} "
+            + "{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}i{% endif %}";
 }

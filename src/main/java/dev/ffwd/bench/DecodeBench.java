@@ -1,5 +1,7 @@
 package dev.ffwd.bench;
 
+import ai.djl.ndarray.NDManager;
+import dev.ffwd.FfwdException;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
 import dev.ffwd.model.ModelConfig;
@@ -8,44 +10,65 @@ import dev.ffwd.model.Sampling;
 import dev.ffwd.model.Scoring;
 import dev.ffwd.model.Transformer;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
 
 /**
- * Greedy decoding speed with and without the KV cache on a random Pythia-160m-shaped model:
- * {@code java -cp target/ffwd.jar dev.ffwd.bench.DecodeBench DIR [NEW_TOKENS] [PROMPT_TOKENS]} (DIR is created if absent).
- * Both runs must produce the same tokens; a mismatch is an error, not a timing.
+ * Greedy decoding speed of a causal LM with the KV cache and with a full recompute per token. The two are timed in
+ * alternation, {@code repeats} times each after one short warm-up, from the same seeded random prompt; every pair must
+ * produce the same tokens, or the timing is refused.
  */
 public final class DecodeBench {
 
     private DecodeBench() {}
 
-    public static void main(String[] args) throws Exception {
-        System.setProperty("ai.djl.offline", "true");
-        Path dir = Path.of(args[0]);
-        int newTokens = args.length > 1 ? Integer.parseInt(args[1]) : 256, promptLen = args.length > 2 ? Integer.parseInt(args[2]) : 16;
-        if (!Files.exists(dir.resolve("model.safetensors"))) BenchModel.PYTHIA_160M.writeInChildProcess(dir, 1);
-        ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
-        try (TensorStore store = SafetensorsReader.openModelDir(dir); ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+    /** Seconds per run of each mode, in the order run. */
+    public record Result(ModelConfig config, int promptTokens, int newTokens, double[] cachedSeconds, double[] recomputeSeconds) {
+
+        public Spread cachedTokensPerSecond() {
+            return Spread.of(Arrays.stream(cachedSeconds).map(s -> newTokens / s).toArray());
+        }
+
+        public Spread recomputeTokensPerSecond() {
+            return Spread.of(Arrays.stream(recomputeSeconds).map(s -> newTokens / s).toArray());
+        }
+    }
+
+    /** Min, median and max of some measurements. */
+    public record Spread(double min, double median, double max) {
+        public static Spread of(double[] values) {
+            if (values.length == 0) throw new IllegalArgumentException("no measurements");
+            double[] s = values.clone();
+            Arrays.sort(s);
+            int n = s.length;
+            return new Spread(s[0], n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[n - 1]);
+        }
+    }
+
+    public static Result run(Path modelDir, int promptTokens, int newTokens, int repeats) {
+        if (promptTokens < 1 || newTokens < 1 || repeats < 1)
+            throw new IllegalArgumentException("decode bench: prompt tokens, new tokens and repeats must be >= 1");
+        ModelConfig cfg = ModelConfig.load(modelDir.resolve("config.json"));
+        if (!cfg.causal()) throw new FfwdException(modelDir + ": " + cfg.modelType() + " is an encoder; it does not generate");
+        try (TensorStore store = SafetensorsReader.openModelDir(modelDir); NDManager m = NDManager.newBaseManager()) {
             Transformer model = Pretrained.build(cfg, store, m);
-            long[] prompt = new Random(3).longs(promptLen, 0, cfg.vocabSize()).toArray();
-            Scoring.generate(model, prompt, 8, Sampling.GREEDY, 0, Set.of(), true);  // warm-up
-            long[][] out = new long[2][];
-            double[] seconds = new double[2];
-            for (int run = 0; run < 2; run++) {
+            long[] prompt = new Random(3).longs(promptTokens, 0, cfg.vocabSize()).toArray();
+            Scoring.generate(model, prompt, Math.min(8, newTokens), Sampling.GREEDY, 0, Set.of(), true);  // warm-up
+            Scoring.generate(model, prompt, Math.min(8, newTokens), Sampling.GREEDY, 0, Set.of(), false);
+            double[] cached = new double[repeats], recompute = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
                 long t0 = System.nanoTime();
-                out[run] = Scoring.generate(model, prompt, newTokens, Sampling.GREEDY, 0, Set.of(), run == 0);
-                seconds[run] = (System.nanoTime() - t0) / 1e9;
+                long[] a = Scoring.generate(model, prompt, newTokens, Sampling.GREEDY, 0, Set.of(), true);
+                long t1 = System.nanoTime();
+                long[] b = Scoring.generate(model, prompt, newTokens, Sampling.GREEDY, 0, Set.of(), false);
+                long t2 = System.nanoTime();
+                if (!Arrays.equals(a, b)) throw new FfwdException(modelDir + ": cached and recomputed greedy tokens differ; no timing");
+                cached[r] = (t1 - t0) / 1e9;
+                recompute[r] = (t2 - t1) / 1e9;
             }
-            if (!Arrays.equals(out[0], out[1])) throw new IllegalStateException("cached and recomputed tokens differ");
-            System.out.printf("model %s (%d layers, d %d), prompt %d tokens, %d new tokens, greedy, threads %s%n", dir, cfg.layers(), cfg.hidden(),
-                    promptLen, newTokens, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
-            System.out.printf("with KV cache:    %7.2f s  %8.2f tokens/s%n", seconds[0], newTokens / seconds[0]);
-            System.out.printf("full recompute:   %7.2f s  %8.2f tokens/s%n", seconds[1], newTokens / seconds[1]);
-            System.out.printf("speed-up: %.1fx%n", seconds[1] / seconds[0]);
+            return new Result(cfg, promptTokens, newTokens, cached, recompute);
         }
     }
 }

@@ -2,9 +2,12 @@ package dev.ffwd.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.bench.BenchModel;
 import dev.ffwd.bench.Benchmark;
+import dev.ffwd.bench.DecodeBench;
+import dev.ffwd.io.AtomicFiles;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -14,10 +17,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
 
-@Command(name = "bench", description = "Time a LoRA training step (forward + backward + AdamW); optionally against plain PyTorch in the same run.")
+@Command(name = "bench", description = "Time a LoRA training step (forward + backward + AdamW), optionally against plain PyTorch in the same run; "
+        + "or (--decode) greedy decoding with and without the KV cache.")
 final class BenchCommand implements Runnable {
     @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "Model shapes to time: pythia_70m, llama_small (default: ${DEFAULT-VALUE}).") List<String> shapes;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).") int batch;
@@ -29,9 +36,20 @@ final class BenchCommand implements Runnable {
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
     @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
+    @Option(names = "--decode", description = "Time greedy decoding with the KV cache and with a full recompute per token, "
+            + "instead of a training step.") boolean decode;
+    @Option(names = "--decode-shape", defaultValue = "pythia_160m", description = "Model shape for --decode (default: ${DEFAULT-VALUE}).") String decodeShape;
+    @Option(names = "--new-tokens", defaultValue = "256", description = "--decode: tokens to generate per run (default: ${DEFAULT-VALUE}).") int newTokens;
+    @Option(names = "--prompt-tokens", defaultValue = "16", description = "--decode: prompt length (default: ${DEFAULT-VALUE}).") int promptTokens;
+    @Option(names = "--repeats", defaultValue = "3", description = "--decode: timed runs of each mode, alternating (default: ${DEFAULT-VALUE}).") int repeats;
+    @Option(names = "--json-out", paramLabel = "FILE", description = "--decode: also write the measurements as JSON.") Path jsonOut;
 
     @Override
     public void run() {
+        if (decode) {
+            decode();
+            return;
+        }
         if (smoke) {
             batch = 2;
             seq = 16;
@@ -75,11 +93,63 @@ final class BenchCommand implements Runnable {
                 }
             }
             if (!ratios.isEmpty()) {
-                double[] s = ratios.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                DecodeBench.Spread s = DecodeBench.Spread.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
                 System.out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
-                        s.length, s[0], s[s.length / 2], s[s.length - 1]);
+                        ratios.size(), s.min(), s.median(), s.max());
             }
             if (leakSteps > 0) leakCheck(ours);
+        }
+    }
+
+    /**
+     * Decoding speed on a seeded random checkpoint of {@code --decode-shape}, written to a temporary folder and removed
+     * afterwards; prints a Markdown table of tokens/s (min / median / max over the repeats).
+     */
+    private void decode() {
+        BenchModel shape = BenchModel.valueOf((smoke ? "pythia_70m" : decodeShape).trim().toUpperCase(Locale.ROOT));
+        if (smoke) {
+            newTokens = 4;
+            repeats = 1;
+        }
+        Main.threads(threads);
+        Path dir = null;
+        try {
+            dir = shape.writeInChildProcess(Files.createTempDirectory("ffwd-decode"), 1);
+            DecodeBench.Result r = DecodeBench.run(dir, promptTokens, newTokens, repeats);
+            DecodeBench.Spread cached = r.cachedTokensPerSecond(), full = r.recomputeTokensPerSecond();
+            System.out.printf(Locale.ROOT, "%s shape (%d layers, d %d, vocab %d), prompt %d tokens, %d new tokens, greedy, %d threads, %d repeats%n%n",
+                    shape.name().toLowerCase(Locale.ROOT), r.config().layers(), r.config().hidden(), r.config().vocabSize(),
+                    promptTokens, newTokens, threads, repeats);
+            System.out.println("| decoding | tokens/s min | median | max |");
+            System.out.println("|---|---:|---:|---:|");
+            System.out.printf(Locale.ROOT, "| KV cache | %.1f | %.1f | %.1f |%n", cached.min(), cached.median(), cached.max());
+            System.out.printf(Locale.ROOT, "| full recompute | %.1f | %.1f | %.1f |%n", full.min(), full.median(), full.max());
+            System.out.printf(Locale.ROOT, "%nspeed-up of the median: %.1fx%n", cached.median() / full.median());
+            if (jsonOut != null) AtomicFiles.writeString(jsonOut, decodeJson(shape, r) + "\n");
+        } catch (IOException e) {
+            throw new FfwdException("bench: " + e.getMessage());
+        } finally {
+            if (dir != null) deleteTree(dir);
+        }
+    }
+
+    private String decodeJson(BenchModel shape, DecodeBench.Result r) {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode o = json.createObjectNode().put("shape", shape.name().toLowerCase(Locale.ROOT)).put("layers", r.config().layers())
+                .put("hidden", r.config().hidden()).put("vocab", r.config().vocabSize()).put("prompt_tokens", r.promptTokens())
+                .put("new_tokens", r.newTokens()).put("threads", threads).put("repeats", repeats);
+        Arrays.stream(r.cachedSeconds()).forEach(o.putArray("cached_seconds")::add);
+        Arrays.stream(r.recomputeSeconds()).forEach(o.putArray("recompute_seconds")::add);
+        for (Map.Entry<String, DecodeBench.Spread> e : Map.of("cached_tokens_per_s", r.cachedTokensPerSecond(), "recompute_tokens_per_s", r.recomputeTokensPerSecond()).entrySet())
+            o.putObject(e.getKey()).put("min", e.getValue().min()).put("median", e.getValue().median()).put("max", e.getValue().max());
+        return o.toPrettyString();
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            System.err.println("bench: could not remove " + dir + ": " + e.getMessage());
         }
     }
 

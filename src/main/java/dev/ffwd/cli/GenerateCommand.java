@@ -1,7 +1,10 @@
 package dev.ffwd.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ffwd.chat.ChatTemplate;
+import dev.ffwd.chat.Message;
 import dev.ffwd.model.Eos;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Sampling;
@@ -11,10 +14,14 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
-@Command(name = "generate", description = "Continue a prompt with a causal LM (KV cache; greedy or sampled; stops at the model's EOS).")
+@Command(name = "generate", description = "Continue a prompt with a causal LM (KV cache; greedy or sampled; stops at the model's EOS), or answer it in the model's chat format (--chat).")
 final class GenerateCommand implements Runnable {
     @Mixin ModelOption model;
 
@@ -35,23 +42,51 @@ final class GenerateCommand implements Runnable {
     @Option(names = "--ignore-eos", description = "Generate --max-new-tokens tokens even past the end-of-sequence token.") boolean ignoreEos;
     @Option(names = "--no-cache", description = "Recompute the whole sequence for every token (slower; for checking the cache).") boolean noCache;
     @Option(names = "--json", description = "Print {\"generated_ids\": [...]}: the new token ids only.") boolean json;
+    @Option(names = "--chat", description = "Treat --prompt as the user's message: render it in the model's chat_template "
+            + "(tokenizer_config.json) with the generation prompt, and print only the reply.") boolean chat;
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the user's.") String system;
+    @Option(names = "--template-var", paramLabel = "KEY=VALUE", description = "With --chat: a template variable, e.g. enable_thinking=false "
+            + "(VALUE is read as JSON when it parses, else as a string); repeatable.") Map<String, String> templateVars = new LinkedHashMap<>();
 
     @Override
     public void run() {
         Sampling sampling = greedy ? Sampling.GREEDY : new Sampling(temperature, topK, topP);
+        if (!chat && (system != null || !templateVars.isEmpty())) throw new IllegalArgumentException("--system and --template-var need --chat");
+        if (chat && input.ids != null) throw new IllegalArgumentException("--chat needs --prompt (the user's message), not --token-ids");
         try (Pretrained p = Pretrained.load(model.model)) {
-            long[] prompt = input.ids != null ? input.ids : p.tokenizer().encode(input.prompt);
+            long[] prompt = input.ids != null ? input.ids
+                    : chat ? p.tokenizer().encode(chatPrompt(ChatTemplate.load(p.dir())), false)  // the template wrote the special tokens
+                    : p.tokenizer().encode(input.prompt);
             Set<Long> eos = ignoreEos ? Set.of() : Eos.of(p.dir());
             long[] out = Scoring.generate(p.model(), prompt, maxNew, sampling, seed, eos, !noCache);
             if (json) {
                 ObjectNode o = new ObjectMapper().createObjectNode();
                 Arrays.stream(out).forEach(o.putArray("generated_ids")::add);
                 System.out.println(o);
+            } else if (chat) {
+                System.out.println(p.tokenizer().decode(out));
             } else {
                 long[] all = Arrays.copyOf(prompt, prompt.length + out.length);
                 System.arraycopy(out, 0, all, prompt.length, out.length);
                 System.out.println(p.tokenizer().decode(all));
             }
+        }
+    }
+
+    private String chatPrompt(ChatTemplate template) {
+        List<Message> messages = new ArrayList<>();
+        if (system != null) messages.add(Message.system(system));
+        messages.add(Message.user(input.prompt));
+        Map<String, Object> vars = new LinkedHashMap<>();
+        templateVars.forEach((k, v) -> vars.put(k, jsonOrString(v)));
+        return template.render(messages, true, vars);
+    }
+
+    private static Object jsonOrString(String v) {
+        try {
+            return new ObjectMapper().readValue(v, Object.class);
+        } catch (JsonProcessingException e) {
+            return v;
         }
     }
 }

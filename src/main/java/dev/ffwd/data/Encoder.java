@@ -50,6 +50,7 @@ public final class Encoder {
     }
 
     private static Example tokenize(Record r, TextTokenizer tok) {
+        if (r.rendered()) return tokenizeRendered(r, tok);
         List<Long> ids = new ArrayList<>();
         List<Boolean> tgt = new ArrayList<>();
         boolean first = true;
@@ -64,6 +65,31 @@ public final class Encoder {
         boolean[] t = new boolean[a.length];
         for (int i = 0; i < a.length; i++) t[i] = tgt.get(i);
         return new Example(a, t, -1);
+    }
+
+    /**
+     * A rendered chat as one text, without added special tokens (the template wrote them). A segment boundary falls
+     * after the tokens that the text before it tokenizes to, as far as they agree with the whole text's tokens.
+     */
+    private static Example tokenizeRendered(Record r, TextTokenizer tok) {
+        StringBuilder text = new StringBuilder();
+        r.segments().forEach(s -> text.append(s.text()));
+        long[] ids = tok.encode(text.toString(), false);
+        boolean[] target = new boolean[ids.length];
+        int chars = 0, from = 0;
+        for (Record.Segment s : r.segments()) {
+            chars += s.text().length();
+            int to = chars == text.length() ? ids.length : agreeing(tok.encode(text.substring(0, chars), false), ids);
+            if (s.target()) Arrays.fill(target, from, Math.max(from, to), true);
+            from = Math.max(from, to);
+        }
+        return new Example(ids, target, -1);
+    }
+
+    private static int agreeing(long[] prefix, long[] all) {
+        int n = 0;
+        while (n < prefix.length && n < all.length && prefix[n] == all[n]) n++;
+        return n;
     }
 
     /** Concatenates examples and cuts the stream into full rows of {@code maxLength} (the last partial row is kept). */

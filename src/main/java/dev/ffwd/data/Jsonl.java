@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
+import dev.ffwd.chat.ChatTemplate;
+import dev.ffwd.chat.Message;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -26,6 +28,19 @@ public final class Jsonl {
     private Jsonl() {}
 
     public static List<Record> read(Path file, Format format) {
+        return read(file, format, (ChatTemplate) null);
+    }
+
+    /**
+     * Records for training or evaluating {@code modelDir}: chat records in its own chat_template when it has one
+     * (tokenizer_config.json), else in the plain format of {@link #read(Path, Format)}.
+     */
+    public static List<Record> read(Path file, Format format, Path modelDir) {
+        return read(file, format, format == Format.CHAT ? ChatTemplate.find(modelDir).orElse(null) : null);
+    }
+
+    /** Chat records rendered by {@code template}; a null template means the plain, model-agnostic chat format. */
+    public static List<Record> read(Path file, Format format, ChatTemplate template) {
         if (!Files.isRegularFile(file)) throw new FfwdException(file + ": data file not found");
         List<Record> out = new ArrayList<>();
         int lineNo = 0;
@@ -40,7 +55,7 @@ public final class Jsonl {
                     throw new FfwdException(file + ":" + lineNo + ": invalid JSON: " + e.getOriginalMessage());
                 }
                 if (n == null || !n.isObject()) throw new FfwdException(file + ":" + lineNo + ": expected a JSON object");
-                out.add(parse(n, format, new Where(file, lineNo)));
+                out.add(parse(n, format, new Where(file, lineNo), template));
             }
         } catch (CharacterCodingException e) {
             throw new FfwdException(file + ":" + (lineNo + 1) + ": not valid UTF-8");
@@ -67,7 +82,7 @@ public final class Jsonl {
         }
     }
 
-    private static Record parse(JsonNode n, Format format, Where w) {
+    private static Record parse(JsonNode n, Format format, Where w, ChatTemplate template) {
         return switch (format) {
             case TEXT -> new Record(w.line, List.of(new Record.Segment(nonEmpty(w, w.text(n, "text", true), "text"), true)), null);
             case CLASSIFICATION -> {
@@ -83,7 +98,7 @@ public final class Jsonl {
                 yield new Record(w.line, List.of(new Record.Segment(prompt, false),
                         new Record.Segment(nonEmpty(w, w.text(n, "output", true), "output"), true)), null);
             }
-            case CHAT -> new Record(w.line, chat(n, w), null);
+            case CHAT -> template == null ? new Record(w.line, plainChat(messages(n, w)), null) : rendered(messages(n, w), template, w);
         };
     }
 
@@ -92,25 +107,41 @@ public final class Jsonl {
         return s;
     }
 
-    /** A plain, model-agnostic chat template: "<|role|>\ncontent\n" per turn; loss on assistant content. */
-    private static List<Record.Segment> chat(JsonNode n, Where w) {
+    /** The {"messages": [{"role", "content"}]} of a chat record, with at least one assistant message to learn from. */
+    private static List<Message> messages(JsonNode n, Where w) {
         JsonNode msgs = n.get("messages");
         if (msgs == null) throw w.error("missing field 'messages'");
         if (!msgs.isArray() || msgs.isEmpty()) throw w.error("field 'messages' must be a non-empty array");
-        List<Record.Segment> segs = new ArrayList<>();
-        boolean anyTarget = false;
+        List<Message> out = new ArrayList<>();
         for (int i = 0; i < msgs.size(); i++) {
             JsonNode m = msgs.get(i);
             if (!m.isObject()) throw w.error("messages[" + i + "] must be an object");
             String role = w.text(m, "role", true), content = w.text(m, "content", true);
             if (!List.of("system", "user", "assistant").contains(role))
                 throw w.error("messages[" + i + "].role must be system, user or assistant, got '" + role + "'");
-            boolean target = role.equals("assistant");
-            anyTarget |= target;
-            segs.add(new Record.Segment("<|" + role + "|>\n", false));
-            segs.add(new Record.Segment(content + "\n", target));
+            out.add(new Message(role, content));
         }
-        if (!anyTarget) throw w.error("no assistant message to learn from");
+        if (out.stream().noneMatch(m -> m.role().equals("assistant"))) throw w.error("no assistant message to learn from");
+        return out;
+    }
+
+    /** A plain, model-agnostic chat format for models without a chat template: "<|role|>\ncontent\n" per turn. */
+    private static List<Record.Segment> plainChat(List<Message> msgs) {
+        List<Record.Segment> segs = new ArrayList<>();
+        for (Message m : msgs) {
+            segs.add(new Record.Segment("<|" + m.role() + "|>\n", false));
+            segs.add(new Record.Segment(m.content() + "\n", m.role().equals("assistant")));
+        }
         return segs;
+    }
+
+    /** The conversation in the model's own template; the loss goes on the assistant turns and their end-of-turn tokens. */
+    private static Record rendered(List<Message> msgs, ChatTemplate template, Where w) {
+        try {
+            List<Record.Segment> segs = template.renderParts(msgs).stream().map(p -> new Record.Segment(p.text(), p.assistant())).toList();
+            return new Record(w.line, segs, null, true);
+        } catch (FfwdException e) {
+            throw w.error(e.getMessage());
+        }
     }
 }

@@ -64,7 +64,7 @@ public final class FineTune implements AutoCloseable {
     }
 
     public static FineTune prepare(Options o) {
-        List<Record> records = Jsonl.read(o.data(), o.format());
+        List<Record> records = Jsonl.read(o.data(), o.format(), Pretrained.resolve(o.model()));  // chat: the model's template
         if (o.limit() > 0 && records.size() > o.limit()) {
             records = new ArrayList<>(records);
             java.util.Collections.shuffle(records, new java.util.Random(o.train().seed() ^ 0x9E3779B97F4A7C15L));

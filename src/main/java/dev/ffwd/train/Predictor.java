@@ -168,7 +168,7 @@ public final class Predictor implements AutoCloseable {
             throw new FfwdException(jsonl + ": classification data needs a classification adapter (task_type SEQ_CLS)");
         if (!pretrained.model().config.causal())
             throw new FfwdException(pretrained.dir() + ": " + pretrained.model().config.modelType() + " is an encoder; it has no language-model loss");
-        List<Example> ex = Encoder.encode(Jsonl.read(jsonl, format), pretrained.tokenizer(), maxLength, false, jsonl).examples();
+        List<Example> ex = Encoder.encode(Jsonl.read(jsonl, format, pretrained.dir()), pretrained.tokenizer(), maxLength, false, jsonl).examples();
         LanguageModeling lm = new LanguageModeling(pretrained.model());
         double sum = 0, count = 0;
         for (int i = 0; i < ex.size(); i += batchSize) {

@@ -2,6 +2,7 @@ package dev.ffwd.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.SharedFixtures;
 import dev.ffwd.TinyModels;
 import dev.ffwd.TestData;
 import dev.ffwd.io.SafetensorsReader;
@@ -52,6 +53,33 @@ class TrainCommandTest {
         for (int i = 1; i < rows.size(); i++) if (rows.get(i).get("test_loss").asDouble() < rows.get(best).get("test_loss").asDouble()) best = i;
         assertEquals(2, best, "the loss should fall at this learning rate: " + rows);
         assertSameTensors(out.resolve("adapter"), out.resolve("adapter-last"), true);
+    }
+
+    @Test
+    void chatDataIsTrainedAndEvaluatedInTheModelsOwnTemplate() throws IOException {
+        Path src = TinyModels.dir("tiny-llama"), model = tmp.resolve("chat-model");
+        Files.createDirectories(model);
+        for (String f : new String[]{"config.json", "tokenizer.json", "model.safetensors"}) Files.copy(src.resolve(f), model.resolve(f));
+        Files.writeString(model.resolve("tokenizer_config.json"), JSON.createObjectNode().put("bos_token", "<s>").put("eos_token", "</s>")
+                .put("chat_template", SharedFixtures.WORD_CHAT_TEMPLATE).toString());
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 40; i++)
+            lines.add("{\"messages\": [{\"role\": \"user\", \"content\": \"the " + (i % 2 == 0 ? "cat" : "dog")
+                    + "\"}, {\"role\": \"assistant\", \"content\": \"a " + (i % 2 == 0 ? "cat" : "dog") + " ran\"}]}");
+        Path data = Files.write(tmp.resolve("chat.jsonl"), lines), out = tmp.resolve("chat-run");
+        List<String> a = args(data, out, "--format", "chat", "--max-steps", "2", "--eval-every", "2");
+        a.set(a.indexOf("--model") + 1, model.toString());
+        Cli.Result r = Cli.run(a.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(2, metrics(out).size());
+        r = Cli.run("eval", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--data", data.toString(), "--format", "chat");
+        assertEquals(0, r.code(), r.err());
+        // the template is the one in use: when it refuses, training names the data line and the template file
+        Files.writeString(model.resolve("chat_template.jinja"), "{{ raise_exception('refused') }}");
+        r = Cli.run(args(data, tmp.resolve("refused"), "--format", "chat", "--max-steps", "1").stream()
+                .map(s -> s.equals(src.toString()) ? model.toString() : s).toArray(String[]::new));
+        assertEquals(1, r.code());
+        assertEquals("ffwd: error: " + data + ":1: " + model.resolve("chat_template.jinja") + ": chat_template: refused", r.err().strip());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.ffwd.data;
 
+import dev.ffwd.SharedFixtures;
 import dev.ffwd.TinyModels;
 import dev.ffwd.io.TextTokenizer;
 import org.junit.jupiter.api.Test;
@@ -47,6 +48,30 @@ class DataTest {
             assertEquals(6, rs.get(0).segments().size());
             assertEquals(List.of(false, false, false, true, false, false), rs.get(0).segments().stream().map(Record.Segment::target).toList());
             assertTrue(Encoder.encode(rs, tok, 512, false, tmp).examples().get(0).targetCount() > 0);
+        }
+    }
+
+    @Test
+    void chatInTheModelsTemplateIsTokenizedWholeWithLossOnTheAssistantTurnAndItsEos() throws IOException {
+        Path model = tmp.resolve("model");
+        Files.createDirectories(model);
+        Files.writeString(model.resolve("tokenizer_config.json"), "{\"bos_token\": \"<s>\", \"eos_token\": \"</s>\", \"chat_template\": \""
+                + SharedFixtures.WORD_CHAT_TEMPLATE.replace("'", "\\u0027") + "\"}");
+        try (TextTokenizer tok = TextTokenizer.load(TinyModels.dir("tiny-llama").resolve("tokenizer.json"))) {
+            Path data = write("{\"messages\": [{\"role\": \"user\", \"content\": \"the cat\"}, {\"role\": \"assistant\", \"content\": \"a dog\"}]}");
+            List<Record> rs = Jsonl.read(data, Format.CHAT, model);
+            assertTrue(rs.get(0).rendered());
+            Example e = Encoder.encode(rs, tok, 512, false, tmp).examples().get(0);
+            // <s> you the cat </s> i | a dog </s>, ids from the fixture's vocabulary
+            assertArrayEquals(new long[]{2, 18, 4, 44, 3, 19, 5, 43, 3}, e.ids());
+            assertArrayEquals(new boolean[]{false, false, false, false, false, false, true, true, true}, e.target());
+            // the same data without a template in the model folder: the plain format
+            Files.delete(model.resolve("tokenizer_config.json"));
+            assertFalse(Jsonl.read(data, Format.CHAT, model).get(0).rendered());
+            // a template error names the data line and the template's file
+            Files.writeString(model.resolve("chat_template.jinja"), "{{ raise_exception('no ' + messages[0].role) }}");
+            dev.ffwd.FfwdException x = assertThrows(dev.ffwd.FfwdException.class, () -> Jsonl.read(data, Format.CHAT, model));
+            assertEquals(data + ":1: " + model.resolve("chat_template.jinja") + ": chat_template: no user", x.getMessage());
         }
     }
 

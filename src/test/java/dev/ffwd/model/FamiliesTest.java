@@ -76,6 +76,8 @@ class FamiliesTest {
             }
             assertEquals(new java.util.TreeSet<>(expected), new java.util.TreeSet<>(a.tensors().names()));
         }
+        // GPT-2's Conv1D layers store W as [in, out]: PEFT's fan_in_fan_out says so
+        assertEquals(name.equals("tiny-gpt2"), JSON.readTree(adapter.resolve("adapter_config.json").toFile()).get("fan_in_fan_out").asBoolean());
 
         // The adapter loaded onto a fresh base reproduces the trained model; so does the merged folder.
         try (Pretrained p = Pretrained.load(fixture); PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {

@@ -107,14 +107,39 @@ class GenerationTest {
         assertEquals(Arrays.toString(greedy), Arrays.toString(generatedIds(base + " --ignore-eos --no-cache")));
     }
 
+    @Test
+    void chatRendersTheModelsTemplateAndContinuesItsTokens() throws Exception {
+        Path src = SharedFixtures.fixture("tiny-qwen2"), dir = tmp.resolve("chat");
+        Files.createDirectories(dir);
+        for (String f : new String[]{"config.json", "tokenizer.json", "model.safetensors"}) Files.copy(src.resolve(f), dir.resolve(f));
+        String[] chat = {"--model=" + dir, "--chat", "--system", "a dog", "--prompt", "the cat", "--max-new-tokens=6", "--greedy", "--ignore-eos", "--json"};
+        dev.ffwd.FfwdException e = assertThrows(dev.ffwd.FfwdException.class, () -> generatedIds(chat));
+        assertTrue(e.getMessage().startsWith(dir.resolve("tokenizer_config.json") + ": no chat_template"), e.getMessage());
+        Files.writeString(dir.resolve("tokenizer_config.json"), new ObjectMapper().createObjectNode().put("bos_token", "<s>")
+                .put("eos_token", "</s>").put("chat_template", SharedFixtures.WORD_CHAT_TEMPLATE).toString());
+        // <s> i a dog </s> you the cat </s> i: the system turn, the user's, the generation prompt (fixture vocabulary ids)
+        assertArrayEquals(generatedIds("--model=" + dir + " --token-ids=2,19,5,43,3,18,4,44,3,19 --max-new-tokens=6 --greedy --ignore-eos --json"),
+                generatedIds(chat));
+    }
+
     private static long[] generatedIds(String args) throws Exception {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        return generatedIds(args.split(" "));
+    }
+
+    private static long[] generatedIds(String... args) throws Exception {
+        PrintStream old = System.out, oldErr = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buf, true));
+        System.setErr(new PrintStream(err, true));
+        String[] argv = new String[args.length + 1];
+        argv[0] = "generate";
+        System.arraycopy(args, 0, argv, 1, args.length);
         try {
-            assertEquals(0, Main.run(("generate " + args).split(" ")));
+            int code = Main.run(argv);
+            if (code != 0) throw new dev.ffwd.FfwdException(err.toString().strip().replaceFirst("^ffwd: error: ", ""));
         } finally {
             System.setOut(old);
+            System.setErr(oldErr);
         }
         JsonNode ids = new ObjectMapper().readTree(buf.toString()).get("generated_ids");
         long[] out = new long[ids.size()];
