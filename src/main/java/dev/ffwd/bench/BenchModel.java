@@ -67,6 +67,11 @@ public enum BenchModel {
 
     /** Writes config.json and model.safetensors (the family's layout: N(0, 0.02) weights, unit norms, zero biases) into {@code dir}. */
     public Path write(Path dir, long seed) throws IOException {
+        return writeRandom(dir, configJson, seed);
+    }
+
+    /** A model folder for {@code configJson} (any family) with seeded random weights as {@link #write} makes them. */
+    public static Path writeRandom(Path dir, String configJson, long seed) throws IOException {
         ModelConfig c = ModelConfig.parse(dir.resolve("config.json"), new ObjectMapper().readTree(configJson));
         Random r = new Random(seed);
         List<RawTensor> ts = new ArrayList<>();

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
 import dev.ffwd.bench.BenchModel;
 import dev.ffwd.bench.Benchmark;
+import dev.ffwd.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,6 +29,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs (default: ${DEFAULT-VALUE}).") int pairs;
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
     @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
+    @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once (default: ${DEFAULT-VALUE}).") int lossChunk;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
 
     @Override
@@ -57,7 +59,7 @@ final class BenchCommand implements Runnable {
         int vocab = new ObjectMapper().readTree(bm.configJson).get("vocab_size").asInt();
         long[][] ids = Benchmark.batch(batch, seq, vocab, 2, dir.resolve("batch.json"));
         System.out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
-        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16)) {
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk))) {
             List<Double> ratios = new ArrayList<>();
             for (int p = 0; p < pairs; p++) {
                 Benchmark.Result r = ours.time(steps);

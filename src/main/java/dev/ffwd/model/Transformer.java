@@ -83,6 +83,12 @@ public abstract class Transformer implements AutoCloseable {
         return hidden.getNDArrayInternal().linear(hidden, head, null).singletonOrThrow();
     }
 
+    /** ∂loss/∂hidden [.., d] from ∂loss/∂logits [.., V]: the backward of {@link #logits} through the frozen head. */
+    public NDArray headGradient(NDArray dLogits) {
+        if (head == null) throw new UnsupportedOperationException(config.modelType() + " has no language-model head");
+        return dLogits.matMul(head);
+    }
+
     /**
      * One vector per sequence [B, d]: the masked mean over tokens for encoders (sentence-transformers pooling),
      * the hidden state of the last real token for causal LMs (with left or right padding).
