@@ -29,37 +29,38 @@ public final class ChunkedCrossEntropy {
         NDArray hd = grad ? h.stopGradient() : h;                                   // [N, d], outside the graph
         long n = h.getShape().get(0);
         NDList losses = new NDList(), gradients = new NDList();
-        for (long s = 0; s < n; s += chunk) {
-            NDIndex rows = new NDIndex("{}:{}", s, Math.min(n, s + chunk));
-            NDArray loss, g = null;
-            try (NDScope ignored = new NDScope()) {                                   // frees the chunk's [c, V] arrays
-                NDArray w = weights.get(rows), t = targets.get(rows);                  // [c]
-                NDArray logits = model.logits(hd.get(rows));                            // [c, V]
-                NDArray logp = logits.logSoftmax(-1);                                  // [c, V]
-                logits.close();                                                        // at most two [c, V] arrays at a time
-                loss = logp.gather(t.expandDims(1), 1).squeeze(1).neg().mul(w);       // [c]
-                NDScope.unregister(loss);
-                if (grad) {
-                    NDArray p = logp.exp();                                            // [c, V]
-                    logp.close();
-                    NDArray dLogits = p.subi(t.oneHot((int) p.getShape().get(1))).muli(w.expandDims(1));  // [c, V]
-                    g = model.headGradient(dLogits);                                   // [c, d]
-                    NDScope.unregister(g);
-                }
+        try (Fp32 head = model.head()) {                                            // a 2-byte head is upcast once
+            for (long s = 0; s < n; s += chunk) {
+                NDIndex rows = new NDIndex("{}:{}", s, Math.min(n, s + chunk));
+                NDList out = chunk(hd.get(rows), targets.get(rows), weights.get(rows), head, grad);
+                losses.add(out.get(0));
+                if (grad) gradients.add(out.get(1));
             }
-            losses.add(register(loss));
-            if (grad) gradients.add(register(g));
         }
         NDArray total = concat(losses).sum();
         if (!grad) return total;
-        NDArray dot = h.mul(concat(gradients)).sum();                                // gradient G with respect to h
+        NDArray dot = h.mul(concat(gradients)).sum();                                // its gradient with respect to h is G
         return dot.sub(dot.stopGradient()).add(total);
     }
 
-    /** Hands an array kept out of a chunk's scope to the enclosing one (if any), so that the step frees it. */
-    private static NDArray register(NDArray a) {
-        NDScope.register(a);
-        return a;
+    /** One chunk: the weighted NLL [c] and, with {@code grad}, G = ∂(Σ nll)/∂h [c, d]; the [c, V] arrays are freed before returning. */
+    private static NDList chunk(NDArray h, NDArray t, NDArray w, Fp32 head, boolean grad) {
+        NDList out = new NDList();
+        try (NDScope ignored = new NDScope()) {
+            NDArray logits = Transformer.logits(h, head);                            // [c, V]
+            NDArray logp = logits.logSoftmax(-1);                                  // [c, V]
+            logits.close();                                                        // at most two [c, V] arrays at a time
+            out.add(logp.gather(t.expandDims(1), 1).squeeze(1).neg().mul(w));     // [c]
+            if (grad) {
+                NDArray p = logp.exp();                                            // [c, V]
+                logp.close();
+                NDArray dLogits = p.subi(t.oneHot((int) p.getShape().get(1))).muli(w.expandDims(1));  // [c, V]
+                out.add(dLogits.matMul(head.array()));                             // [c, d]
+            }
+            NDScope.unregister(out);
+        }
+        for (NDArray a : out) NDScope.register(a);                                 // to the enclosing scope, which frees them
+        return out;
     }
 
     private static NDArray concat(NDList parts) {
