@@ -2,6 +2,7 @@ package dev.ffwd.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.io.DType;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsWriter;
 import dev.ffwd.model.Layout;
@@ -44,34 +45,21 @@ public enum BenchModel {
     }
 
     /**
-     * Writes the model in a child JVM, so that generating the weights on the heap does not count towards the
+     * Writes the model ({@code dtype}: F32, F16 or BF16) in a child JVM, so that generating the weights on the heap does not count towards the
      * benchmark process's peak memory; the benchmark then memory-maps the file, as for a real checkpoint.
      */
-    public Path writeInChildProcess(Path dir, long seed) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), BenchModel.class.getName(),
-                name(), dir.toString(), Long.toString(seed)).inheritIO().start();
-        try {
-            if (p.waitFor() != 0) throw new IOException("generating the " + name() + " weights failed (exit " + p.exitValue() + ")");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
+    public Path writeInChildProcess(Path dir, long seed, DType dtype) throws IOException {
+        ChildJvm.run("generating the " + name() + " weights", BenchModel.class.getName(), List.of(name(), dir.toString(), Long.toString(seed), dtype.name()));
         return dir;
     }
 
-    /** Child-process entry point: SHAPE DIR SEED. */
+    /** Child-process entry point: SHAPE DIR SEED DTYPE. */
     public static void main(String[] args) throws IOException {
-        valueOf(args[0]).write(Path.of(args[1]), Long.parseLong(args[2]));
+        writeRandom(Path.of(args[1]), valueOf(args[0]).configJson, Long.parseLong(args[2]), DType.valueOf(args[3]));
     }
 
-    /** Writes config.json and model.safetensors (the family's layout: N(0, 0.02) weights, unit norms, zero biases) into {@code dir}. */
-    public Path write(Path dir, long seed) throws IOException {
-        return writeRandom(dir, configJson, seed);
-    }
-
-    /** A model folder for {@code configJson} (any family) with seeded random weights as {@link #write} makes them. */
-    public static Path writeRandom(Path dir, String configJson, long seed) throws IOException {
+    /** A model folder for {@code configJson} (any family) with seeded random weights (N(0, 0.02) weights, unit norms, zero biases), stored as {@code dtype}. */
+    public static Path writeRandom(Path dir, String configJson, long seed, DType dtype) throws IOException {
         ModelConfig c = ModelConfig.parse(dir.resolve("config.json"), new ObjectMapper().readTree(configJson));
         Random r = new Random(seed);
         List<RawTensor> ts = new ArrayList<>();
@@ -85,7 +73,7 @@ public enum BenchModel {
                     case ONE -> 1f;
                     case ZERO -> 0f;
                 };
-            ts.add(RawTensor.ofFloats(t.name(), t.shape(), v));
+            ts.add(RawTensor.of(t.name(), t.shape(), v, dtype));
         }
         AtomicFiles.writeString(dir.resolve("config.json"), configJson);
         SafetensorsWriter.write(dir.resolve("model.safetensors"), ts, Map.of("format", "pt"));

@@ -27,7 +27,7 @@ public final class DecodeBench {
         System.setProperty("ai.djl.offline", "true");
         Path dir = Path.of(args[0]);
         int newTokens = args.length > 1 ? Integer.parseInt(args[1]) : 256, promptLen = args.length > 2 ? Integer.parseInt(args[2]) : 16;
-        if (!Files.exists(dir.resolve("model.safetensors"))) BenchModel.PYTHIA_160M.writeInChildProcess(dir, 1);
+        if (!Files.exists(dir.resolve("model.safetensors"))) BenchModel.PYTHIA_160M.writeInChildProcess(dir, 1, dev.ffwd.io.DType.F32);
         ModelConfig cfg = ModelConfig.load(dir.resolve("config.json"));
         try (TensorStore store = SafetensorsReader.openModelDir(dir); ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
             Transformer model = Pretrained.build(cfg, store, m);

@@ -56,6 +56,18 @@ public record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data)
         return f;
     }
 
+    /** A heap-backed F32, F16 or BF16 tensor of {@code values}, rounded to nearest even, e.g. for writing. */
+    public static RawTensor of(String name, long[] shape, float[] values, DType dtype) {
+        if (dtype == DType.F32) return ofFloats(name, shape, values);
+        if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException(name + ": cannot encode as " + dtype);
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            int bits = Float.floatToRawIntBits(v);
+            b.putShort(dtype == DType.F16 ? Half.fromFloat(v) : (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
+        }
+        return new RawTensor(name, dtype, shape.clone(), b.flip());
+    }
+
     /** A heap-backed F32 tensor, e.g. for writing. */
     public static RawTensor ofFloats(String name, long[] shape, float[] values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);

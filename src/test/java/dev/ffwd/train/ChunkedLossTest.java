@@ -50,7 +50,7 @@ class ChunkedLossTest {
 
     @Test
     void generatedModelLossAndGradientsMatchUnchunked() throws Exception {
-        BenchModel.writeRandom(tmp, NEOX, 3);
+        BenchModel.writeRandom(tmp, NEOX, 3, dev.ffwd.io.DType.F32);
         ModelConfig c = ModelConfig.load(tmp.resolve("config.json"));
         try (Transformer m = Pretrained.build(c, SafetensorsReader.open(tmp.resolve("model.safetensors")), NDManager.newBaseManager())) {
             check(m, List.of("query_key_value", "dense_4h_to_h"), 3000);
