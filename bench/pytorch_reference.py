@@ -20,9 +20,17 @@ def load_safetensors(path):
     for name, e in header.items():
         if name == '__metadata__':
             continue
-        assert e['dtype'] == 'F32', e['dtype']
         b, t = e['data_offsets']
-        out[name] = torch.from_numpy(np.frombuffer(data[b:t], dtype='<f4').copy().reshape(e['shape']))
+        raw = data[b:t]
+        if e['dtype'] == 'F32':
+            a = np.frombuffer(raw, dtype='<f4').copy()
+        elif e['dtype'] == 'F16':
+            a = np.frombuffer(raw, dtype='<f2').astype(np.float32)
+        elif e['dtype'] == 'BF16':  # numpy has no bfloat16: widen the bits
+            a = (np.frombuffer(raw, dtype='<u2').astype(np.uint32) << 16).view(np.float32)
+        else:
+            raise ValueError(f'{name}: dtype {e["dtype"]}')
+        out[name] = torch.from_numpy(a.reshape(e['shape']))  # held in fp32, as plain PyTorch on CPU computes
     return out
 
 

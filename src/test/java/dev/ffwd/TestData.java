@@ -42,7 +42,7 @@ public final class TestData {
     }
 
     public static TrainConfig config(long steps, double lr) {
-        return new TrainConfig(lr, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0.0, 1.0, TrainConfig.ADAM_EPS, 0.9, 4, 2, steps, 2, 16, 3, 7);
+        return new TrainConfig(lr, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0.0, 1.0, TrainConfig.ADAM_EPS, 0.9, 4, 2, steps, 2, 16, 3, 7, TrainConfig.Memory.defaults());
     }
 
     public static FineTune.Options tinyLlama(Path data, TrainConfig t, double dropout) {

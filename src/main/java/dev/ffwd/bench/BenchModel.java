@@ -1,5 +1,6 @@
 package dev.ffwd.bench;
 
+import dev.ffwd.io.DType;
 import dev.ffwd.model.RandomCheckpoint;
 
 import java.io.IOException;
@@ -36,25 +37,17 @@ public enum BenchModel {
     }
 
     /**
-     * Writes the model in a child JVM, so that generating the weights on the heap does not count towards the
+     * Writes the model ({@code dtype}: F32, F16 or BF16) in a child JVM, so that generating the weights on the heap does not count towards the
      * benchmark process's peak memory; the benchmark then memory-maps the file, as for a real checkpoint.
      */
-    public Path writeInChildProcess(Path dir, long seed) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), BenchModel.class.getName(),
-                name(), dir.toString(), Long.toString(seed)).inheritIO().start();
-        try {
-            if (p.waitFor() != 0) throw new IOException("generating the " + name() + " weights failed (exit " + p.exitValue() + ")");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
-        }
+    public Path writeInChildProcess(Path dir, long seed, DType dtype) throws IOException {
+        ChildJvm.run("generating the " + name() + " weights", BenchModel.class.getName(), List.of(name(), dir.toString(), Long.toString(seed), dtype.name()));
         return dir;
     }
 
-    /** Child-process entry point: SHAPE DIR SEED. */
+    /** Child-process entry point: SHAPE DIR SEED DTYPE. */
     public static void main(String[] args) throws IOException {
-        valueOf(args[0]).write(Path.of(args[1]), Long.parseLong(args[2]));
+        RandomCheckpoint.write(Path.of(args[1]), valueOf(args[0]).configJson, Long.parseLong(args[2]), DType.valueOf(args[3]));
     }
 
     /** Writes config.json and model.safetensors (the family's layout: N(0, 0.02) weights, unit norms, zero biases) into {@code dir}. */

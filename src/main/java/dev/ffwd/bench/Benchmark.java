@@ -51,7 +51,7 @@ public final class Benchmark {
         final int tokens;
         double firstLoss = Double.NaN;
 
-        public Session(Path dir, BenchModel bm, long[][] ids, int rank, double alpha) {
+        public Session(Path dir, BenchModel bm, long[][] ids, int rank, double alpha, TrainConfig.Memory memory) {
             ModelConfig c = ModelConfig.load(dir.resolve("config.json"));
             model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager());
             LoraConfig lc = new LoraConfig(rank, alpha, 0.0, bm.targets, false);
@@ -63,9 +63,9 @@ public final class Benchmark {
                 ex.add(new Example(row, tgt, -1));
             }
             TrainConfig tc = new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, ids.length, 1,
-                    Long.MAX_VALUE, 1, ids.length, Integer.MAX_VALUE, 0);
+                    Long.MAX_VALUE, 1, ids.length, Integer.MAX_VALUE, 0, memory);
             flops = new FlopCounter(c, lc, 0);
-            trainer = new Trainer(new LanguageModeling(model), lora.params(), AdamW.defaults(), tc, ex, flops, model.manager());
+            trainer = new Trainer(new LanguageModeling(model, memory.lossChunk()), lora.params(), AdamW.defaults(), tc, ex, flops, model.manager());
             tokens = ids.length * ids[0].length;
         }
 

@@ -6,12 +6,16 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.bench.BenchModel;
 import dev.ffwd.bench.Benchmark;
+import dev.ffwd.bench.ChildJvm;
 import dev.ffwd.bench.DecodeBench;
 import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.io.DType;
+import dev.ffwd.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +30,8 @@ import java.util.stream.Stream;
 @Command(name = "bench", description = "Time a LoRA training step (forward + backward + AdamW), optionally against plain PyTorch in the same run; "
         + "or (--decode) greedy decoding with and without the KV cache.")
 final class BenchCommand implements Runnable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "Model shapes to time: pythia_70m, llama_small (default: ${DEFAULT-VALUE}).") List<String> shapes;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int seq;
@@ -35,6 +41,8 @@ final class BenchCommand implements Runnable {
     @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs (default: ${DEFAULT-VALUE}).") int pairs;
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
     @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
+    @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once (default: ${DEFAULT-VALUE}).") int lossChunk;
+    @Option(names = "--dtype", defaultValue = "f32", description = "Storage type of the generated checkpoint: f32 | f16 | bf16; ffwd holds f16/bf16 matrices at 2 bytes per value (default: ${DEFAULT-VALUE}).") String dtype;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
     @Option(names = "--decode", description = "Time greedy decoding with the KV cache and with a full recompute per token, "
             + "instead of a training step.") boolean decode;
@@ -43,6 +51,12 @@ final class BenchCommand implements Runnable {
     @Option(names = "--prompt-tokens", defaultValue = "16", description = "--decode: prompt length (default: ${DEFAULT-VALUE}).") int promptTokens;
     @Option(names = "--repeats", defaultValue = "3", description = "--decode: timed runs of each mode, alternating (default: ${DEFAULT-VALUE}).") int repeats;
     @Option(names = "--json-out", paramLabel = "FILE", description = "--decode: also write the measurements as JSON.") Path jsonOut;
+    @Option(names = "--json", description = "Print {\"shapes\": {name: {ratio_median, ours_peak_rss_mb, pytorch_peak_rss_mb, gflops, sgemm_share, ...}}} on stdout; the progress lines go to stderr.") boolean json;
+    @Option(names = "--in-process", hidden = true, description = "Measure the shapes in this JVM (how each shape's own process runs).") boolean inProcess;
+    @Option(names = "--sgemm", hidden = true, defaultValue = "NaN", description = "The parent's sgemm rate, GFLOP/s.") double sgemmGiven;
+    @Option(names = "--result", hidden = true, description = "Where a shape's process writes its JSON result.") Path result;
+
+    private PrintStream out;
 
     @Override
     public void run() {
@@ -57,48 +71,112 @@ final class BenchCommand implements Runnable {
             pairs = 1;
             rank = 8;
         }
+        out = json ? System.err : System.out;
         Main.threads(threads);
-        double sgemm = Benchmark.sgemmGflops(smoke ? 256 : 1024, smoke ? 2 : 5);
-        System.out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", smoke ? 256 : 1024, threads, sgemm);
-        if (vsPytorch) setupPytorch();
         try {
+            if (inProcess) {
+                ObjectNode r = JSON.createObjectNode();
+                for (String s : shapes) r.set(s.trim().toLowerCase(), bench(BenchModel.valueOf(s.trim().toUpperCase()), Files.createTempDirectory("ffwd-bench"), sgemmGiven));
+                if (result != null) AtomicFiles.writeString(result, JSON.writeValueAsString(r));
+                return;
+            }
+            int n = smoke ? 256 : 1024;
+            double sgemm = Benchmark.sgemmGflops(n, smoke ? 2 : 5);
+            out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", n, threads, sgemm);
+            if (vsPytorch) setupPytorch();
             Path work = Files.createTempDirectory("ffwd-bench");
-            for (String s : shapes) bench(BenchModel.valueOf(s.trim().toUpperCase()), work, sgemm);
+            ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
+            for (String s : shapes) {  // each shape in its own process: peak RSS is per process
+                String name = s.trim().toLowerCase();
+                BenchModel.valueOf(name.toUpperCase());  // an unknown shape fails here, before a JVM starts
+                Path res = work.resolve(name + ".json");
+                ChildJvm.run("bench --shape " + name, Main.class.getName(), childArgs(name, sgemm, res));
+                byShape.set(name, JSON.readTree(res.toFile()).get(name));
+            }
+            if (json) System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
         } catch (IOException e) {
             throw new FfwdException("bench: " + e.getMessage());
         }
     }
 
-    private void bench(BenchModel bm, Path work, double sgemm) throws IOException {
+    private List<String> childArgs(String shape, double sgemm, Path res) {
+        List<String> a = new ArrayList<>(List.of("bench", "--in-process", "--shape", shape, "--batch", "" + batch, "--seq", "" + seq,
+                "--rank", "" + rank, "--bench-threads", "" + threads, "--steps", "" + steps, "--pairs", "" + pairs,
+                "--leak-steps", "" + leakSteps, "--dtype", dtype, "--loss-chunk", "" + lossChunk, "--sgemm", "" + sgemm, "--result", res.toString()));
+        if (vsPytorch) a.add("--vs-pytorch");
+        if (json) a.add("--json");
+        return a;
+    }
+
+    /** Times one shape (in this process) and returns its JSON summary; with --vs-pytorch, interleaved with the reference. */
+    private ObjectNode bench(BenchModel bm, Path work, double sgemm) throws IOException {
         Path dir = Files.createDirectories(work.resolve(bm.name().toLowerCase()));
-        bm.writeInChildProcess(dir, 1);
-        int vocab = new ObjectMapper().readTree(bm.configJson).get("vocab_size").asInt();
+        bm.writeInChildProcess(dir, 1, storage());
+        int vocab = JSON.readTree(bm.configJson).get("vocab_size").asInt();
         long[][] ids = Benchmark.batch(batch, seq, vocab, 2, dir.resolve("batch.json"));
-        System.out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
-        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16)) {
-            List<Double> ratios = new ArrayList<>();
+        out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
+        List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
+        double pyPeak = Double.NaN;
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk))) {
             for (int p = 0; p < pairs; p++) {
                 Benchmark.Result r = ours.time(steps);
                 if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
-                String line = String.format(Locale.ROOT, "  ffwd    %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB",
+                out.printf(Locale.ROOT, "  ffwd    %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB%n",
                         r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / sgemm, r.loss(), r.peakRssMb());
-                System.out.println(line);
+                gflops.add(r.gflops());
+                tps.add(r.tokensPerSecond());
                 if (vsPytorch) {
                     JsonNode py = pytorch(dir, bm);
-                    System.out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
+                    out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
                             py.get("tokens_per_s").asDouble(), py.get("step_ms").asDouble(), py.get("loss").asDouble(), py.get("peak_rss_mb").asDouble());
                     if (Math.abs(py.get("loss").asDouble() - r.loss()) > 1e-3)
                         throw new FfwdException("bench: losses differ (ffwd " + r.loss() + ", pytorch " + py.get("loss").asDouble() + "): not the same work");
                     ratios.add(r.tokensPerSecond() / py.get("tokens_per_s").asDouble());
+                    pyTps.add(py.get("tokens_per_s").asDouble());
+                    pyPeak = Double.isNaN(pyPeak) ? py.get("peak_rss_mb").asDouble() : Math.max(pyPeak, py.get("peak_rss_mb").asDouble());
                 }
             }
             if (!ratios.isEmpty()) {
                 DecodeBench.Spread s = DecodeBench.Spread.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
-                System.out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
+                out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
                         ratios.size(), s.min(), s.median(), s.max());
             }
             if (leakSteps > 0) leakCheck(ours);
         }
+        double peak = Benchmark.peakRssMb();
+        out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%n", peak,
+                Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
+        ObjectNode r = JSON.createObjectNode();
+        put(r, "ratio_median", median(ratios));
+        put(r, "ours_peak_rss_mb", peak);
+        put(r, "pytorch_peak_rss_mb", pyPeak);
+        put(r, "gflops", median(gflops));
+        put(r, "sgemm_share", median(gflops) / sgemm);
+        put(r, "tokens_per_s", median(tps));
+        put(r, "pytorch_tokens_per_s", median(pyTps));
+        r.put("dtype", storage().name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk);
+        return r;
+    }
+
+    private DType storage() {
+        return switch (dtype.trim().toLowerCase()) {
+            case "f32" -> DType.F32;
+            case "f16" -> DType.F16;
+            case "bf16" -> DType.BF16;
+            default -> throw new IllegalArgumentException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
+        };
+    }
+
+    /** JSON has no NaN: an unmeasured value is null. */
+    private static void put(ObjectNode o, String key, double v) {
+        if (Double.isFinite(v)) o.put(key, v);
+        else o.putNull(key);
+    }
+
+    private static double median(List<Double> v) {
+        if (v.isEmpty()) return Double.NaN;
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /**
@@ -114,7 +192,7 @@ final class BenchCommand implements Runnable {
         Main.threads(threads);
         Path dir = null;
         try {
-            dir = shape.writeInChildProcess(Files.createTempDirectory("ffwd-decode"), 1);
+            dir = shape.writeInChildProcess(Files.createTempDirectory("ffwd-decode"), 1, DType.F32);
             DecodeBench.Result r = DecodeBench.run(dir, promptTokens, newTokens, repeats);
             DecodeBench.Spread cached = r.cachedTokensPerSecond(), full = r.recomputeTokensPerSecond();
             System.out.printf(Locale.ROOT, "%s shape (%d layers, d %d, vocab %d), prompt %d tokens, %d new tokens, greedy, %d threads, %d repeats%n%n",
@@ -162,26 +240,26 @@ final class BenchCommand implements Runnable {
         double early = Benchmark.settledRssMb();
         ours.time(leakSteps);
         double late = Benchmark.settledRssMb(), growth = 100 * (late / early - 1);
-        System.out.printf(Locale.ROOT, "  RSS after warm-up: %.0f MB; after %d more steps: %.0f MB (growth %.1f%%)%n", early, leakSteps, late, growth);
+        out.printf(Locale.ROOT, "  RSS after warm-up: %.0f MB; after %d more steps: %.0f MB (growth %.1f%%)%n", early, leakSteps, late, growth);
         if (growth > 5) throw new FfwdException("bench: resident memory grew " + String.format(Locale.ROOT, "%.1f%%", growth) + " over " + leakSteps + " steps");
     }
 
     private JsonNode pytorch(Path dir, BenchModel bm) throws IOException {
-        List<String> cmd = new ArrayList<>(Arrays.asList("/usr/bin/python3", script("pytorch_reference.py").toString(), dir.toString(),
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script("pytorch_reference.py").toString(), dir.toString(),
                 dir.resolve("batch.json").toString(), "--steps", String.valueOf(steps), "--threads", String.valueOf(threads),
                 "--rank", String.valueOf(rank), "--alpha", "16", "--targets", String.join(",", bm.targets)));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
         pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
         Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
             if (p.waitFor() != 0) throw new FfwdException("bench: the PyTorch reference failed (exit " + p.exitValue() + ")");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new FfwdException("bench: interrupted");
         }
-        return new ObjectMapper().readTree(out.lines().reduce((a, b) -> b).orElse("{}"));
+        return JSON.readTree(stdout.lines().reduce((a, b) -> b).orElse("{}"));
     }
 
     private static void setupPytorch() {

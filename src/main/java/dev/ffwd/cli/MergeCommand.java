@@ -6,6 +6,7 @@ import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsWriter;
 import dev.ffwd.lora.Lora;
+import dev.ffwd.model.Fp32;
 import dev.ffwd.model.Pretrained;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,7 +33,9 @@ final class MergeCommand implements Runnable {
             Lora.load(p.model(), a.config(), a.tensors()).merge();
             List<RawTensor> tensors = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : p.model().parameters().entrySet())
-                tensors.add(RawTensor.ofFloats(e.getKey(), e.getValue().getShape().getShape(), e.getValue().toFloatArray()));
+                try (Fp32 v = Fp32.of(e.getValue())) {  // the merged model is written in fp32, as config.json then says
+                    tensors.add(RawTensor.ofFloats(e.getKey(), e.getValue().getShape().getShape(), v.array().toFloatArray()));
+                }
             SafetensorsWriter.write(out.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
             String cfg = Files.readString(p.dir().resolve("config.json")).replaceAll("\"torch_dtype\"\\s*:\\s*\"[a-z0-9]+\"", "\"torch_dtype\": \"float32\"");
             AtomicFiles.writeString(out.resolve("config.json"), cfg);

@@ -1,6 +1,7 @@
 package dev.ffwd.gguf;
 
 import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.io.Half;
 
 import java.io.IOException;
 import java.io.OutputStream;

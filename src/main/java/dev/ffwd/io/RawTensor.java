@@ -24,26 +24,48 @@ public record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data)
         ByteBuffer out = ByteBuffer.allocateDirect(n * 4).order(ByteOrder.LITTLE_ENDIAN);
         switch (dtype) {
             case BF16 -> { for (int i = 0; i < n; i++) out.putInt(i * 4, (src.getShort(i * 2) & 0xffff) << 16); }
-            case F16 -> { for (int i = 0; i < n; i++) out.putFloat(i * 4, halfToFloat(src.getShort(i * 2))); }
+            case F16 -> { for (int i = 0; i < n; i++) out.putFloat(i * 4, Half.toFloat(src.getShort(i * 2))); }
             case F64 -> { for (int i = 0; i < n; i++) out.putFloat(i * 4, (float) src.getDouble(i * 8)); }
             default -> throw new IllegalStateException("tensor " + name + " has non-float dtype " + dtype);
         }
         return out;
     }
 
-    /** IEEE 754 binary16 to binary32 (Float.float16ToFloat arrives only in Java 20). */
-    static float halfToFloat(short h) {
-        int bits = h & 0xffff, sign = (bits & 0x8000) << 16, exp = (bits >>> 10) & 0x1f, mant = bits & 0x3ff;
-        if (exp == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));   // inf / nan
-        if (exp != 0) return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
-        float sub = mant * 0x1p-24f;                                                        // subnormal or zero
-        return sign != 0 ? -sub : sub;
+    /**
+     * binary16 little-endian bytes, for holding a frozen weight at 2 bytes per value: the mapped slice itself for F16;
+     * for BF16 a converted direct copy, exact for |x| ≥ 2⁻¹⁴ and rounded to F16's subnormal grid (an absolute error
+     * ≤ 2⁻²⁵) below it. Null when a BF16 value lies beyond F16's range (±65504), or for other types.
+     */
+    public ByteBuffer asF16OrNull() {
+        ByteBuffer src = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (dtype == DType.F16) return src;
+        if (dtype != DType.BF16) return null;
+        int n = Math.toIntExact(numel());
+        ByteBuffer out = ByteBuffer.allocateDirect(n * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < n; i++) {
+            float f = Float.intBitsToFloat((src.getShort(i * 2) & 0xffff) << 16);
+            if (Math.abs(f) > Half.MAX && Float.isFinite(f)) return null;
+            out.putShort(i * 2, Half.fromFloat(f));
+        }
+        return out;
     }
 
     public float[] toFloats() {
         float[] f = new float[Math.toIntExact(numel())];
         asF32().asFloatBuffer().get(f);
         return f;
+    }
+
+    /** A heap-backed F32, F16 or BF16 tensor of {@code values}, rounded to nearest even, e.g. for writing. */
+    public static RawTensor of(String name, long[] shape, float[] values, DType dtype) {
+        if (dtype == DType.F32) return ofFloats(name, shape, values);
+        if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException(name + ": cannot encode as " + dtype);
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            int bits = Float.floatToRawIntBits(v);
+            b.putShort(dtype == DType.F16 ? Half.fromFloat(v) : (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
+        }
+        return new RawTensor(name, dtype, shape.clone(), b.flip());
     }
 
     /** A heap-backed F32 tensor, e.g. for writing. */

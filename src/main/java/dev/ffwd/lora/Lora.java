@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.ffwd.FfwdException;
+import dev.ffwd.model.Fp32;
 import dev.ffwd.model.Linear;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
@@ -50,7 +51,10 @@ public final class Lora {
             for (int i = 0; i < a.length; i++) a[i] = (rng.nextFloat() * 2 - 1) * bound;
             NDArray aa = trainable(m.create(a, new Shape(r, in)));
             NDArray bb = trainable(m.zeros(new Shape(out, r)));
-            NDArray mag = config.dora() ? trainable(l.weight().norm(new int[]{1})) : null;
+            NDArray mag = null;
+            if (config.dora()) try (Fp32 w = Fp32.of(l.weight())) {
+                mag = trainable(w.array().norm(new int[]{1}));
+            }
             l.setAdapter(new LoraAdapter(aa, bb, mag, (float) config.scale(), (float) config.dropout()));
             lora.layers.put(l.name, l);
             lora.params.add(new Param(PEFT_PREFIX + l.name + ".lora_A.weight", aa));
@@ -103,7 +107,10 @@ public final class Lora {
         if (merged) return;
         for (Linear l : layers.values()) {
             LoraAdapter ad = (LoraAdapter) l.adapter();
-            NDArray w = l.weight().add(ad.delta());
+            NDArray w;
+            try (Fp32 base = Fp32.of(l.weight())) {
+                w = base.array().add(ad.delta());  // merged in fp32, whatever the frozen weight's storage
+            }
             if (ad.magnitude != null) w = w.mul(ad.magnitude.div(w.norm(new int[]{1})).expandDims(1));
             originalWeights.put(l.name, l.weight());
             NDArray folded = w.stopGradient();

@@ -1,6 +1,7 @@
 package dev.ffwd.lora;
 
 import ai.djl.ndarray.NDArray;
+import dev.ffwd.model.Fp32;
 import dev.ffwd.model.Linear;
 import dev.ffwd.model.Ops;
 import dev.ffwd.model.Scalars;
@@ -29,9 +30,11 @@ public final class LoraAdapter implements Linear.Adapter {
         NDArray lora = Scalars.scale(linear(linear(xd, a), b), scale);  // [.., out]
         if (magnitude == null) return base.frozen(x).add(lora);
         // DoRA: (m/‖W + sBA‖ − 1)·(x_d·Wᵀ) + m/‖W + sBA‖ · lora, added to the frozen output; the norm is not differentiated.
-        NDArray norm = base.weight().add(delta()).norm(new int[]{1}).stopGradient();  // [out]
-        NDArray magScale = magnitude.div(norm);
-        return base.frozen(x).add(linear(xd, base.weight()).mul(magScale.sub(1f))).add(lora.mul(magScale));
+        try (Fp32 w = Fp32.of(base.weight())) {
+            NDArray norm = w.array().add(delta()).norm(new int[]{1}).stopGradient();  // [out]
+            NDArray magScale = magnitude.div(norm);
+            return base.frozen(x).add(linear(xd, w.array()).mul(magScale.sub(1f))).add(lora.mul(magScale));
+        }
     }
 
     /** s·B·A [out, in]: the weight change this adapter represents (used by merge and DoRA's norm). */

@@ -2,7 +2,7 @@ package dev.ffwd.model;
 
 import ai.djl.ndarray.NDArray;
 
-/** y = x·Wᵀ + b with a frozen W [out, in], and an optional trainable side path (LoRA, DoRA). */
+/** y = x·Wᵀ + b with a frozen W [out, in] (fp32, or F16 from a 2-byte checkpoint), and an optional trainable side path (LoRA, DoRA). */
 public final class Linear {
 
     /** A trainable path around a frozen linear layer. */
@@ -25,11 +25,14 @@ public final class Linear {
         return adapter == null ? frozen(x) : adapter.forward(this, x, training);
     }
 
-    /** The frozen path alone: x [.., in] -> [.., out]. */
+    /** The frozen path alone: x [.., in] -> [.., out], in fp32 whatever the weight's storage. */
     public NDArray frozen(NDArray x) {
-        return Ops.linear(x, weight, bias);
+        try (Fp32 w = Fp32.of(weight)) {
+            return Ops.linear(x, w.array(), bias);
+        }
     }
 
+    /** The frozen weight as stored: fp32, or F16 for a 2-byte checkpoint (see {@link Fp32}). */
     public NDArray weight() { return weight; }
     public long in() { return weight.getShape().get(1); }
     public long out() { return weight.getShape().get(0); }

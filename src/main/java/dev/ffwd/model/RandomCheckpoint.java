@@ -2,6 +2,7 @@ package dev.ffwd.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.io.DType;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsWriter;
 
@@ -23,6 +24,11 @@ public final class RandomCheckpoint {
 
     /** Writes {@code configJson} as config.json and the weights as model.safetensors (last, atomically) into {@code dir}. */
     public static Path write(Path dir, String configJson, long seed) throws IOException {
+        return write(dir, configJson, seed, DType.F32);
+    }
+
+    /** As {@link #write(Path, String, long)}, the weights stored as {@code dtype} (F16/BF16: a 2-byte checkpoint). */
+    public static Path write(Path dir, String configJson, long seed, DType dtype) throws IOException {
         ModelConfig c = ModelConfig.parse(dir.resolve("config.json"), new ObjectMapper().readTree(configJson));
         Random r = new Random(seed);
         List<RawTensor> ts = new ArrayList<>();
@@ -36,7 +42,7 @@ public final class RandomCheckpoint {
                     case ONE -> 1f;
                     case ZERO -> 0f;
                 };
-            ts.add(RawTensor.ofFloats(t.name(), t.shape(), v));
+            ts.add(RawTensor.of(t.name(), t.shape(), v, dtype));
         }
         AtomicFiles.writeString(dir.resolve("config.json"), configJson);
         SafetensorsWriter.write(dir.resolve("model.safetensors"), ts, Map.of("format", "pt"));

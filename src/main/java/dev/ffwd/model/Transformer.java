@@ -22,7 +22,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A pretrained transformer with frozen fp32 weights. A family's constructor declares every weight (name, shape, role)
+ * A pretrained transformer with frozen weights: fp32, or 2 bytes per value for the matrices of an F16/BF16 checkpoint
+ * (upcast per use, see {@link Fp32}). A family's constructor declares every weight (name, shape, role)
  * through {@link #weight}, {@link #norm}, {@link #linear} and friends, and its {@link #forward} is the HF computation.
  * Built without a tensor store, the constructor only records the {@link Layout}: that is how FLOP counts, benchmark
  * checkpoints and LoRA target names are derived from the same declaration.
@@ -78,8 +79,20 @@ public abstract class Transformer implements AutoCloseable {
 
     /** Next-token logits [B, T, V] from hidden states; only causal LMs have a head. */
     public NDArray logits(NDArray hidden) {
+        try (Fp32 h = head()) {
+            return logits(hidden, h);
+        }
+    }
+
+    /** Logits [.., V] of hidden states [.., d] with a head already in fp32 (to upcast a 2-byte head once for many calls). */
+    public static NDArray logits(NDArray hidden, Fp32 head) {
+        return Ops.linear(hidden, head.array(), null);
+    }
+
+    /** The frozen LM head [V, d] in fp32; only causal LMs have one. */
+    public Fp32 head() {
         if (head == null) throw new UnsupportedOperationException(config.modelType() + " has no language-model head");
-        return Ops.linear(hidden, head, null);
+        return Fp32.of(head);
     }
 
     /**
@@ -172,9 +185,35 @@ public abstract class Transformer implements AutoCloseable {
                     + " but " + config.source().getFileName() + " implies " + Arrays.toString(shape));
         if (!t.dtype().isFloat())
             throw new FfwdException(store.source() + ": tensor '" + t.name() + "' has dtype " + t.dtype() + ", expected a float type");
-        NDArray a = manager.create(t.asF32(), new Shape(shape), DataType.FLOAT32);
+        NDArray a = shape.length == 2 ? half(t) : null;
+        if (a == null) a = manager.create(t.asF32(), new Shape(shape), DataType.FLOAT32);
         params.put(name, a);
         return a;
+    }
+
+    /**
+     * A 2-D weight of an F16 or BF16 checkpoint held at 2 bytes per value, as F16 (BF16 NDArrays abort the JVM); null
+     * for fp32/fp64 files, and for a BF16 tensor beyond F16's range, which is then held in fp32 with a notice.
+     * Norms and biases (1-D, small) are always fp32.
+     */
+    private NDArray half(RawTensor t) {
+        if (t.dtype() != dev.ffwd.io.DType.F16 && t.dtype() != dev.ffwd.io.DType.BF16) return null;
+        java.nio.ByteBuffer f16 = t.asF16OrNull();
+        if (f16 == null) {
+            System.err.println("note: " + store.source() + ": tensor '" + t.name() + "' has BF16 values beyond F16's range (±65504); held in fp32 (4 bytes per value)");
+            return null;
+        }
+        return manager.create(f16, new Shape(t.shape()), DataType.FLOAT16);
+    }
+
+    /** Bytes the frozen tensors occupy as held (2 per value for weights kept in F16, 4 in fp32). */
+    public long frozenBytes() {
+        return params.values().stream().mapToLong(Transformer::bytes).sum()
+                + linears.values().stream().mapToLong(l -> bytes(l.weight())).sum();  // biases are in params
+    }
+
+    private static long bytes(NDArray a) {
+        return a.getShape().size() * a.getDataType().getNumOfBytes();
     }
 
     /** Another name some checkpoints give tensor {@code name} (e.g. with or without a "bert." prefix); null if none. */
@@ -213,7 +252,11 @@ public abstract class Transformer implements AutoCloseable {
 
     /** Rows of {@code table} [N, k] at {@code index} [B, T] -> [B, T, k]. */
     protected static NDArray gather(NDArray table, NDArray index) {
-        return Ops.embedding(table, index);
+        NDArray rows = Ops.embedding(table, index);
+        if (rows.getDataType() == DataType.FLOAT32) return rows;
+        NDArray f = rows.toType(DataType.FLOAT32, false);  // rows of a 2-byte embedding table, upcast for compute
+        rows.close();
+        return f;
     }
 
     /** [T, S]: query i (at absolute position S-T+i) may see keys j ≤ S-T+i. */

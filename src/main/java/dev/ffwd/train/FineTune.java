@@ -104,7 +104,7 @@ public final class FineTune implements AutoCloseable {
         if (objective != null) objective.params().forEach(p -> p.value().close());
         if (optimizer != null) optimizer.close();  // an earlier run's moment buffers
         lora = Lora.attach(pretrained.model(), options.lora(), t.seed());
-        objective = labels.isEmpty() ? new LanguageModeling(pretrained.model()) : new Classification(pretrained.model(), labels.size(), t.seed());
+        objective = labels.isEmpty() ? new LanguageModeling(pretrained.model(), t.memory().lossChunk()) : new Classification(pretrained.model(), labels.size(), t.seed());
         List<Param> params = new ArrayList<>(lora.params());
         params.addAll(objective.params());
         Optimizer opt = switch (t.optimizer()) {

@@ -11,9 +11,26 @@ import dev.ffwd.optim.Schedule;
 public record TrainConfig(
         double lr, Schedule.Kind schedule, long warmup, OptimizerKind optimizer, double weightDecay, double clipNorm,
         double adamEps, double momentum, int batchSize, int gradAccum, long maxSteps, int evalEvery, int evalBatchSize,
-        int checkpointEvery, long seed) {
+        int checkpointEvery, long seed, Memory memory) {
 
     public enum OptimizerKind { ADAMW, SGD }
+
+    /**
+     * Memory-for-time trade-offs that leave the result unchanged up to fp32 rounding. {@code lossChunk}: positions
+     * whose [positions, vocab] logits are formed at once in the language-model loss.
+     */
+    public record Memory(int lossChunk) {
+        /** 256 positions × a 50k vocabulary is 51 MB of logits per chunk, instead of 206 MB for 8 × 128 positions at once. */
+        public static final int LOSS_CHUNK = 256;
+
+        public Memory {
+            if (lossChunk < 1) throw new IllegalArgumentException("loss chunk must be ≥ 1 position, got " + lossChunk);
+        }
+
+        public static Memory defaults() {
+            return new Memory(LOSS_CHUNK);
+        }
+    }
 
     public static final double LR = 2e-5;                 // the paper's
     public static final double CLIP_NORM = 1.0;
@@ -30,7 +47,7 @@ public record TrainConfig(
 
     public static TrainConfig defaults() {
         return new TrainConfig(LR, Schedule.Kind.CONSTANT, 0, OptimizerKind.ADAMW, 0.0, CLIP_NORM, ADAM_EPS, SGD_MOMENTUM,
-                BATCH_SIZE, 1, MAX_STEPS, EVAL_EVERY, EVAL_BATCH_SIZE, CHECKPOINT_EVERY, SEED);
+                BATCH_SIZE, 1, MAX_STEPS, EVAL_EVERY, EVAL_BATCH_SIZE, CHECKPOINT_EVERY, SEED, Memory.defaults());
     }
 
     public TrainConfig {
@@ -40,28 +57,28 @@ public record TrainConfig(
         if (evalEvery < 1 || evalBatchSize < 1) throw new IllegalArgumentException("eval interval and eval batch size must be >= 1");
         if (checkpointEvery < 1) throw new IllegalArgumentException("checkpoint interval must be >= 1, got " + checkpointEvery);
         if (!(adamEps > 0)) throw new IllegalArgumentException("AdamW epsilon must be positive, got " + adamEps);
-        if (schedule == null || optimizer == null) throw new IllegalArgumentException("schedule and optimizer must be set");
+        if (schedule == null || optimizer == null || memory == null) throw new IllegalArgumentException("schedule, optimizer and memory settings must be set");
     }
 
     /** The authors' optimizer: transformers.AdamW (ε 1e-6), no gradient clipping. */
     public TrainConfig paperOptimizer() {
         return new TrainConfig(lr, schedule, warmup, OptimizerKind.ADAMW, 0.0, 0.0, PAPER_ADAM_EPS, momentum, batchSize, gradAccum,
-                maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed);
+                maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
     }
 
     public TrainConfig withLr(double v) {
         return new TrainConfig(v, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
-                maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed);
+                maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
     }
 
     public TrainConfig withMaxSteps(long v) {
         return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
-                v, evalEvery, evalBatchSize, checkpointEvery, seed);
+                v, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
     }
 
     public TrainConfig withSeed(long v) {
         return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
-                maxSteps, evalEvery, evalBatchSize, checkpointEvery, v);
+                maxSteps, evalEvery, evalBatchSize, checkpointEvery, v, memory);
     }
 
     public Schedule scheduleFor() {

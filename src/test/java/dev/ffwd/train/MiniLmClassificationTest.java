@@ -18,7 +18,7 @@ class MiniLmClassificationTest {
 
     @Test
     void loraLowersTestLossOnSpamAssassin() {
-        TrainConfig t = new TrainConfig(1e-3, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, 16, 1, 24, 8, 64, 1000, 42);
+        TrainConfig t = new TrainConfig(1e-3, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, 16, 1, 24, 8, 64, 1000, 42, TrainConfig.Memory.defaults());
         FineTune.Options o = new FineTune.Options(Pretrained.BUILTIN, RealData.file("spam-assassin.jsonl"), Format.CLASSIFICATION,
                 64, false, new LoraConfig(8, 16, 0.1, List.of("query", "key", "value"), false), t, 0.2, 32, 600, null);
         try (FineTune ft = FineTune.prepare(o)) {

@@ -1,10 +1,14 @@
-package dev.ffwd.gguf;
+package dev.ffwd.io;
 
-/** IEEE 754 binary32 to binary16, rounding to nearest even (Float.floatToFloat16 arrives only in Java 20). */
-final class Half {
+/** IEEE 754 binary16 conversions (Float.floatToFloat16 and float16ToFloat arrive only in Java 20). */
+public final class Half {
     private Half() {}
 
-    static short fromFloat(float f) {
+    /** The largest finite binary16 value. */
+    public static final float MAX = 65504f;
+
+    /** binary32 to binary16, rounding to nearest even. */
+    public static short fromFloat(float f) {
         int bits = Float.floatToRawIntBits(f);
         int sign = (bits >>> 16) & 0x8000, exp = (bits >>> 23) & 0xff, mant = bits & 0x7fffff;
         if (exp == 0xff) return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >>> 13) : 0));  // NaN stays NaN, inf stays inf
@@ -21,5 +25,14 @@ final class Half {
         int half = (e << 10) | (mant >>> 13), rest = mant & 0x1fff;
         if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) half++;  // may carry into the exponent: correct
         return (short) (sign | half);
+    }
+
+    /** binary16 to binary32 (exact). */
+    public static float toFloat(short h) {
+        int bits = h & 0xffff, sign = (bits & 0x8000) << 16, exp = (bits >>> 10) & 0x1f, mant = bits & 0x3ff;
+        if (exp == 0x1f) return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));   // inf / nan
+        if (exp != 0) return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+        float sub = mant * 0x1p-24f;                                                        // subnormal or zero
+        return sign != 0 ? -sub : sub;
     }
 }

@@ -1,0 +1,35 @@
+package dev.ffwd.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs a main class in a fresh JVM with this one's class path and JVM options, sharing stdout and stderr. Peak resident
+ * memory (VmHWM) is per process, so each measurement that reports it gets its own JVM.
+ */
+public final class ChildJvm {
+
+    private ChildJvm() {}
+
+    /** Runs {@code mainClass} with {@code args}; an exit status other than 0 becomes an IOException naming {@code what}. */
+    public static void run(String what, String mainClass, List<String> args) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());  // -Xmx, -Dai.djl.offline=true, ...
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(mainClass);
+        cmd.addAll(args);
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        try {
+            if (p.waitFor() != 0) throw new IOException(what + " failed (exit " + p.exitValue() + ")");
+        } catch (InterruptedException e) {
+            p.destroy();
+            Thread.currentThread().interrupt();
+            throw new IOException(what + ": interrupted");
+        }
+    }
+}
