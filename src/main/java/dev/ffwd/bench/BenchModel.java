@@ -67,6 +67,11 @@ public enum BenchModel {
 
     /** Writes config.json and model.safetensors (the family's layout: N(0, 0.02) weights, unit norms, zero biases) into {@code dir}. */
     public Path write(Path dir, long seed) throws IOException {
+        return write(configJson, dir, seed);
+    }
+
+    /** Writes a model of any shape {@code configJson} describes, as {@link #write(Path, long)} does. */
+    public static Path write(String configJson, Path dir, long seed) throws IOException {
         ModelConfig c = ModelConfig.parse(dir.resolve("config.json"), new ObjectMapper().readTree(configJson));
         Random r = new Random(seed);
         List<RawTensor> ts = new ArrayList<>();

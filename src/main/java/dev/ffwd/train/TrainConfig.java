@@ -11,7 +11,7 @@ import dev.ffwd.optim.Schedule;
 public record TrainConfig(
         double lr, Schedule.Kind schedule, long warmup, OptimizerKind optimizer, double weightDecay, double clipNorm,
         double adamEps, double momentum, int batchSize, int gradAccum, long maxSteps, int evalEvery, int evalBatchSize,
-        int checkpointEvery, long seed) {
+        int checkpointEvery, long seed) implements java.io.Serializable {
 
     public enum OptimizerKind { ADAMW, SGD }
 
