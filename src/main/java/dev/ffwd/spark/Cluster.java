@@ -42,6 +42,26 @@ public final class Cluster implements AutoCloseable {
         return (spec, cfg, params) -> new SparkGradients(sc, spec, cfg, params);
     }
 
+    /** Waits until {@code n} executors have registered (a standalone cluster starts them after the application). */
+    public void awaitExecutors(int n, long timeoutSeconds) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(timeoutSeconds);
+        while (executors() < n) {
+            if (System.nanoTime() > deadline)
+                throw new dev.ffwd.FfwdException(sc.master() + ": " + executors() + " of " + n + " executors registered within " + timeoutSeconds + " s");
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new dev.ffwd.FfwdException("interrupted");
+            }
+        }
+    }
+
+    /** Executors registered now (the driver not counted). */
+    public int executors() {
+        return sc.sc().getExecutorMemoryStatus().size() - (local ? 0 : 1);
+    }
+
     public JavaSparkContext context() {
         return sc;
     }

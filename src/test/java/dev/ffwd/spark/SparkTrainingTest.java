@@ -50,6 +50,40 @@ class SparkTrainingTest {
     }
 
     @Test
+    void aTaskThatFailsMidStepIsRetriedAndTheResultIsUnchanged() throws Exception {
+        Path data = TestData.stories(tmp, 120, 6);
+        try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, config(4), 0.1));
+             Cluster c = Cluster.connect("local[2,3]", LOOPBACK)) {  // local[N,F]: up to F attempts per task
+            Trained one = train(ft, FF);
+            FailedTasks failed = FailedTasks.on(c);
+            c.injectFault("throw");
+            Trained retried = trainOn(c, ft, FF);
+            assertEquals(4, failed.count(), "one failed first attempt per step");
+            assertClose(one, retried);
+        }
+    }
+
+    /** Counts tasks that ended in failure (and were therefore retried, or the job would have failed). */
+    static final class FailedTasks extends org.apache.spark.scheduler.SparkListener {
+        private final java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+
+        static FailedTasks on(Cluster c) {
+            FailedTasks f = new FailedTasks();
+            c.context().sc().addSparkListener(f);
+            return f;
+        }
+
+        @Override
+        public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+            if (e.taskInfo().failed()) n.incrementAndGet();
+        }
+
+        int count() {
+            return n.get();
+        }
+    }
+
+    @Test
     void localTwoEqualsOneProcessOnAGeneratedClassifier() throws Exception {
         Path model = generatedModel(tmp.resolve("tiny-neox"));
         Path data = tmp.resolve("moods.jsonl");
@@ -83,16 +117,18 @@ class SparkTrainingTest {
 
     /** Trains once in this process and once on {@code master}; the trained tensors must agree within {@link #TOLERANCE}. */
     static void compare(FineTune.Options o, FfConfig ff, String master) {
-        try (FineTune ft = FineTune.prepare(o)) {
-            Trained one = train(ft, ff);
-            Trained spark;
-            try (Cluster c = Cluster.connect(master, LOOPBACK)) {
-                ft.distribute(c.gradients());
-                spark = train(ft, ff);
-            } finally {
-                ft.distribute(null);
-            }
-            assertClose(one, spark);
+        try (FineTune ft = FineTune.prepare(o); Cluster c = Cluster.connect(master, LOOPBACK)) {
+            assertClose(train(ft, ff), trainOn(c, ft, ff));
+        }
+    }
+
+    /** A run of {@code ft} with its step gradients computed on {@code c}. */
+    static Trained trainOn(Cluster c, FineTune ft, FfConfig ff) {
+        ft.distribute(c.gradients());
+        try {
+            return train(ft, ff);
+        } finally {
+            ft.distribute(null);
         }
     }
 
