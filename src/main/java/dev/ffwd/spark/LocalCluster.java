@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 public final class LocalCluster implements AutoCloseable {
 
     private static final String MASTER = "org.apache.spark.deploy.master.Master", WORKER = "org.apache.spark.deploy.worker.Worker";
-    private static final long START_TIMEOUT_S = 60;
+    private static final long START_TIMEOUT_S = 180;  // generous: JVM start on a busy machine
 
     private final List<Process> processes = new ArrayList<>();  // master first
     private final String url;

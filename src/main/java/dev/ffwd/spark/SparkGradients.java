@@ -27,6 +27,7 @@ final class SparkGradients implements Gradients {
     private final TrainConfig cfg;
     private final List<Param> params;
     private final List<String> names;
+    private double lastComputeSeconds;  // the slowest partition's compute time in the latest step
 
     SparkGradients(JavaSparkContext sc, Replica.Spec spec, TrainConfig cfg, List<Param> params) {
         this.sc = sc;
@@ -51,6 +52,7 @@ final class SparkGradients implements Gradients {
                     .treeAggregate(Replica.Partial.NONE, Replica.Partial::plus, Replica.Partial::plus);
             if (p.micros() != micros.size())
                 throw new FfwdException("step " + (step + 1) + ": the cluster returned " + p.micros() + " of " + micros.size() + " micro-batches");
+            lastComputeSeconds = p.seconds();
             List<NDArray> grads = new ArrayList<>(params.size());
             for (int i = 0; i < params.size(); i++) {
                 NDArray like = params.get(i).value();
@@ -60,5 +62,10 @@ final class SparkGradients implements Gradients {
         } finally {
             values.destroy();
         }
+    }
+
+    /** Compute seconds of the slowest partition in the latest step; the step's other time is Spark's overhead. */
+    double lastComputeSeconds() {
+        return lastComputeSeconds;
     }
 }
