@@ -16,9 +16,7 @@ import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.AdamW;
-import dev.ffwd.optim.Param;
 import dev.ffwd.optim.Schedule;
-import dev.ffwd.train.Gradients;
 import dev.ffwd.train.LanguageModeling;
 import dev.ffwd.train.Replica;
 import dev.ffwd.train.TrainConfig;
@@ -94,7 +92,7 @@ public final class ScalingBench {
             for (int s : o.stepSizes()) {
                 TrainConfig cfg = config(o.micro(), s / o.micro());
                 Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops, model.manager());
-                double ms = median(time(t, o, null));
+                double ms = median(time(t, o, null)[0]);
                 oneProcess.put(s, ms);
                 out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12s%n", s, "1 process", ms, ms, "-");
             }
@@ -107,9 +105,8 @@ public final class ScalingBench {
                         TrainConfig cfg = config(o.micro(), s / o.micro());
                         SparkGradients g = (SparkGradients) spark.gradients().create(spec, cfg, lora.params());
                         Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops, model.manager(), g);
-                        List<double[]> times = time(t, o, g);
-                        double ms = median(times.stream().map(x -> new double[]{x[0]}).toList());
-                        double compute = median(times.stream().map(x -> new double[]{x[1]}).toList());
+                        double[][] times = time(t, o, g);
+                        double ms = median(times[0]), compute = median(times[1]);
                         out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12.1f   (%.2fx one process)%n", s,
                                 e + (e == 1 ? " executor" : " executors"), ms, compute, ms - compute, oneProcess.get(s) / ms);
                     }
@@ -123,15 +120,15 @@ public final class ScalingBench {
                 TrainConfig.ADAM_EPS, TrainConfig.SGD_MOMENTUM, micro, accum, Long.MAX_VALUE, 1, micro, Integer.MAX_VALUE, SEED);
     }
 
-    /** Per timed step: {wall ms, slowest partition's compute ms} (compute = wall in one process). */
-    private static List<double[]> time(Trainer t, Options o, SparkGradients g) {
+    /** {wall ms per timed step, the slowest partition's compute ms per step} (compute = wall in one process, g null). */
+    private static double[][] time(Trainer t, Options o, SparkGradients g) {
         for (int i = 0; i < o.warmup(); i++) step(t);
-        List<double[]> times = new ArrayList<>();
+        double[][] times = new double[2][o.steps()];
         for (int i = 0; i < o.steps(); i++) {
             long t0 = System.nanoTime();
             step(t);
-            double ms = (System.nanoTime() - t0) / 1e6;
-            times.add(new double[]{ms, g == null ? ms : 1000 * g.lastComputeSeconds()});
+            times[0][i] = (System.nanoTime() - t0) / 1e6;
+            times[1][i] = g == null ? times[0][i] : 1000 * g.lastComputeSeconds();
         }
         return times;
     }
@@ -140,8 +137,9 @@ public final class ScalingBench {
         if (!Double.isFinite(t.step())) throw new FfwdException("spark-bench: non-finite loss");
     }
 
-    private static double median(List<double[]> xs) {
-        double[] v = xs.stream().mapToDouble(x -> x[0]).sorted().toArray();
+    private static double median(double[] xs) {
+        double[] v = xs.clone();
+        Arrays.sort(v);
         return v[v.length / 2];
     }
 

@@ -32,7 +32,6 @@ public final class Trainer {
     private final FlopCounter flops;
     private final NDManager manager;
     private final Gradients gradients;
-    private double lastLoss;
     final Ledger ledger = new Ledger();
     long step;    // optimizer steps done
     long cursor;  // training examples consumed
@@ -83,7 +82,7 @@ public final class Trainer {
             exact += f.exact();
             micros.add(ex);
         }
-        double norm;
+        double norm, loss;
         try (NDScope ignored = new NDScope()) {
             Gradients.Sum g = gradients.sum(step, micros);
             if (!Double.isFinite(g.loss())) {
@@ -91,14 +90,14 @@ public final class Trainer {
                 throw new Diverged("training loss is " + g.loss() + " at step " + (step + 1) + "; stopped before applying it");
             }
             norm = optimizer.step(params, g.grads(), schedule.lr(step));
-            lastLoss = g.loss();
+            loss = g.loss();
         }
         Optimizer.zeroGrad(params);
         if (!Double.isFinite(norm))
             throw new Diverged("gradient norm is " + norm + " at step " + (step + 1) + "; stopped before applying it");
         step++;
         ledger.add(Ledger.Phase.TRAIN, paper, exact, (System.nanoTime() - t0) / 1e9);
-        return lastLoss;
+        return loss;
     }
 
     /** Mean loss over {@code set} without dropout or gradients, charged to {@code phase}. */
