@@ -31,7 +31,7 @@ class StandaloneClusterTest {
         try (LocalCluster cluster = LocalCluster.start(2, 1, "1g", tmp.resolve("cluster"));
              FineTune ft = FineTune.prepare(TestData.tinyLlama(data, config(4), 0.1));
              Cluster c = Cluster.connect(cluster.masterUrl(), conf)) {
-            c.awaitExecutors(2, 120);
+            c.awaitExecutors(2, 300);  // generous: executor JVMs start slowly on a loaded machine
             Trained one = train(ft, FF);
             assertClose(one, trainOn(c, ft, FF));
 
