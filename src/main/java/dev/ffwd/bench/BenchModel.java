@@ -21,6 +21,15 @@ public enum BenchModel {
              "num_hidden_layers": 12, "intermediate_size": 3072, "rotary_pct": 0.25, "rotary_emb_base": 10000,
              "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
              "tie_word_embeddings": false}""", List.of("query_key_value")),
+    /**
+     * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual. Used for estimates
+     * on paper (communication, FLOPs); writing its weights would take 5.6 GB.
+     */
+    PYTHIA_1_4B("""
+            {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 2048, "num_attention_heads": 16,
+             "num_hidden_layers": 24, "intermediate_size": 8192, "rotary_pct": 0.25, "rotary_emb_base": 10000,
+             "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
+             "tie_word_embeddings": false}""", List.of("query_key_value")),
     /** A small Llama: 4 layers, d 512, 8 heads (4 KV), SwiGLU 1408, vocab 32000. */
     LLAMA_SMALL("""
             {"model_type": "llama", "vocab_size": 32000, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 4,

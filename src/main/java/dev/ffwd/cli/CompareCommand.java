@@ -58,7 +58,8 @@ class CompareCommand implements Runnable {
         cfg.put("repeats", repeats);
         checkPlan(cfg);
         Comparison.Plan plan = new Comparison.Plan(lr, lrGrid == null ? List.of(lr) : lrGrid, ffLrs, variants, patience, repeats, out, resume);
-        try (FineTune ft = FineTune.prepare(o); Progress progress = new Progress(o.train().maxSteps())) {
+        try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
+             Progress progress = new Progress(o.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),
                     ft.splits.test().size(), ft.splits.validation().size(), o.lora().targets());
             Comparison.Result r = Comparison.run(ft, plan, progress);

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
         scope = CommandLine.ScopeType.INHERIT,  // every subcommand gets --help and --version
         description = "LoRA fine-tuning of pretrained transformers on the JVM, with Fast Forward.",
         subcommands = {DemoCommand.class, CompareCommand.class, SuiteCommand.class, ResultsCommand.class, TrainCommand.class,
-                PredictCommand.class, EvalCommand.class, ExportGgufCommand.class, MergeCommand.class, BenchCommand.class,
+                PredictCommand.class, EvalCommand.class, ExportGgufCommand.class, MergeCommand.class, BenchCommand.class, SparkBenchCommand.class,
                 ScoreCommand.class, GenerateCommand.class, InspectCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -50,7 +50,8 @@ final class TrainCommand implements Runnable {
     private void train() {
         FineTune.Options o = opts.options();
         if (!ff) o = o.withValidationSize(0);  // plain training needs no Fast Forward validation set
-        try (FineTune ft = FineTune.prepare(o); Progress progress = new Progress(ft.options.train().maxSteps())) {
+        try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
+             Progress progress = new Progress(ft.options.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples%s%n", ft.splits.train().size(), ft.splits.test().size(),
                     ft.splits.validation().size(), ft.truncated > 0 ? " (" + ft.truncated + " truncated to --max-length)" : "");
             TrainingRun run = ft.newRun(opts.ff(ff), out.resolve("checkpoint.safetensors"));

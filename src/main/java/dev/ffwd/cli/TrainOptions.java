@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Options shared by train, compare and demo. Defaults are the library's named constants. Any option may also come
@@ -51,6 +52,11 @@ final class TrainOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with any of these options (long names).") Path config;
     @Option(names = "--preset", paramLabel = "NAME", description = "Option defaults from a named protocol: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.Names.class) String preset;
 
+    // Data-parallel training on Spark
+    @Option(names = "--spark-master", paramLabel = "URL", description = "Compute each step's gradient data-parallel on Spark: local[N], "
+            + "spark://HOST:PORT, or 'submit' (the master spark-submit set). Needs Spark on the class path (./ffwd adds it).") String sparkMaster;
+    @Option(names = "--spark-conf", paramLabel = "KEY=VALUE", description = "A Spark setting, e.g. spark.executor.memory=4g (repeatable).") Map<String, String> sparkConf;
+
     // Fast Forward
     @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd | profile (a diagnostic that never moves θ), with modifiers such as +guard, -span (default: ${DEFAULT-VALUE}).") String ffMode;
     @Option(names = "--ff-interval", defaultValue = "" + FfConfig.INTERVAL, description = "Optimizer steps between FF stages (default: ${DEFAULT-VALUE}).") int ffInterval;
@@ -58,6 +64,29 @@ final class TrainOptions {
     @Option(names = "--ff-params", defaultValue = "lora", description = "Tensors FF moves: lora (adapters only, as the authors) | all (a classification head too) (default: ${DEFAULT-VALUE}).") String ffParams;
     @Option(names = "--ff-val-size", defaultValue = "" + FfConfig.VALIDATION_SIZE, description = "Tiny validation set size, held out of test (default: ${DEFAULT-VALUE}).") int ffValSize;
     @Option(names = "--ff-max-repeats", defaultValue = "" + FfConfig.MAX_REPEATS, description = "Largest multiple of Δ a stage may add (default: ${DEFAULT-VALUE}).") int ffMaxRepeats;
+
+    /** A connection to a cluster that ends with training. */
+    interface Distributed extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Makes {@code ft}'s runs compute their step gradients on the --spark-master cluster, if one was given. Spark's
+     * classes are touched only then, so the CLI starts without them otherwise.
+     */
+    Distributed distribute(FineTune ft) {
+        if (sparkMaster == null) {
+            if (sparkConf != null) throw new IllegalArgumentException("--spark-conf needs --spark-master");
+            return () -> {};
+        }
+        try {
+            return SparkLink.attach(ft, sparkMaster.trim(), sparkConf == null ? Map.of() : sparkConf);
+        } catch (NoClassDefFoundError e) {
+            throw new dev.ffwd.FfwdException("--spark-master needs Apache Spark on the class path (" + e.getMessage()
+                    + " is missing); run through ./ffwd, which adds target/lib, or through spark-submit");
+        }
+    }
 
     /** The Fast Forward settings every variant shares. */
     FfConfig ffBase() {

@@ -4,7 +4,7 @@ package dev.ffwd.data;
  * A tokenized example. For language modelling, {@code target[t]} says whether token t is predicted (has loss);
  * for classification, {@code label} is the class index (else -1).
  */
-public record Example(long[] ids, boolean[] target, int label) {
+public record Example(long[] ids, boolean[] target, int label) implements java.io.Serializable {
 
     public int length() {
         return ids.length;

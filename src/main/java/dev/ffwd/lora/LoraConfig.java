@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
  * components (PEFT's list semantics: "query_key_value" matches "gpt_neox.layers.0.attention.query_key_value");
  * a target written "re:..." is a regular expression that must match the whole path.
  */
-public record LoraConfig(int rank, double alpha, double dropout, List<String> targets, boolean dora) {
+public record LoraConfig(int rank, double alpha, double dropout, List<String> targets, boolean dora) implements java.io.Serializable {
 
     /** The prefix that marks a target as a regular expression. */
     public static final String REGEX = "re:";

@@ -26,10 +26,18 @@ public abstract class Optimizer {
         this.clipNorm = clipNorm;
     }
 
-    /** One update with learning rate {@code lr}. Returns the global gradient norm before clipping. */
+    /** One update with learning rate {@code lr} from the parameters' accumulated gradients. Returns the global gradient norm before clipping. */
     public double step(List<Param> params, double lr) {
         try (NDScope ignored = new NDScope()) {
-            NDArray[] grads = params.stream().map(p -> p.value().getGradient()).toArray(NDArray[]::new);
+            return step(params, params.stream().map(p -> p.value().getGradient()).toList(), lr);
+        }
+    }
+
+    /** One update from {@code gradients} (one per parameter, e.g. summed over a cluster). Returns the global gradient norm before clipping. */
+    public double step(List<Param> params, List<NDArray> gradients, double lr) {
+        if (gradients.size() != params.size()) throw new IllegalArgumentException(gradients.size() + " gradients for " + params.size() + " parameters");
+        try (NDScope ignored = new NDScope()) {
+            NDArray[] grads = gradients.toArray(NDArray[]::new);
             double norm = 0;
             for (NDArray g : grads) norm += g.square().sum().getFloat();
             norm = Math.sqrt(norm);

@@ -54,6 +54,7 @@ public final class FineTune implements AutoCloseable {
     private Lora lora;
     private Objective objective;
     private Optimizer optimizer;
+    private Gradients.Factory distributed;  // null: gradients in this process
 
     private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated) {
         this.options = o;
@@ -104,7 +105,7 @@ public final class FineTune implements AutoCloseable {
         if (objective != null) objective.params().forEach(p -> p.value().close());
         if (optimizer != null) optimizer.close();  // an earlier run's moment buffers
         lora = Lora.attach(pretrained.model(), options.lora(), t.seed());
-        objective = labels.isEmpty() ? new LanguageModeling(pretrained.model(), t.memory().lossChunk()) : new Classification(pretrained.model(), labels.size(), t.seed());
+        objective = objective(pretrained.model(), labels.size(), t.seed(), t.memory().lossChunk());
         List<Param> params = new ArrayList<>(lora.params());
         params.addAll(objective.params());
         Optimizer opt = switch (t.optimizer()) {
@@ -112,8 +113,28 @@ public final class FineTune implements AutoCloseable {
             case ADAMW -> new AdamW(TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, t.adamEps(), t.weightDecay(), t.clipNorm());
         };
         optimizer = opt;
-        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(), pretrained.model().manager());
+        Gradients g = distributed == null ? Gradients.local(objective, params, t, pretrained.model().manager())
+                : distributed.create(spec(), t, params);
+        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(), pretrained.model().manager(), g);
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
+    }
+
+    /** Language modelling when {@code labels} is 0, else a classifier over that many classes (head seeded by {@code seed}). */
+    static Objective objective(dev.ffwd.model.Transformer model, int labels, long seed, int lossChunk) {
+        return labels == 0 ? new LanguageModeling(model, lossChunk) : new Classification(model, labels, seed);
+    }
+
+    /**
+     * Later runs compute their step gradients with {@code factory} (a cluster) instead of in this process; null goes back
+     * to this process. Clipping, the optimizer, Fast Forward and evaluation stay here either way.
+     */
+    public void distribute(Gradients.Factory factory) {
+        this.distributed = factory;
+    }
+
+    /** What another process needs to rebuild this fine-tuning's trainable setup. */
+    public Replica.Spec spec() {
+        return new Replica.Spec(pretrained.dir().toAbsolutePath().toString(), options.lora(), labels.size());
     }
 
     public FlopCounter flops() {

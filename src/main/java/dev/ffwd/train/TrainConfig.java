@@ -11,7 +11,7 @@ import dev.ffwd.optim.Schedule;
 public record TrainConfig(
         double lr, Schedule.Kind schedule, long warmup, OptimizerKind optimizer, double weightDecay, double clipNorm,
         double adamEps, double momentum, int batchSize, int gradAccum, long maxSteps, int evalEvery, int evalBatchSize,
-        int checkpointEvery, long seed, Memory memory) {
+        int checkpointEvery, long seed, Memory memory) implements java.io.Serializable {
 
     public enum OptimizerKind { ADAMW, SGD }
 
@@ -19,7 +19,7 @@ public record TrainConfig(
      * Memory-for-time trade-offs that leave the result unchanged up to fp32 rounding. {@code lossChunk}: positions
      * whose [positions, vocab] logits are formed at once in the language-model loss.
      */
-    public record Memory(int lossChunk) {
+    public record Memory(int lossChunk) implements java.io.Serializable {
         /** 256 positions × a 50k vocabulary is 51 MB of logits per chunk, instead of 206 MB for 8 × 128 positions at once. */
         public static final int LOSS_CHUNK = 256;
 

@@ -1,17 +1,12 @@
 package dev.ffwd.train;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import dev.ffwd.FfwdException;
 import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
 import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.flops.Ledger;
-import dev.ffwd.model.Scalars;
 import dev.ffwd.optim.Optimizer;
 import dev.ffwd.optim.Param;
 import dev.ffwd.optim.Schedule;
@@ -36,6 +31,7 @@ public final class Trainer {
     private final List<Example> train;
     private final FlopCounter flops;
     private final NDManager manager;
+    private final Gradients gradients;
     final Ledger ledger = new Ledger();
     long step;    // optimizer steps done
     long cursor;  // training examples consumed
@@ -45,6 +41,12 @@ public final class Trainer {
 
     public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
                    List<Example> train, FlopCounter flops, NDManager manager) {
+        this(objective, params, optimizer, cfg, train, flops, manager, Gradients.local(objective, params, cfg, manager));
+    }
+
+    /** A trainer whose step gradients come from {@code gradients} (e.g. a cluster) rather than this process. */
+    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
+                   List<Example> train, FlopCounter flops, NDManager manager, Gradients gradients) {
         if (train.isEmpty()) throw new FfwdException("the training split is empty");
         this.objective = objective;
         this.params = List.copyOf(params);
@@ -54,6 +56,7 @@ public final class Trainer {
         this.train = train;
         this.flops = flops;
         this.manager = manager;
+        this.gradients = gradients;
     }
 
     /** The loss was NaN or infinite; nothing was applied. */
@@ -63,31 +66,32 @@ public final class Trainer {
         }
     }
 
-    /** One optimizer step over batchSize × gradAccum examples; returns the mean training loss. */
+    /**
+     * One optimizer step over batchSize × gradAccum examples; returns the mean training loss. The gradient comes from
+     * {@link #gradients} (this process, or a cluster); clipping, the optimizer and everything after run here.
+     */
     public double step() {
         long t0 = System.nanoTime();
-        double loss = 0, paper = 0, exact = 0;
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-            for (int micro = 0; micro < cfg.gradAccum(); micro++) {
-                List<Example> ex = next(cfg.batchSize());
-                for (Example e : ex) tokens += e.length();
-                try (NDScope ignored = new NDScope()) {
-                    JniUtils.setSeed(cfg.seed() * 1_000_003L + step * 1_009L + micro);  // dropout masks
-                    Batch b = Batch.of(ex, manager);
-                    NDArray l = Scalars.scale(objective.loss(b, true).mean(), 1.0 / cfg.gradAccum());
-                    gc.backward(l);
-                    loss += l.getFloat();
-                    FlopCounter.Flops f = flops.trainStep(b.rows(), b.length());
-                    paper += f.paper();
-                    exact += f.exact();
-                }
+        double paper = 0, exact = 0;
+        List<List<Example>> micros = new ArrayList<>(cfg.gradAccum());
+        for (int micro = 0; micro < cfg.gradAccum(); micro++) {
+            List<Example> ex = next(cfg.batchSize());
+            for (Example e : ex) tokens += e.length();
+            FlopCounter.Flops f = flops.trainStep(ex.size(), ex.stream().mapToInt(Example::length).max().orElse(0));
+            paper += f.paper();
+            exact += f.exact();
+            micros.add(ex);
+        }
+        double norm, loss;
+        try (NDScope ignored = new NDScope()) {
+            Gradients.Sum g = gradients.sum(step, micros);
+            if (!Double.isFinite(g.loss())) {
+                Optimizer.zeroGrad(params);
+                throw new Diverged("training loss is " + g.loss() + " at step " + (step + 1) + "; stopped before applying it");
             }
+            norm = optimizer.step(params, g.grads(), schedule.lr(step));
+            loss = g.loss();
         }
-        if (!Double.isFinite(loss)) {
-            Optimizer.zeroGrad(params);
-            throw new Diverged("training loss is " + loss + " at step " + (step + 1) + "; stopped before applying it");
-        }
-        double norm = optimizer.step(params, schedule.lr(step));
         Optimizer.zeroGrad(params);
         if (!Double.isFinite(norm))
             throw new Diverged("gradient norm is " + norm + " at step " + (step + 1) + "; stopped before applying it");

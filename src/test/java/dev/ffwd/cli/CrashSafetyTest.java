@@ -34,8 +34,14 @@ class CrashSafetyTest {
     }
 
     static Process child(List<String> args, Path log) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), "dev.ffwd.cli.Main"));
+        return child(List.of(), args, log);
+    }
+
+    /** The CLI in a child JVM with extra JVM options {@code jvm}, its output to {@code log}. */
+    static Process child(List<String> jvm, List<String> args, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Dai.djl.offline=true"));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.ffwd.cli.Main"));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("OPT_OUT_TRACKING", "true");
