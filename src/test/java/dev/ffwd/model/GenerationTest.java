@@ -90,7 +90,7 @@ class GenerationTest {
 
     @Test
     void stopsAtEosFromGenerationConfigUnlessIgnored() throws Exception {
-        Path src = TinyModels.dir("tiny-qwen2");
+        Path src = SharedFixtures.fixture("tiny-qwen2");  // a random tiny model may repeat one token, so the EOS position needs these weights
         long[] greedy;
         try (Pretrained p = Pretrained.load(src)) {
             greedy = Scoring.generate(p.model(), PROMPT, 6, Sampling.GREEDY, 0, Set.of(), true);
