@@ -40,6 +40,15 @@ class ResultsCommandTest {
         assertEquals(1, md.split("!\\[", -1).length - 1, "only the demo's plot is kept");
         assertTrue(Files.isRegularFile(docs.resolve("demo-loss_vs_wall.png")));
 
+        Cli.Result some = Cli.run("results", "--sections", "ablation,profile", "--demo", dir.resolve("none").toString(),
+                "--ablation", ablation.toString(), "--profile", profile.toString(), "--reading", reading.toString(), "--out", out.toString());
+        assertEquals(0, some.code(), some.err());
+        String part = Files.readString(out);
+        assertTrue(part.contains("ablation table") && part.contains("profile table") && !part.contains("demo table"), part);
+        Cli.Result unknown = Cli.run("results", "--sections", "ablation,plots", "--ablation", ablation.toString(), "--out", out.toString());
+        assertNotEquals(0, unknown.code());
+        assertTrue(unknown.err().contains("unknown section 'plots'"), unknown.err());
+
         Files.delete(profile.resolve("line_profile.md"));
         Cli.Result missing = Cli.run("results", "--demo", demo.toString(), "--suite", suite.toString(), "--ablation", ablation.toString(),
                 "--profile", profile.toString(), "--reading", reading.toString(), "--out", out.toString());
