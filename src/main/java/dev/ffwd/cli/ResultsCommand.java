@@ -63,10 +63,12 @@ final class ResultsCommand implements Runnable {
     /** The demo's report, its plots copied beside the output as demo-*.png. */
     private String demoSection(Path docs) throws IOException {
         String md = read(demo.resolve("report.md")).replaceFirst("^# [^\n]*\n", "");
-        for (String png : new String[]{"loss_vs_flops.png", "loss_vs_wall.png", ComparisonReport.ACCURACY_PLOT}) {
-            if (png.equals(ComparisonReport.ACCURACY_PLOT) && !Files.isRegularFile(demo.resolve(png))) continue;  // a text task has none
-            Files.copy(demo.resolve(png), docs.resolve("demo-" + png), StandardCopyOption.REPLACE_EXISTING);
-            md = md.replace("(" + png + ")", "(demo-" + png + ")");
+        try (java.util.stream.Stream<Path> files = Files.list(demo)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".png")).sorted().toList()) {
+                String png = f.getFileName().toString();
+                Files.copy(f, docs.resolve("demo-" + png), StandardCopyOption.REPLACE_EXISTING);
+                md = md.replace("(" + png + ")", "(demo-" + png + ")");
+            }
         }
         return "## The demo: `./ffwd demo`\n\n" + md;
     }

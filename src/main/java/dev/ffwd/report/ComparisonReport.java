@@ -42,9 +42,10 @@ public final class ComparisonReport {
             AtomicFiles.writeString(dir.resolve("report.md"), markdown(r));
             String profile = lineProfileTable(r);
             if (!profile.isEmpty()) AtomicFiles.writeString(dir.resolve(LINE_PROFILE_MD), profile);
-            plot(dir.resolve("loss_vs_flops.png"), r, LOSS, FLOPS_AXIS, p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
+            plot(dir.resolve("loss_vs_flops.png"), r, LOSS, FLOPS_AXIS, p -> p.flopsExact() / 1e12, s -> s.flopsExact() / 1e12);
             plot(dir.resolve("loss_vs_wall.png"), r, LOSS, "wall-clock seconds (train + FF)", History.Point::wallSeconds, History.StageAt::wallSeconds);
-            if (classifies(r)) plot(dir.resolve(ACCURACY_PLOT), r, ACCURACY, FLOPS_AXIS, p -> p.flopsExact() / 1e9, s -> s.flopsExact() / 1e9);
+            if (classifies(r)) plot(dir.resolve(ACCURACY_PLOT), r, ACCURACY, FLOPS_AXIS, p -> p.flopsExact() / 1e12, s -> s.flopsExact() / 1e12);
+            for (Comparison.Arm a : r.ff()) if (!a.history().stages.isEmpty()) plotLine(dir.resolve(linePlot(a)), a);
         } catch (IOException e) {
             throw new FfwdException(dir + ": cannot write report: " + e.getMessage());
         }
@@ -52,7 +53,7 @@ public final class ComparisonReport {
 
     /** The accuracy plot's file, written for classification tasks only. */
     public static final String ACCURACY_PLOT = "accuracy_vs_flops.png";
-    private static final String FLOPS_AXIS = "GFLOPs (exact, LoRA-aware)";
+    private static final String FLOPS_AXIS = "TFLOPs (exact, LoRA-aware)";
 
     /** What a plot shows on its y axis; the tuned target is drawn on the test-loss plot. */
     private record Curve(String title, ToDoubleFunction<History.Point> y, boolean target) {}
@@ -171,6 +172,8 @@ public final class ComparisonReport {
                 .append("Wall time is the median over repeats. A saving is given only for an arm that reached its target.\n\n")
                 .append("![test loss vs FLOPs](loss_vs_flops.png)\n\n![test loss vs wall time](loss_vs_wall.png)\n")
                 .append(classifies(r) ? "\n![test accuracy vs FLOPs](" + ACCURACY_PLOT + ")\n" : "");
+        for (Comparison.Arm a : r.ff())
+            if (!a.history().stages.isEmpty()) sb.append("\n![tiny-validation loss along Δ, ").append(a.name()).append("](").append(linePlot(a)).append(")\n");
         return sb.toString();
     }
 
@@ -289,7 +292,7 @@ public final class ComparisonReport {
         String title = Character.toUpperCase(y.title().charAt(0)) + y.title().substring(1);
         XYChart chart = new XYChartBuilder().width(1000).height(600).title(title).xAxisTitle(xLabel).yAxisTitle(y.title()).build();
         chart.getStyler().setMarkerSize(6);
-        chart.getStyler().setXAxisDecimalPattern("#,##0");
+        chart.getStyler().setXAxisDecimalPattern("#,##0.0");
         chart.getStyler().setPlotBackgroundColor(Color.WHITE);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         int i = 0;
@@ -299,7 +302,7 @@ public final class ComparisonReport {
             double[] xs = pts.stream().mapToDouble(x).toArray(), ys = pts.stream().mapToDouble(y.y()).toArray();
             if (pts.isEmpty() || java.util.Arrays.stream(ys).anyMatch(Double::isNaN)) continue;  // nothing recorded to draw
             XYSeries s = chart.addSeries(a.name(), xs, ys);
-            s.setMarker(SeriesMarkers.CIRCLE);
+            s.setMarker(MARKERS[(i - 1) % MARKERS.length]);  // and its marker
             s.setLineColor(c);
             s.setMarkerColor(c);
             if (a.isBaseline()) s.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, new float[]{6f, 4f}, 0f));
@@ -319,6 +322,47 @@ public final class ComparisonReport {
             t.setMarker(SeriesMarkers.NONE);
             t.setLineColor(Color.GRAY);
         }
+        save(chart, file);
+    }
+
+    /** Arm markers; the diamond is kept for FF stages. */
+    private static final org.knowm.xchart.style.markers.Marker[] MARKERS = {SeriesMarkers.CIRCLE, SeriesMarkers.SQUARE,
+            SeriesMarkers.TRIANGLE_UP, SeriesMarkers.TRIANGLE_DOWN, SeriesMarkers.CROSS, SeriesMarkers.PLUS, SeriesMarkers.OVAL,
+            SeriesMarkers.RECTANGLE, SeriesMarkers.TRAPEZOID};
+
+    /** The file of an FF arm's line plot. */
+    static String linePlot(Comparison.Arm a) {
+        return "line_" + a.name().replaceAll("[^A-Za-z0-9@.+-]", "_") + ".png";
+    }
+
+    /**
+     * The paper's analysis figure for one FF arm: at each stage (up to ten, evenly spread), the tiny-validation loss at
+     * every τ the stage measured, θ_t + τΔ, in τ order.
+     */
+    private static void plotLine(Path file, Comparison.Arm a) throws IOException {
+        XYChart chart = new XYChartBuilder().width(1000).height(600).title("Tiny-validation loss along Δ: " + a.name())
+                .xAxisTitle("τ (multiples of Δ)").yAxisTitle("validation loss").build();
+        chart.getStyler().setPlotBackgroundColor(Color.WHITE);
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        List<History.StageAt> st = a.history().stages;
+        int shown = Math.min(10, st.size());
+        for (int k = 0; k < shown; k++) {
+            FastForward.Stage g = st.get(shown == 1 ? 0 : k * (st.size() - 1) / (shown - 1)).stage();
+            java.util.TreeMap<Double, Double> line = new java.util.TreeMap<>();
+            for (int j = 0; j < g.taus().size(); j++) if (Double.isFinite(g.losses().get(j))) line.put(g.taus().get(j), g.losses().get(j));
+            if (line.isEmpty()) continue;
+            XYSeries s = chart.addSeries("stage at step " + g.step(), line.keySet().stream().mapToDouble(Double::doubleValue).toArray(),
+                    line.values().stream().mapToDouble(Double::doubleValue).toArray());
+            Color c = COLORS[k % COLORS.length];
+            s.setLineColor(c);
+            s.setMarkerColor(c);
+            s.setMarker(MARKERS[k % MARKERS.length]);
+        }
+        if (chart.getSeriesMap().isEmpty()) return;
+        save(chart, file);
+    }
+
+    private static void save(XYChart chart, Path file) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp.png");
         BitmapEncoder.saveBitmap(chart, tmp.toString().replaceAll("\\.png$", ""), BitmapEncoder.BitmapFormat.PNG);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -80,6 +80,10 @@ class CompareCommandTest {
                 assertTrue(arm.path("best_test_loss").asDouble() <= target, a + " claims the tuned target without reaching it");
         }
         assertTrue(Files.isRegularFile(out.resolve("report.md")) && Files.isRegularFile(out.resolve("loss_vs_flops.png")));
+        String md = Files.readString(out.resolve("report.md"));
+        for (String a : ffArms)  // the loss along Δ at each stage, one plot per FF arm that ran stages, linked from the report
+            if (r.path("arms").path(a).path("ff_stages").asInt() > 0)
+                assertTrue(Files.isRegularFile(out.resolve("line_" + a + ".png")) && md.contains("(line_" + a + ".png)"), a);
         assertAccuracy(r, out);
     }
 
