@@ -11,4 +11,6 @@ cd "$(dirname "$0")/.."
 ./ffwd suite --quick --out runs/suite-quick --overwrite
 ./ffwd demo --modes ffwd,ffwd-guard,ffwd-span,ffwd-adaptive,ffwd+all,search,paper --out runs/ablation
 ./ffwd demo --modes profile --ff-lrs 1e-4,3e-4,1e-3,3e-3 --out runs/line-profile
-./ffwd results --demo runs/demo --suite runs/suite-quick --out docs/results.md
+./ffwd results --sections demo,suite --out docs/results.md
+./ffwd results --sections ablation,profile --title "Fast Forward, piece by piece, and the line it walks" \
+    --reading docs/ablation-reading.md --out docs/ablation.md
