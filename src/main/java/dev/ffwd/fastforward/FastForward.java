@@ -24,6 +24,7 @@ public final class FastForward {
      */
     public record Stage(long step, int span, double tau, List<Double> taus, List<Double> losses, boolean hitNonFinite) {
         public Stage {
+            if (taus == null) taus = java.util.Collections.nCopies(losses.size(), Double.NaN);  // saved before τ was recorded
             if (taus.size() != losses.size()) throw new IllegalArgumentException("one τ per validation loss");
         }
 
