@@ -58,7 +58,8 @@ final class Progress implements Comparison.Listener, AutoCloseable {
 
     @Override
     public void onStage(FastForward.Stage s) {
-        stage = String.format(Locale.ROOT, " FF τ=%.2f×%d (%d probes)", s.tau(), s.span(), s.evaluations());
+        stage = String.format(Locale.ROOT, " FF τ=%.2f×%d (%d probes)%s", s.tau(), s.span(), s.evaluations(),
+                s.lrScale() == null ? "" : String.format(Locale.ROOT, " lr×%s", s.lrScale()));
     }
 
     @Override

@@ -14,15 +14,23 @@ import java.util.function.DoubleSupplier;
  * and {@link #afterStep} after it; when a stage is due, {@code afterStep} moves θ along Δ = θ_t − θ_{t−span} while a
  * tiny validation loss improves. Only parameter values change: the optimizer's moments and step count are never
  * touched. The controller owns its schedule and its pending snapshot, and restores both from {@link #state()}.
+ * With {@link FfConfig#lrAdapt()} it also owns a learning-rate multiplier that the training loop applies to the
+ * optimizer's lr ({@link #lrScale()}); it too is part of the state.
  */
 public final class FastForward {
 
     /**
      * What one stage did. {@code tau}: the multiple of Δ finally added to θ_t (0 when the guard restored θ_t);
      * {@code span}: the optimizer steps Δ covered, so τ·span is the number of steps' worth of progress taken;
-     * {@code taus} and {@code losses}: each validation pass, in order, at θ_t + τΔ.
+     * {@code taus} and {@code losses}: each validation pass, in order, at θ_t + τΔ. {@code lrScale}: with
+     * {@link FfConfig#lrAdapt()}, the multiplier of the configured lr that the steps after this stage use; else null.
      */
-    public record Stage(long step, int span, double tau, List<Double> taus, List<Double> losses, boolean hitNonFinite) {
+    public record Stage(long step, int span, double tau, List<Double> taus, List<Double> losses, boolean hitNonFinite,
+                        Double lrScale) {
+        public Stage(long step, int span, double tau, List<Double> taus, List<Double> losses, boolean hitNonFinite) {
+            this(step, span, tau, taus, losses, hitNonFinite, null);
+        }
+
         public Stage {
             if (taus == null) taus = java.util.Collections.nCopies(losses.size(), Double.NaN);  // saved before τ was recorded
             if (taus.size() != losses.size()) throw new IllegalArgumentException("one τ per validation loss");
@@ -37,13 +45,17 @@ public final class FastForward {
         }
     }
 
-    /** The schedule and the pending θ_{t−span} snapshot (null when none), as a checkpoint stores them. */
-    public record State(long nextStage, int interval, List<float[]> pending) {}
+    /**
+     * The schedule, the pending θ_{t−span} snapshot (null when none) and the lr multiplier (1 without
+     * {@link FfConfig#lrAdapt()}), as a checkpoint stores them.
+     */
+    public record State(long nextStage, int interval, List<float[]> pending, double lrScale) {}
 
     private final FfConfig cfg;
     private int interval;
     private long nextStage;
     private List<float[]> before;  // θ_{t−span}, captured before the step that starts Δ's span
+    private double lrScale = 1;    // the optimizer's lr over the configured one; moves only with lrAdapt
 
     public FastForward(FfConfig cfg) {
         if (!cfg.enabled()) throw new IllegalArgumentException("Fast Forward is disabled in this configuration");
@@ -78,6 +90,10 @@ public final class FastForward {
             }
             Stage s = new Line(moved, delta, validationLoss, stepsDone, span).run();
             adapt(s);
+            if (cfg.lrAdapt()) {
+                lrScale = nextLrScale(lrScale, s);
+                s = new Stage(s.step(), s.span(), s.tau(), s.taus(), s.losses(), s.hitNonFinite(), lrScale);
+            }
             nextStage = stepsDone + interval;
             return s;
         }
@@ -95,6 +111,26 @@ public final class FastForward {
         else if (s.stepsGained() >= interval) interval = cfg.interval();
     }
 
+    /**
+     * The lr multiplier after a stage ({@link FfConfig#lrAdapt()}). The stage measured the line θ_t + τΔ, Δ being
+     * what the optimizer's last steps did: a best τ ≥ {@link FfConfig#LR_GROW_TAU} says those steps were too short
+     * (going twice as far was better), so the lr grows by {@link FfConfig#LR_FACTOR}; τ = 0 (the guard kept θ_t: no
+     * τ > 0, not even the refined one, beat it) says they overshoot or are mostly noise, so it shrinks by as much;
+     * anything in between leaves it. Discrete factors of 2 rather than τ itself, because τ comes from a 32-example
+     * validation set: one wrong move is undone by one opposite stage, and the bounds
+     * [1/{@link FfConfig#LR_SCALE_BOUND}, {@link FfConfig#LR_SCALE_BOUND}] keep a run of noisy stages from
+     * driving the lr to 0 or to divergence. Adam's moments are not touched: only the lr of later steps changes.
+     */
+    public static double nextLrScale(double scale, Stage s) {
+        double f = s.tau() >= FfConfig.LR_GROW_TAU ? FfConfig.LR_FACTOR : s.tau() == 0 ? 1 / FfConfig.LR_FACTOR : 1;
+        return Math.max(1 / FfConfig.LR_SCALE_BOUND, Math.min(FfConfig.LR_SCALE_BOUND, scale * f));
+    }
+
+    /** What the training loop multiplies the configured (scheduled) lr by: 1 unless {@link FfConfig#lrAdapt()}. */
+    public double lrScale() {
+        return lrScale;
+    }
+
     public FfConfig config() {
         return cfg;
     }
@@ -108,14 +144,16 @@ public final class FastForward {
     }
 
     public State state() {
-        return new State(nextStage, interval, before);
+        return new State(nextStage, interval, before, lrScale);
     }
 
-    /** Restores the schedule and pending snapshot of {@link #state()}. */
+    /** Restores the schedule, pending snapshot and lr multiplier of {@link #state()}. */
     public void restore(State s) {
+        if (!(s.lrScale() > 0)) throw new IllegalArgumentException("FF lr multiplier must be positive, got " + s.lrScale());
         this.nextStage = s.nextStage();
         this.interval = s.interval();
         this.before = s.pending();
+        this.lrScale = s.lrScale();
     }
 
     static List<float[]> snapshot(List<Param> params) {

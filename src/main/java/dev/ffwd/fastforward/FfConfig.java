@@ -17,9 +17,11 @@ import java.util.List;
  *                   (a classification head too)
  * @param warmup     optimizer steps before the interval counting starts (the authors' burn-in)
  * @param maxRepeats the largest τ a stage may reach
+ * @param lrAdapt    after each stage, scale the optimizer's learning rate by what the stage found about its step
+ *                   size ({@link FastForward#nextLrScale}); needs the guard, whose τ = 0 outcome is the signal to lower it
  */
 public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
-                       Params params, long warmup, int maxRepeats) {
+                       Params params, long warmup, int maxRepeats, boolean lrAdapt) {
 
     public static final int INTERVAL = 6;
     /** The tiny validation set's default size (the paper's); the data split holds it out of the test split. */
@@ -40,6 +42,14 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         PROFILE
     }
 
+    /**
+     * {@link #lrAdapt}: a stage whose best τ is at least LR_GROW_TAU (the line kept falling at twice Δ: the optimizer's
+     * steps are too short) multiplies the lr by LR_FACTOR; a stage in which no τ > 0 beat θ_t (the guard kept θ_t:
+     * even one more step's worth made the tiny-validation loss worse, so the steps overshoot or are mostly noise)
+     * divides it by LR_FACTOR. The multiplier stays within [1/LR_SCALE_BOUND, LR_SCALE_BOUND] of the configured lr.
+     */
+    public static final double LR_GROW_TAU = 2, LR_FACTOR = 2, LR_SCALE_BOUND = 64;
+
     /** Where {@link Mode#PROFILE} measures the line θ_t + τΔ: both sides of θ_t, out to four times Δ. */
     public static final List<Double> PROFILE_TAUS = List.of(-0.5, 0.0, 0.25, 0.5, 1.0, 2.0, 4.0);
 
@@ -48,12 +58,12 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /** The authors' protocol: Δ of the last step, every 6 steps, always accept the first repeat, LoRA tensors only. */
     public static FfConfig paper() {
-        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS);
+        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS, false);
     }
 
     /** ffwd's default: a guarded line search along the interval's mean direction, with an adaptive interval. */
     public static FfConfig defaults() {
-        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS);
+        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS, false);
     }
 
     public static FfConfig off() {
@@ -66,6 +76,9 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         if (span < 0) throw new IllegalArgumentException("FF span must be >= 0 (0 = the whole interval), got " + span);
         if (warmup < 0) throw new IllegalArgumentException("FF warm-up must be >= 0, got " + warmup);
         if (maxRepeats < 1) throw new IllegalArgumentException("FF max repeats must be >= 1, got " + maxRepeats);
+        if (enabled && lrAdapt && (!guard || mode == Mode.PROFILE))  // without θ_t's loss a stage can only ever raise the lr
+            throw new IllegalArgumentException("FF +lr needs the guard and a mode that moves θ (e.g. ffwd+lr), got mode "
+                    + mode.name().toLowerCase(java.util.Locale.ROOT) + (guard ? "" : " without the guard"));
     }
 
     /**
@@ -73,17 +86,20 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
      * params): a mode ({@code paper}, {@code revert}, {@code search}: each with the paper's one-step Δ, no guard, a
      * fixed interval) or {@code ffwd} (ffwd's default), then modifiers that switch one piece on ({@code +x}) or off
      * ({@code -x}): {@code guard}, {@code span} (Δ over the whole interval), {@code adaptive}, and {@code +all} /
-     * {@code +lora} for the tensors moved. Examples: {@code ffwd-guard}, {@code search+span}, {@code paper+guard}.
+     * {@code +lora} for the tensors moved, and {@code +lr} (off by default) to adapt the learning rate from the stages.
+     * Examples: {@code ffwd-guard}, {@code search+span}, {@code paper+guard}, {@code ffwd+lr}. The result is validated
+     * once all modifiers are applied.
      */
     public static FfConfig parse(String spec, FfConfig base) {
         String[] parts = spec.trim().toLowerCase(java.util.Locale.ROOT).split("(?=[+-])");
+        base = base.withEnabled(false);  // validated as a whole at the end, not after each modifier
         FfConfig c = switch (parts[0]) {
             case "paper", "revert", "search" -> base.withMode(Mode.valueOf(parts[0].toUpperCase(java.util.Locale.ROOT)))
                     .withSpan(1).withGuard(false).withAdaptive(false);
             case "profile" -> base.withMode(Mode.PROFILE).withSpan(0).withGuard(false).withAdaptive(false);
             case "ffwd" -> base.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true);
             default -> throw new IllegalArgumentException("unknown Fast Forward variant '" + spec
-                    + "': expected paper, revert, search, ffwd or profile, optionally with +/-guard, +/-span, +/-adaptive, +all, +lora");
+                    + "': expected paper, revert, search, ffwd or profile, optionally with +/-guard, +/-span, +/-adaptive, +all, +lora, +/-lr");
         };
         for (int i = 1; i < parts.length; i++) {
             boolean on = parts[i].charAt(0) == '+';
@@ -93,8 +109,9 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
                 case "adaptive" -> c.withAdaptive(on);
                 case "all" -> c.withParams(on ? Params.ALL : Params.LORA);
                 case "lora" -> c.withParams(on ? Params.LORA : Params.ALL);
+                case "lr" -> c.withLrAdapt(on);
                 default -> throw new IllegalArgumentException("unknown Fast Forward modifier '" + parts[i] + "' in '" + spec
-                        + "': expected guard, span, adaptive, all or lora");
+                        + "': expected guard, span, adaptive, all, lora or lr");
             };
         }
         return c.withEnabled(true);
@@ -105,13 +122,14 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         return span == 0 ? currentInterval : Math.min(span, currentInterval);
     }
 
-    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats); }
-    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats); }
-    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats); }
-    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats); }
-    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats); }
-    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats); }
-    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats); }
-    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats); }
-    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v); }
+    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats, lrAdapt); }
+    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats, lrAdapt); }
+    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, lrAdapt); }
+    public FfConfig withLrAdapt(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, v); }
 }

@@ -133,6 +133,7 @@ public final class ComparisonReport {
             FastForward.Stage g = s.stage();
             ObjectNode sn = stages.addObject().put("step", g.step()).put("span", g.span()).put("tau", g.tau())
                     .put("evaluations", g.evaluations()).put("non_finite", g.hitNonFinite());
+            if (g.lrScale() != null) sn.put("lr_scale", g.lrScale());
             g.taus().forEach(sn.putArray("taus")::add);
             g.losses().forEach(sn.putArray("validation_losses")::add);
         }

@@ -35,9 +35,12 @@ public final class Checkpoint {
 
     private Checkpoint() {}
 
-    /** {@code settings}: null in checkpoints written before settings were recorded (nothing to check then). */
+    /**
+     * {@code settings}: null in checkpoints written before settings were recorded (nothing to check then).
+     * {@code ffLrScale}: Fast Forward's lr multiplier; null in checkpoints written before it existed (then 1).
+     */
     record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
-                 List<History.Point> points, List<History.StageAt> stages, Map<String, String> settings) {}
+                 List<History.Point> points, List<History.StageAt> stages, Map<String, String> settings, Double ffLrScale) {}
 
     /**
      * The settings a resumed run must share with the checkpoint to continue the same trajectory: seed, optimizer and
@@ -67,6 +70,7 @@ public final class Checkpoint {
             m.put("ff_params", ff.params().name().toLowerCase(Locale.ROOT));
             m.put("ff_warmup", Long.toString(ff.warmup()));
             m.put("ff_max_repeats", Integer.toString(ff.maxRepeats()));
+            if (ff.lrAdapt()) m.put("ff_lr", "adapt");  // absent when off, as in checkpoints written before +lr existed
         }
         return m;
     }
@@ -87,7 +91,8 @@ public final class Checkpoint {
             for (int i = 0; i < fs.pending().size(); i++)
                 tensors.add(RawTensor.ofFloats(FF_PENDING + i, new long[]{fs.pending().get(i).length}, fs.pending().get(i)));
         State s = new State(t.step, t.cursor, t.tokens, t.optimizer().steps(), t.ledger.toArray(),
-                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), h.points, h.stages, settings(t, ff));
+                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), h.points, h.stages, settings(t, ff),
+                fs == null ? null : fs.lrScale());
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
         } catch (IOException e) {
@@ -124,7 +129,8 @@ public final class Checkpoint {
             if (ff != null) {
                 List<float[]> pending = new ArrayList<>();
                 for (int i = 0; store.contains(FF_PENDING + i); i++) pending.add(store.get(FF_PENDING + i).toFloats());
-                ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), pending.isEmpty() ? null : pending));
+                ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), pending.isEmpty() ? null : pending,
+                        s.ffLrScale() == null ? 1 : s.ffLrScale()));
             }
             h.points.clear();
             h.points.addAll(s.points());

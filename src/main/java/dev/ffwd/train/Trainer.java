@@ -36,6 +36,7 @@ public final class Trainer {
     long step;    // optimizer steps done
     long cursor;  // training examples consumed
     long tokens;  // training tokens consumed (padding excluded)
+    double lrScale = 1;  // Fast Forward's lr multiplier (FfConfig.lrAdapt), set by TrainingRun before each step
     private long orderEpoch = -1;
     private List<Example> order;
 
@@ -89,7 +90,7 @@ public final class Trainer {
                 Optimizer.zeroGrad(params);
                 throw new Diverged("training loss is " + g.loss() + " at step " + (step + 1) + "; stopped before applying it");
             }
-            norm = optimizer.step(params, g.grads(), schedule.lr(step));
+            norm = optimizer.step(params, g.grads(), schedule.lr(step) * lrScale);
             loss = g.loss();
         }
         Optimizer.zeroGrad(params);

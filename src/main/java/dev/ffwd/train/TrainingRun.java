@@ -68,6 +68,7 @@ public final class TrainingRun {
                 ff.beforeStep(trainer.steps(), trainer.params());
                 return null;
             });
+            if (ff != null) trainer.lrScale = ff.lrScale();  // after a resume too: the multiplier is in FF's state
             lastTrain = trainer.step();
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
