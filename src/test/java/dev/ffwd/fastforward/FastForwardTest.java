@@ -248,4 +248,64 @@ class FastForwardTest {
         assertEquals(0, s.tau());
         assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray());
     }
+
+    /** A hand-made stage that ended at τ (the rule reads nothing else). */
+    static FastForward.Stage endedAt(double tau) {
+        return new FastForward.Stage(12, 6, tau, List.of(0.0, 1.0), List.of(0.5, 0.4), false);
+    }
+
+    @Test
+    void lrRuleGrowsWhenTheLineKeepsFallingShrinksWhenTheGuardKeepsThetaAndStaysBounded() {
+        assertEquals(2.0, FastForward.nextLrScale(1, endedAt(2)), "τ = 2: steps too short");
+        assertEquals(1.0, FastForward.nextLrScale(0.5, endedAt(8)), "τ = 8 doubles, from 0.5");
+        assertEquals(0.5, FastForward.nextLrScale(1, endedAt(0)), "τ = 0: the guard kept θ_t");
+        for (double tau : new double[]{0.4, 1, 1.9})
+            assertEquals(4.0, FastForward.nextLrScale(4, endedAt(tau)), "τ = " + tau + " leaves the lr");
+        assertEquals(FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(FfConfig.LR_SCALE_BOUND, endedAt(4)), "upper bound");
+        assertEquals(1 / FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(1 / FfConfig.LR_SCALE_BOUND, endedAt(0)), "lower bound");
+        double s = 1;
+        for (int i = 0; i < 10; i++) s = FastForward.nextLrScale(s, endedAt(0));
+        assertEquals(1 / FfConfig.LR_SCALE_BOUND, s, "ten rejected stages stop at the bound");
+    }
+
+    @Test
+    void lrMultiplierMovesOnlyWithPlusLrAndIsReportedPerStage() {
+        // minimum far along Δ: the search ends at τ ≥ 2; minimum behind θ_t: the guard keeps θ_t (τ = 0)
+        double[][] cases = {{100, 2.0}, {0, 0.5}};
+        for (double[] c : cases) for (boolean on : new boolean[]{false, true}) {
+            FastForward ff = new FastForward(FfConfig.defaults().withInterval(2).withLrAdapt(on));
+            theta.value().set(new float[]{1f, 1f});
+            FastForward.Stage st = null;
+            for (long step = 0; st == null; step++) {
+                ff.beforeStep(step, List.of(theta));
+                theta.value().addi(0.25f);
+                st = ff.afterStep(step + 1, List.of(theta), quadratic(c[0]));
+            }
+            assertEquals(c[0] == 0, st.tau() == 0, "stage " + st);
+            assertEquals(on ? c[1] : 1.0, ff.lrScale(), "minimum at " + c[0] + ", +lr " + on);
+            assertEquals(on ? (Double) c[1] : null, st.lrScale(), "the stage records the multiplier only with +lr");
+            assertEquals(on ? c[1] : 1.0, ff.state().lrScale(), "the multiplier is part of the state");
+        }
+    }
+
+    @Test
+    void lrMultiplierIsRestoredWithTheState() {
+        FastForward a = new FastForward(FfConfig.defaults().withLrAdapt(true));
+        a.restore(new FastForward.State(18, 12, null, 0.25));
+        assertEquals(0.25, a.lrScale());
+        assertEquals(new FastForward.State(18, 12, null, 0.25), a.state());
+        assertThrows(IllegalArgumentException.class, () -> a.restore(new FastForward.State(18, 12, null, 0)));
+    }
+
+    @Test
+    void plusLrParsesOffByDefaultAndNeedsTheGuard() {
+        FfConfig base = FfConfig.defaults();
+        assertFalse(FfConfig.defaults().lrAdapt() || FfConfig.paper().lrAdapt() || FfConfig.parse("ffwd", base).lrAdapt());
+        assertEquals(FfConfig.parse("ffwd", base).withLrAdapt(true), FfConfig.parse("ffwd+lr", base));
+        assertFalse(FfConfig.parse("ffwd+lr-lr", base).lrAdapt());
+        assertTrue(FfConfig.parse("paper+lr+guard", base).lrAdapt(), "validated after all modifiers, in any order");
+        assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("paper+lr", base), "no guard: τ = 0 never happens");
+        assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("ffwd+lr-guard", base));
+        assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("profile+lr+guard", base), "profile never moves θ");
+    }
 }
