@@ -58,7 +58,7 @@ final class TrainOptions {
     @Option(names = "--spark-conf", paramLabel = "KEY=VALUE", description = "A Spark setting, e.g. spark.executor.memory=4g (repeatable).") Map<String, String> sparkConf;
 
     // Fast Forward
-    @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd | profile (a diagnostic that never moves θ), with modifiers such as +guard, -span (default: ${DEFAULT-VALUE}).") String ffMode;
+    @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd | profile (a diagnostic that never moves θ), with modifiers such as +guard, -span, +lr (default: ${DEFAULT-VALUE}).") String ffMode;
     @Option(names = "--ff-interval", defaultValue = "" + FfConfig.INTERVAL, description = "Optimizer steps between FF stages (default: ${DEFAULT-VALUE}).") int ffInterval;
     @Option(names = "--ff-warmup", defaultValue = "0", description = "Optimizer steps before FF stages are counted (burn-in; default: ${DEFAULT-VALUE}).") long ffWarmup;
     @Option(names = "--ff-params", defaultValue = "lora", description = "Tensors FF moves: lora (adapters only, as the authors) | all (a classification head too) (default: ${DEFAULT-VALUE}).") String ffParams;
