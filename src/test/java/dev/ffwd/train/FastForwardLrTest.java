@@ -51,7 +51,7 @@ class FastForwardLrTest {
             List<float[]> expected = full.trainer().params().stream().map(Param::toFloats).toList();
             assertNotEquals(1.0, scales.get(2), "precondition: the multiplier at the step-6 checkpoint is not 1: " + scales);
 
-            runUntil(ft.newRun(LR, ckpt), 6);  // crash during step 7, after the checkpoint of step 6
+            TrainerTest.runUntil(ft.newRun(LR, ckpt), 6);  // crash during step 7, after the checkpoint of step 6
             TrainingRun b = ft.newRun(LR, ckpt);
             assertTrue(b.resume());
             assertEquals(6, b.trainer().steps());
@@ -63,20 +63,6 @@ class FastForwardLrTest {
             FfwdException e = assertThrows(FfwdException.class, () -> ft.newRun(LR.withLrAdapt(false), ckpt).resume());
             assertTrue(e.getMessage().contains("written with ff_lr adapt"), e.getMessage());
             Files.delete(ckpt);
-        }
-    }
-
-    private static void runUntil(TrainingRun run, long steps) {
-        class Stop extends RuntimeException {}
-        try {
-            run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {
-                @Override
-                public void onStep(Trainer t, double loss) {
-                    if (t.steps() > steps) throw new Stop();
-                }
-            });
-        } catch (Stop expected) {
-            // simulated crash
         }
     }
 }

@@ -114,7 +114,7 @@ class TrainerTest {
     }
 
     /** Runs with a listener that aborts once {@code steps} are done (checkpoints land every 3 steps). */
-    private static void runUntil(TrainingRun run, long steps) {
+    static void runUntil(TrainingRun run, long steps) {
         class Stop extends RuntimeException {}
         try {
             run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {
