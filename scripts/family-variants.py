@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes tiny random checkpoints of family configurations that ../shared/fixtures does not cover (multi-query and
-untied heads, head_dim != hidden/heads, partial rotary, linear RoPE scaling, GPT-2 with bare keys and n_inner) with
-reference.json: float64 log-probs from a numpy transcription of the Hugging Face forward passes (modeling_llama,
-modeling_qwen2/3, modeling_phi3, modeling_gemma, modeling_gpt2). Independent of the Java code; numpy only.
+untied heads, head_dim != hidden/heads, partial rotary, linear RoPE scaling, GPT-2 with bare keys and n_inner, GPT-NeoX
+with a sequential residual and with full rotary and a tied head) with reference.json: float64 log-probs from a numpy
+transcription of the Hugging Face forward passes (modeling_llama, modeling_qwen2/3, modeling_phi3, modeling_gemma,
+modeling_gpt2, modeling_gpt_neox). Independent of the Java code; numpy only.
 Usage: scripts/family-variants.py OUT_DIR  (the test resources are src/test/resources/variants)"""
 import json, math, os, struct, sys
 import numpy as np
@@ -174,6 +175,23 @@ def decoder_weights(rng, cfg, style):
     return w
 
 
+def neox_weights(rng, cfg):
+    d, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    n = lambda *s: rng.normal(0, 0.3, s)
+    w = {"gpt_neox.embed_in.weight": rng.normal(0, 0.5, (V, d))}
+    for i in range(L):
+        p = f"gpt_neox.layers.{i}."
+        for ln in ("input_layernorm", "post_attention_layernorm"):
+            w[p + ln + ".weight"], w[p + ln + ".bias"] = 1 + n(d), n(d)
+        for name, out, inp in (("attention.query_key_value", 3 * d, d), ("attention.dense", d, d), ("mlp.dense_h_to_4h", F, d),
+                               ("mlp.dense_4h_to_h", d, F)):
+            w[p + name + ".weight"], w[p + name + ".bias"] = n(out, inp), n(out)
+    w["gpt_neox.final_layer_norm.weight"], w["gpt_neox.final_layer_norm.bias"] = 1 + n(d), n(d)
+    if not cfg.get("tie_word_embeddings"):
+        w["embed_out.weight"] = n(V, d)
+    return w
+
+
 def base(model_type, **kw):
     c = {"model_type": model_type, "vocab_size": V, "hidden_size": 32, "num_hidden_layers": 2, "max_position_embeddings": 64,
          "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 48, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
@@ -195,6 +213,17 @@ VARIANTS = {
     # Llama with linear RoPE scaling, multi-query attention, tied head
     "llama-linear-rope-mqa": (base("llama", num_key_value_heads=1, tie_word_embeddings=True,
                                    rope_scaling={"type": "linear", "factor": 4.0}), {}),
+}
+
+
+NEOX = {"model_type": "gpt_neox", "vocab_size": V, "hidden_size": 32, "num_attention_heads": 4, "num_hidden_layers": 2,
+        "intermediate_size": 48, "max_position_embeddings": 64, "layer_norm_eps": 1e-5, "rotary_emb_base": 10000, "hidden_act": "gelu",
+        "tie_word_embeddings": False}
+NEOX_VARIANTS = {
+    # x = x + attn(ln1 x); x = x + mlp(ln2 x), Pythia's rotary_pct 0.25
+    "gpt-neox-sequential": dict(NEOX, use_parallel_residual=False, rotary_pct=0.25),
+    # rotary over the whole head, head tied to embed_in
+    "gpt-neox-rotary-full-tied": dict(NEOX, use_parallel_residual=True, rotary_pct=1.0, tie_word_embeddings=True),
 }
 
 
@@ -239,6 +268,13 @@ def main(out):
     w["h.0.attn.bias"] = np.tril(np.ones((64, 64)))[None, None]
     w["h.0.attn.masked_bias"] = np.array(-1e4)
     save(out, "gpt2-bare-ninner", cfg, w, logits)
+    for name, cfg in NEOX_VARIANTS.items():
+        w = as_stored(neox_weights(rng, cfg))
+        logits = gpt_neox(cfg, w)
+        if not cfg["use_parallel_residual"]:  # buffers older Pythia files carry, not weights
+            w["gpt_neox.layers.0.attention.masked_bias"] = np.array(-1e9)
+            w["gpt_neox.layers.0.attention.rotary_emb.inv_freq"] = 1.0 / 10000 ** (np.arange(0, 2, 2) / 2)
+        save(out, name, cfg, w, logits)
 
 
 if __name__ == "__main__":

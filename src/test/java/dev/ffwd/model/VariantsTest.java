@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
  * Family configurations the shared fixtures do not cover (multi-query, untied heads, head_dim ≠ hidden/heads, partial
- * rotary, linear RoPE scaling, GPT-2 with bare keys, buffers and n_inner), against float64 references written by
+ * rotary, linear RoPE scaling, GPT-2 with bare keys, buffers and n_inner, GPT-NeoX with a sequential residual and
+ * with full rotary and a tied head), against float64 references written by
  * scripts/family-variants.py from the Hugging Face forward passes.
  */
 class VariantsTest {
@@ -28,7 +29,7 @@ class VariantsTest {
 
     static Stream<String> names() {
         return Stream.of("qwen2-mqa-untied-hd16", "qwen3-gqa-hd12-tied", "phi3-partial-gqa", "gemma-hd24-untied",
-                "llama-linear-rope-mqa", "gpt2-bare-ninner");
+                "llama-linear-rope-mqa", "gpt2-bare-ninner", "gpt-neox-sequential", "gpt-neox-rotary-full-tied");
     }
 
     /** Variant {@code name} as a model folder under {@code tmp}: its config and weights, and the fixtures' tokenizer. */
