@@ -13,13 +13,23 @@ public final class History {
      * split for a classifier, and null for a language model (or in a file written before they were recorded).
      */
     public record Point(long step, double flopsPaper, double flopsExact, double wallSeconds, double testLoss, double trainLoss,
-                        Double accuracy, Double macroF1) {}
+                        Double accuracy, Double macroF1) {
+        /** An evaluation of a language model (no accuracy). */
+        public static Point of(long step, double flopsPaper, double flopsExact, double wallSeconds, double testLoss, double trainLoss) {
+            return new Point(step, flopsPaper, flopsExact, wallSeconds, testLoss, trainLoss, null, null);
+        }
+    }
 
     /** A stage with the cumulative cost at its end. */
     public record StageAt(FastForward.Stage stage, double flopsPaper, double flopsExact, double wallSeconds) {}
 
     public final List<Point> points = new ArrayList<>();
     public final List<StageAt> stages = new ArrayList<>();
+
+    /** The cumulative wall time at each evaluation. */
+    public double[] wallSeconds() {
+        return points.stream().mapToDouble(Point::wallSeconds).toArray();
+    }
 
     public double bestTestLoss() {
         return points.stream().mapToDouble(Point::testLoss).min().orElse(Double.NaN);

@@ -31,7 +31,7 @@ public final class Trainer {
     private final List<Example> train;
     private final FlopCounter flops;
     private final NDManager manager;
-    private final Gradients gradients;
+    private Gradients gradients;
     final Ledger ledger = new Ledger();
     long step;    // optimizer steps done
     long cursor;  // training examples consumed
@@ -39,14 +39,8 @@ public final class Trainer {
     private long orderEpoch = -1;
     private List<Example> order;
 
-    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
-                   List<Example> train, FlopCounter flops, NDManager manager) {
-        this(objective, params, optimizer, cfg, train, flops, manager, Gradients.local(objective, params, cfg, manager));
-    }
-
-    /** A trainer whose step gradients come from {@code gradients} (e.g. a cluster) rather than this process. */
-    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
-                   List<Example> train, FlopCounter flops, NDManager manager, Gradients gradients) {
+    /** A trainer that computes its step gradients in this process; batches live in the objective's model's manager. */
+    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg, List<Example> train, FlopCounter flops) {
         if (train.isEmpty()) throw new FfwdException("the training split is empty");
         this.objective = objective;
         this.params = List.copyOf(params);
@@ -55,8 +49,14 @@ public final class Trainer {
         this.cfg = cfg;
         this.train = train;
         this.flops = flops;
-        this.manager = manager;
-        this.gradients = gradients;
+        this.manager = objective.model().manager();
+        this.gradients = Gradients.local(objective, this.params, cfg, manager);
+    }
+
+    /** Later steps take their gradients from {@code g} (e.g. a cluster) instead of this process. */
+    public Trainer gradientsFrom(Gradients g) {
+        this.gradients = g;
+        return this;
     }
 
     /** The loss was NaN or infinite; nothing was applied. */

@@ -27,14 +27,15 @@ class CheckpointTest {
             FfConfig ff = FfConfig.paper();
             ft.newRun(t, ff, ckpt).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
             assertTrue(Files.exists(ckpt));
-            for (Other o : List.of(new Other("seed", t.withSeed(t.seed() + 1), ff), new Other("lr", t.withLr(1e-3), ff),
+            for (Other o : List.of(new Other("seed", t.toBuilder().seed(t.seed() + 1).build(), ff),
+                    new Other("lr", t.toBuilder().lr(1e-3).build(), ff),
                     new Other("ff_mode", t, ff.withMode(FfConfig.Mode.SEARCH)), new Other("ff_mode", t, FfConfig.off()),
                     new Other("ff_interval", t, ff.withInterval(4)))) {
                 TrainingRun run = ft.newRun(o.train(), o.ff(), ckpt);
                 FfwdException e = assertThrows(FfwdException.class, run::resume, o.setting());
                 assertTrue(e.getMessage().contains("written with " + o.setting() + " "), e.getMessage());
             }
-            assertTrue(ft.newRun(t.withMaxSteps(6), ff, ckpt).resume(), "a longer budget at a constant lr continues the run");
+            assertTrue(ft.newRun(t.toBuilder().maxSteps(6).build(), ff, ckpt).resume(), "a longer budget at a constant lr continues the run");
         }
     }
 }
