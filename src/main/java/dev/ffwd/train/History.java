@@ -26,6 +26,26 @@ public final class History {
     public final List<Point> points = new ArrayList<>();
     public final List<StageAt> stages = new ArrayList<>();
 
+    /** A checkpoint's copy of the curves. */
+    public record State(List<Point> points, List<StageAt> stages) {
+        public State {
+            points = List.copyOf(points);
+            stages = List.copyOf(stages);
+        }
+    }
+
+    public State state() {
+        return new State(points, stages);
+    }
+
+    /** Replaces the curves with those of {@link #state()}. */
+    public void restore(State s) {
+        points.clear();
+        points.addAll(s.points());
+        stages.clear();
+        stages.addAll(s.stages());
+    }
+
     /** The cumulative wall time at each evaluation. */
     public double[] wallSeconds() {
         return points.stream().mapToDouble(Point::wallSeconds).toArray();
