@@ -1,8 +1,7 @@
 package dev.ffwd.train;
 
-import dev.ffwd.data.Encoder;
+import dev.ffwd.data.Dataset;
 import dev.ffwd.data.Format;
-import dev.ffwd.data.Jsonl;
 import dev.ffwd.data.Record;
 import dev.ffwd.data.Splits;
 import dev.ffwd.fastforward.FastForward;
@@ -118,25 +117,20 @@ public final class FineTune implements AutoCloseable {
     }
 
     public static FineTune prepare(Options o) {
-        List<Record> records = Jsonl.read(o.data(), o.format(), Pretrained.resolve(o.model()));  // chat: the model's template
-        if (o.limit() > 0 && records.size() > o.limit()) {
-            records = new ArrayList<>(records);
-            java.util.Collections.shuffle(records, new java.util.Random(o.train().seed() ^ 0x9E3779B97F4A7C15L));
-            records = records.subList(0, o.limit());
-        }
+        Dataset.Settings ds = new Dataset.Settings(o.format(), o.maxLength(), o.pack(), o.testFraction(), o.validationSize(), o.limit());
+        List<Record> records = Dataset.read(o.data(), ds, Pretrained.resolve(o.model()), o.train().seed());  // chat: the model's template
         Pretrained p = Pretrained.load(o.model());
         try {
             if (o.format() != Format.CLASSIFICATION && !p.model().config.causal())
                 throw new dev.ffwd.FfwdException(o.model() + ": " + p.model().config.modelType()
                         + " is an encoder; use --format classification with it, or a causal LM for " + o.format().name().toLowerCase());
-            Encoder.Encoded enc = Encoder.encode(records, p.tokenizer(), o.maxLength(), o.pack(), o.data());
-            Splits s = Splits.of(enc.examples(), o.testFraction(), o.validationSize(), o.train().seed());
+            Dataset d = Dataset.encode(records, p.tokenizer(), ds, o.data(), o.train().seed());
             if (o.epochs() != null) {
                 TrainConfig t = o.train();
-                long steps = Math.max(1, (long) Math.ceil(o.epochs() * s.train().size() / (double) (t.batchSize() * t.gradAccum())));
+                long steps = Math.max(1, (long) Math.ceil(o.epochs() * d.splits().train().size() / (double) (t.batchSize() * t.gradAccum())));
                 o = o.toBuilder().train(t.toBuilder().maxSteps(steps).build()).build();
             }
-            return new FineTune(o, p, s, enc.labels(), enc.truncated());
+            return new FineTune(o, p, d.splits(), d.labels(), d.truncated());
         } catch (RuntimeException e) {
             p.close();
             throw e;
@@ -208,16 +202,12 @@ public final class FineTune implements AutoCloseable {
         String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
         String prefix = PeftAdapter.modulePrefix(pretrained.model().config.modelType(), task);
         List<RawTensor> tensors = new ArrayList<>();
-        for (Param p : lora.params()) {
-            String key = Lora.PEFT_PREFIX + prefix + p.name().substring(Lora.PEFT_PREFIX.length());
-            tensors.add(RawTensor.ofFloats(key, p.value().getShape().getShape(), p.toFloats()));
-        }
-        List<String> save = new ArrayList<>();
-        for (Param p : objective.params()) {
-            tensors.add(RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats()));
-            String module = p.name().substring(Lora.PEFT_PREFIX.length(), p.name().lastIndexOf('.'));
-            if (!save.contains(module)) save.add(module);
-        }
+        for (Param p : lora.params())
+            tensors.add(RawTensor.ofFloats(PeftAdapter.adapterKey(p.name(), prefix), p.value().getShape().getShape(), p.toFloats()));
+        List<RawTensor> heads = objective.params().stream()
+                .map(p -> RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats())).toList();
+        tensors.addAll(heads);
+        List<String> save = PeftAdapter.modulesToSave(heads);
         boolean conv1d = pretrained.model().layout().linears().stream().anyMatch(m -> m.conv1d() && options.lora().matches(m.name()));
         PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix, conv1d);
         if (!labels.isEmpty()) {
