@@ -42,8 +42,6 @@ public final class FineTune implements AutoCloseable {
         public Options {
             if (model == null || data == null || format == null || lora == null || train == null)
                 throw new IllegalArgumentException("model, data, format, LoRA and training settings must be set");
-            if (maxLength < 1) throw new IllegalArgumentException("max length must be >= 1 token, got " + maxLength);
-            if (validationSize < 0 || limit < 0) throw new IllegalArgumentException("validation size and limit must be >= 0");
         }
 
         /** Options for {@code model} and {@code data} with the defaults above, the library's {@link TrainConfig#defaults()},

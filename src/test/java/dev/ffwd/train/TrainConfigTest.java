@@ -50,7 +50,7 @@ class TrainConfigTest {
         assertTrue(e.getMessage().contains("learning rate"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TrainConfig.builder().maxSteps(0).build());
         LoraConfig lora = LoraConfig.paper(List.of("q_proj"));
-        assertThrows(IllegalArgumentException.class, () -> FineTune.Options.builder("m", Path.of("d"), lora).maxLength(0).build());
+        assertThrows(IllegalArgumentException.class, () -> FineTune.Options.builder("m", Path.of("d"), lora).train(null).build());
         assertThrows(IllegalArgumentException.class, () -> FineTune.Options.builder("m", Path.of("d"), null).build());
     }
 
