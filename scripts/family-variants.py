@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Writes tiny random checkpoints of family configurations that ../shared/fixtures does not cover (multi-query and
-untied heads, head_dim != hidden/heads, partial rotary, linear RoPE scaling, GPT-2 with bare keys and n_inner) with
-reference.json: float64 log-probs from a numpy transcription of the Hugging Face forward passes (modeling_llama,
-modeling_qwen2/3, modeling_phi3, modeling_gemma, modeling_gpt2). Independent of the Java code; numpy only.
+untied heads, head_dim != hidden/heads, partial rotary, linear RoPE scaling, GPT-2 with bare keys and n_inner, GPT-NeoX
+with a sequential residual and with full rotary and a tied head) with reference.json: float64 log-probs from a numpy
+transcription of the Hugging Face forward passes (modeling_llama, modeling_qwen2/3, modeling_phi3, modeling_gemma,
+modeling_gpt2, modeling_gpt_neox). Independent of the Java code; numpy only.
 Usage: scripts/family-variants.py OUT_DIR  (the test resources are src/test/resources/variants)"""
-import json, os, struct, sys
+import json, math, os, struct, sys
 import numpy as np
 
 IDS = [90, 60, 65, 86, 55, 74, 80, 21, 5, 17, 33, 2]
@@ -42,6 +43,14 @@ def silu(x):
     return x / (1 + np.exp(-x))
 
 
+def gelu_exact(x):  # HF "gelu": the erf form
+    return 0.5 * x * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))
+
+
+def linear(w, n, h):  # nn.Linear: weight [out, in], optional bias
+    return h @ w[n + ".weight"].T + (w[n + ".bias"] if n + ".bias" in w else 0)
+
+
 def rope(x, rd, theta, linear_factor=1.0):  # x [H, T, D]: rotate_half on the first rd features
     t = x.shape[1]
     inv = 1.0 / theta ** (np.arange(0, rd, 2) / rd) / linear_factor
@@ -63,17 +72,17 @@ def attend(q, k, v):  # q [H, T, D]; k, v [KV, T, D]; HF repeat_kv: KV head j se
     return (p @ v).transpose(1, 0, 2).reshape(t, -1)  # [T, H*D]
 
 
-def decoder(cfg, w, style):
+def decoder(cfg, w, style, ids=IDS):
     """Llama-style decoder as in modeling_llama/qwen2/qwen3/phi3/gemma. style: qkv_bias, o_bias, qk_norm, fused, gemma."""
     d, H, KV, D, F = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"], cfg["intermediate_size"]
     eps, theta = cfg["rms_norm_eps"], cfg["rope_theta"]
     rd = int(D * cfg.get("partial_rotary_factor", 1.0))
     lf = (cfg.get("rope_scaling") or {}).get("factor", 1.0)
     g = style.get("gemma", False)
-    x = w["model.embed_tokens.weight"][IDS]
+    x = w["model.embed_tokens.weight"][ids]
     if g:
         x = x * np.sqrt(d)
-    lin = lambda n, h: h @ w[n + ".weight"].T + (w[n + ".bias"] if n + ".bias" in w else 0)
+    lin = lambda n, h: linear(w, n, h)
     for i in range(cfg["num_hidden_layers"]):
         p = f"model.layers.{i}."
         h = rms(x, w[p + "input_layernorm.weight"], eps, g)
@@ -101,10 +110,10 @@ def decoder(cfg, w, style):
     return x @ head.T
 
 
-def gpt2(cfg, w):
+def gpt2(cfg, w, ids=IDS):
     d, H, L = cfg["n_embd"], cfg["n_head"], cfg["n_layer"]
     eps = cfg["layer_norm_epsilon"]
-    x = w["wte.weight"][IDS] + w["wpe.weight"][np.arange(len(IDS))]
+    x = w["wte.weight"][ids] + w["wpe.weight"][np.arange(len(ids))]
     conv = lambda n, h: h @ w[n + ".weight"] + w[n + ".bias"]  # Conv1D: weight [in, out]
     for i in range(L):
         p = f"h.{i}."
@@ -113,6 +122,30 @@ def gpt2(cfg, w):
         x = x + conv(p + "attn.c_proj", attend(q, k, v))
         x = x + conv(p + "mlp.c_proj", gelu_tanh(conv(p + "mlp.c_fc", layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps))))
     return layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps) @ w["wte.weight"].T
+
+
+def gpt_neox(cfg, w, ids=IDS):
+    """modeling_gpt_neox: fused QKV laid out per head as [q | k | v], rotary on the first rotary_pct of each head,
+    LayerNorm, parallel (x + attn(ln1 x) + mlp(ln2 x)) or sequential residual, untied embed_out unless tied."""
+    d, H, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
+    D, eps, theta = d // H, cfg["layer_norm_eps"], cfg.get("rotary_emb_base", 10000)
+    rd = int(D * cfg.get("rotary_pct", 1.0))
+    act = {"gelu": gelu_exact, "gelu_new": gelu_tanh}[cfg.get("hidden_act", "gelu")]
+    x = w["gpt_neox.embed_in.weight"][ids]
+    for i in range(L):
+        p = f"gpt_neox.layers.{i}."
+        ln = lambda n, h: layer_norm(h, w[p + n + ".weight"], w[p + n + ".bias"], eps)
+        mlp = lambda h: linear(w, p + "mlp.dense_4h_to_h", act(linear(w, p + "mlp.dense_h_to_4h", h)))
+        qkv = linear(w, p + "attention.query_key_value", ln("input_layernorm", x)).reshape(-1, H, 3 * D).transpose(1, 0, 2)  # [H, T, 3D]
+        q, k, v = qkv[..., :D], qkv[..., D:2 * D], qkv[..., 2 * D:]
+        a = linear(w, p + "attention.dense", attend(rope(q, rd, theta), rope(k, rd, theta), v))
+        if cfg.get("use_parallel_residual", True):
+            x = x + a + mlp(ln("post_attention_layernorm", x))
+        else:
+            x = x + a
+            x = x + mlp(ln("post_attention_layernorm", x))
+    x = layer_norm(x, w["gpt_neox.final_layer_norm.weight"], w["gpt_neox.final_layer_norm.bias"], eps)
+    return x @ w["gpt_neox.embed_in.weight" if cfg.get("tie_word_embeddings") else "embed_out.weight"].T
 
 
 def decoder_weights(rng, cfg, style):
@@ -142,6 +175,23 @@ def decoder_weights(rng, cfg, style):
     return w
 
 
+def neox_weights(rng, cfg):
+    d, F, L = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    n = lambda *s: rng.normal(0, 0.3, s)
+    w = {"gpt_neox.embed_in.weight": rng.normal(0, 0.5, (V, d))}
+    for i in range(L):
+        p = f"gpt_neox.layers.{i}."
+        for ln in ("input_layernorm", "post_attention_layernorm"):
+            w[p + ln + ".weight"], w[p + ln + ".bias"] = 1 + n(d), n(d)
+        for name, out, inp in (("attention.query_key_value", 3 * d, d), ("attention.dense", d, d), ("mlp.dense_h_to_4h", F, d),
+                               ("mlp.dense_4h_to_h", d, F)):
+            w[p + name + ".weight"], w[p + name + ".bias"] = n(out, inp), n(out)
+    w["gpt_neox.final_layer_norm.weight"], w["gpt_neox.final_layer_norm.bias"] = 1 + n(d), n(d)
+    if not cfg.get("tie_word_embeddings"):
+        w["embed_out.weight"] = n(V, d)
+    return w
+
+
 def base(model_type, **kw):
     c = {"model_type": model_type, "vocab_size": V, "hidden_size": 32, "num_hidden_layers": 2, "max_position_embeddings": 64,
          "num_attention_heads": 4, "num_key_value_heads": 4, "intermediate_size": 48, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
@@ -166,6 +216,17 @@ VARIANTS = {
 }
 
 
+NEOX = {"model_type": "gpt_neox", "vocab_size": V, "hidden_size": 32, "num_attention_heads": 4, "num_hidden_layers": 2,
+        "intermediate_size": 48, "max_position_embeddings": 64, "layer_norm_eps": 1e-5, "rotary_emb_base": 10000, "hidden_act": "gelu",
+        "tie_word_embeddings": False}
+NEOX_VARIANTS = {
+    # x = x + attn(ln1 x); x = x + mlp(ln2 x), Pythia's rotary_pct 0.25
+    "gpt-neox-sequential": dict(NEOX, use_parallel_residual=False, rotary_pct=0.25),
+    # rotary over the whole head, head tied to embed_in
+    "gpt-neox-rotary-full-tied": dict(NEOX, use_parallel_residual=True, rotary_pct=1.0, tie_word_embeddings=True),
+}
+
+
 def logprobs(logits):
     z = logits - logits.max(-1, keepdims=True)
     lp = z - np.log(np.exp(z).sum(-1, keepdims=True))
@@ -181,11 +242,15 @@ def save(out, name, cfg, w, logits):
     json.dump({"token_ids": IDS, "token_logprobs": lp, "mean_nll": -float(np.mean(lp[1:]))}, open(os.path.join(d, "reference.json"), "w"))
 
 
+def as_stored(w):  # the weights as model.safetensors holds them (fp32), so that the reference is exact for the file
+    return {k: v.astype(np.float32).astype(np.float64) for k, v in w.items()}
+
+
 def main(out):
     rng = np.random.default_rng(20261129)
     for name, (cfg, style) in VARIANTS.items():
         cfg.setdefault("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
-        w = decoder_weights(rng, cfg, style)
+        w = as_stored(decoder_weights(rng, cfg, style))
         save(out, name, cfg, w, decoder(cfg, w, style))
     # GPT-2 as GPT2Model saves it: bare keys, attention buffers, n_inner set
     cfg = {"model_type": "gpt2", "vocab_size": V, "n_embd": 32, "n_head": 2, "n_layer": 2, "n_positions": 64, "n_inner": 40,
@@ -198,10 +263,18 @@ def main(out):
             w[p + ln + ".weight"], w[p + ln + ".bias"] = 1 + n(32), n(32)
         for name, i_, o in (("attn.c_attn", 32, 96), ("attn.c_proj", 32, 32), ("mlp.c_fc", 32, 40), ("mlp.c_proj", 40, 32)):
             w[p + name + ".weight"], w[p + name + ".bias"] = n(i_, o), n(o)
+    w = as_stored(w)
     logits = gpt2(cfg, w)
     w["h.0.attn.bias"] = np.tril(np.ones((64, 64)))[None, None]
     w["h.0.attn.masked_bias"] = np.array(-1e4)
     save(out, "gpt2-bare-ninner", cfg, w, logits)
+    for name, cfg in NEOX_VARIANTS.items():
+        w = as_stored(neox_weights(rng, cfg))
+        logits = gpt_neox(cfg, w)
+        if not cfg["use_parallel_residual"]:  # buffers older Pythia files carry, not weights
+            w["gpt_neox.layers.0.attention.masked_bias"] = np.array(-1e9)
+            w["gpt_neox.layers.0.attention.rotary_emb.inv_freq"] = 1.0 / 10000 ** (np.arange(0, 2, 2) / 2)
+        save(out, name, cfg, w, logits)
 
 
 if __name__ == "__main__":

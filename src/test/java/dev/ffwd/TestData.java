@@ -42,11 +42,13 @@ public final class TestData {
     }
 
     public static TrainConfig config(long steps, double lr) {
-        return new TrainConfig(lr, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0.0, 1.0, TrainConfig.ADAM_EPS, 0.9, 4, 2, steps, 2, 16, 3, 7, TrainConfig.Memory.defaults());
+        return TrainConfig.builder().lr(lr).batchSize(4).gradAccum(2).maxSteps(steps).evalEvery(2).evalBatchSize(16)
+                .checkpointEvery(3).seed(7).build();
     }
 
     public static FineTune.Options tinyLlama(Path data, TrainConfig t, double dropout) {
-        return new FineTune.Options(TinyModels.dir("tiny-llama").toString(), data, Format.TEXT, 32, false,
-                new LoraConfig(4, 8, dropout, List.of("q_proj", "v_proj"), false), t, 0.3, 8, 0, null);
+        return FineTune.Options.builder(TinyModels.dir("tiny-llama").toString(), data,
+                new LoraConfig(4, 8, dropout, List.of("q_proj", "v_proj"), false)).maxLength(32).train(t).testFraction(0.3)
+                .validationSize(8).build();
     }
 }

@@ -62,10 +62,10 @@ public final class Benchmark {
                 Arrays.fill(tgt, true);
                 ex.add(new Example(row, tgt, -1));
             }
-            TrainConfig tc = new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, ids.length, 1,
-                    Long.MAX_VALUE, 1, ids.length, Integer.MAX_VALUE, 0, memory);
+            TrainConfig tc = TrainConfig.builder().lr(1e-4).batchSize(ids.length).maxSteps(Long.MAX_VALUE).evalEvery(1)
+                    .evalBatchSize(ids.length).checkpointEvery(Integer.MAX_VALUE).seed(0).memory(memory).build();
             flops = new FlopCounter(c, lc, 0);
-            trainer = new Trainer(new LanguageModeling(model, memory.lossChunk()), lora.params(), AdamW.defaults(), tc, ex, flops, model.manager());
+            trainer = new Trainer(new LanguageModeling(model, memory.lossChunk()), lora.params(), AdamW.defaults(), tc, ex, flops);
             tokens = ids.length * ids[0].length;
         }
 

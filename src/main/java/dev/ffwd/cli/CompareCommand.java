@@ -31,8 +31,8 @@ class CompareCommand implements Runnable {
     @Option(names = "--lr-grid", split = ",", paramLabel = "LR", description = "Learning rates for plain AdamW baselines (default: --lr alone).") List<String> lrGrid;
     @Option(names = "--ff-lrs", split = ",", defaultValue = "lr,tuned", paramLabel = "LR",
             description = "Learning rates for FF arms: lr (the --lr), tuned (the grid's best) or values (default: ${DEFAULT-VALUE}).") List<String> ffLrs;
-    @Option(names = "--patience", defaultValue = "3", description = "Arms stop after this many evaluations without improvement (default: ${DEFAULT-VALUE}).") int patience;
-    @Option(names = "--repeats", defaultValue = "1", description = "Re-run every arm this many times in all, for min/median wall time (default: ${DEFAULT-VALUE}).") int repeats;
+    @Option(names = "--patience", defaultValue = "" + Comparison.Plan.PATIENCE, description = "Arms stop after this many evaluations without improvement (default: ${DEFAULT-VALUE}).") int patience;
+    @Option(names = "--repeats", defaultValue = "" + Comparison.Plan.REPEATS, description = "Re-run every arm this many times in all, for min/median wall time (default: ${DEFAULT-VALUE}).") int repeats;
 
     @Override
     public void run() {
@@ -57,7 +57,8 @@ class CompareCommand implements Runnable {
         cfg.put("patience", patience);
         cfg.put("repeats", repeats);
         checkPlan(cfg);
-        Comparison.Plan plan = new Comparison.Plan(lr, lrGrid == null ? List.of(lr) : lrGrid, ffLrs, variants, patience, repeats, out, resume);
+        Comparison.Plan plan = Comparison.Plan.builder(lr).grid(lrGrid == null ? List.of(lr) : lrGrid).ffLrs(ffLrs).variants(variants)
+                .patience(patience).repeats(repeats).dir(out).resume(resume).build();
         try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
              Progress progress = new Progress(o.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),

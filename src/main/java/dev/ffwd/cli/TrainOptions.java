@@ -24,21 +24,21 @@ final class TrainOptions {
     @Mixin ModelOption model;
     @Option(names = "--data", paramLabel = "FILE.jsonl", description = "Training data (JSONL).") Path data;
     @Option(names = "--format", defaultValue = "text", description = "text | instruction | chat | classification (default: ${DEFAULT-VALUE}).") String format;
-    @Option(names = "--lora-r", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).") int loraR;
-    @Option(names = "--lora-alpha", defaultValue = "16", description = "LoRA alpha; the update is scaled by alpha/r (default: ${DEFAULT-VALUE}).") double loraAlpha;
-    @Option(names = "--lora-dropout", defaultValue = "0.1", description = "Dropout on the LoRA input (default: ${DEFAULT-VALUE}).") double loraDropout;
+    @Option(names = "--lora-r", defaultValue = "" + LoraConfig.RANK, description = "LoRA rank (default: ${DEFAULT-VALUE}).") int loraR;
+    @Option(names = "--lora-alpha", defaultValue = "" + LoraConfig.ALPHA, description = "LoRA alpha; the update is scaled by alpha/r (default: ${DEFAULT-VALUE}).") double loraAlpha;
+    @Option(names = "--lora-dropout", defaultValue = "" + LoraConfig.DROPOUT, description = "Dropout on the LoRA input (default: ${DEFAULT-VALUE}).") double loraDropout;
     @Option(names = "--targets", split = ",", description = "Module names to adapt (default: the paper's for the architecture).") List<String> targets;
     @Option(names = "--dora", description = "Weight-decomposed LoRA.") boolean dora;
     @Option(names = "--lr", defaultValue = "" + TrainConfig.LR, description = "Learning rate (default: ${DEFAULT-VALUE}, the paper's).") String lr;
     @Option(names = "--schedule", defaultValue = "constant", description = "constant | linear | cosine (default: ${DEFAULT-VALUE}).") String schedule;
-    @Option(names = "--warmup", defaultValue = "0", description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).") long warmup;
+    @Option(names = "--warmup", defaultValue = "" + TrainConfig.WARMUP, description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).") long warmup;
     @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd (default: ${DEFAULT-VALUE}).") String optimizer;
-    @Option(names = "--weight-decay", defaultValue = "0", description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).") double weightDecay;
+    @Option(names = "--weight-decay", defaultValue = "" + TrainConfig.WEIGHT_DECAY, description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).") double weightDecay;
     @Option(names = "--adam-eps", defaultValue = "" + TrainConfig.ADAM_EPS, description = "AdamW epsilon (default: ${DEFAULT-VALUE}; the authors' transformers.AdamW: 1e-6).") double adamEps;
     @Option(names = "--clip", defaultValue = "" + TrainConfig.CLIP_NORM, description = "Global gradient-norm clip, 0 = off (default: ${DEFAULT-VALUE}).") double clip;
     @Option(names = "--batch-size", defaultValue = "" + TrainConfig.BATCH_SIZE, description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).") int batchSize;
-    @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).") int gradAccum;
-    @Option(names = "--max-length", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int maxLength;
+    @Option(names = "--grad-accum", defaultValue = "" + TrainConfig.GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).") int gradAccum;
+    @Option(names = "--max-length", defaultValue = "" + FineTune.Options.MAX_LENGTH, description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int maxLength;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once; less memory, same result (default: ${DEFAULT-VALUE}).") int lossChunk;
     @Option(names = "--pack", description = "Pack text examples into full rows.") boolean pack;
     @Option(names = "--max-steps", defaultValue = "" + TrainConfig.MAX_STEPS, description = "Optimizer step budget (default: ${DEFAULT-VALUE}).") long maxSteps;
@@ -46,8 +46,8 @@ final class TrainOptions {
     @Option(names = "--eval-every", defaultValue = "" + TrainConfig.EVAL_EVERY, description = "Steps between test-loss evaluations (default: ${DEFAULT-VALUE}).") int evalEvery;
     @Option(names = "--eval-batch-size", defaultValue = "" + TrainConfig.EVAL_BATCH_SIZE, description = "Sequences per evaluation batch (default: ${DEFAULT-VALUE}).") int evalBatchSize;
     @Option(names = "--checkpoint-every", defaultValue = "" + TrainConfig.CHECKPOINT_EVERY, description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).") int checkpointEvery;
-    @Option(names = "--test-fraction", defaultValue = "0.1", description = "Share of the data held out for testing (default: ${DEFAULT-VALUE}).") double testFraction;
-    @Option(names = "--limit", defaultValue = "0", description = "Use at most this many records, 0 = all (default: ${DEFAULT-VALUE}).") int limit;
+    @Option(names = "--test-fraction", defaultValue = "" + FineTune.Options.TEST_FRACTION, description = "Share of the data held out for testing (default: ${DEFAULT-VALUE}).") double testFraction;
+    @Option(names = "--limit", defaultValue = "" + FineTune.Options.LIMIT, description = "Use at most this many records, 0 = all (default: ${DEFAULT-VALUE}).") int limit;
     @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "Seed for splits, initialisation, data order and dropout (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with any of these options (long names).") Path config;
     @Option(names = "--preset", paramLabel = "NAME", description = "Option defaults from a named protocol: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.Names.class) String preset;
@@ -116,11 +116,14 @@ final class TrainOptions {
         if (data == null) throw new IllegalArgumentException("--data FILE.jsonl is required");
         List<String> t = targets;
         if (t == null || t.isEmpty()) t = FineTune.defaultTargets(modelConfig().arch());
-        TrainConfig tc = new TrainConfig(lr(), Schedule.Kind.valueOf(schedule.toUpperCase()), warmup,
-                TrainConfig.OptimizerKind.valueOf(optimizer.trim().toUpperCase()), weightDecay, clip, adamEps, TrainConfig.SGD_MOMENTUM,
-                batchSize, gradAccum, maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, new TrainConfig.Memory(lossChunk));
-        return new FineTune.Options(model.model, data, Format.parse(format), maxLength, pack,
-                new LoraConfig(loraR, loraAlpha, loraDropout, t, dora), tc, testFraction, ffValSize, limit, epochs);
+        TrainConfig tc = TrainConfig.builder().lr(lr()).schedule(Schedule.Kind.valueOf(schedule.toUpperCase())).warmup(warmup)
+                .optimizer(TrainConfig.OptimizerKind.valueOf(optimizer.trim().toUpperCase())).weightDecay(weightDecay).clipNorm(clip)
+                .adamEps(adamEps).batchSize(batchSize).gradAccum(gradAccum).maxSteps(maxSteps).evalEvery(evalEvery)
+                .evalBatchSize(evalBatchSize).checkpointEvery(checkpointEvery).seed(seed)
+                .memory(new TrainConfig.Memory(lossChunk)).build();
+        return FineTune.Options.builder(model.model, data, new LoraConfig(loraR, loraAlpha, loraDropout, t, dora))
+                .format(Format.parse(format)).maxLength(maxLength).pack(pack).train(tc).testFraction(testFraction)
+                .validationSize(ffValSize).limit(limit).epochs(epochs).build();
     }
 
     private ModelConfig modelConfig() {

@@ -11,35 +11,56 @@ public final class Ledger {
 
     public enum Phase { TRAIN, FF, EVAL }
 
-    private final Map<Phase, double[]> cost = new EnumMap<>(Phase.class);  // {paper, exact, seconds}
+    /** The cost charged to one phase so far. */
+    public record Cost(double paper, double exact, double seconds) {
+        static final Cost ZERO = new Cost(0, 0, 0);
+
+        Cost plus(double paperFlops, double exactFlops, double secs) {
+            return new Cost(paper + paperFlops, exact + exactFlops, seconds + secs);
+        }
+    }
+
+    /** Values per phase in {@link #state()}: paper, exact, seconds. */
+    private static final int PER_PHASE = 3;
+
+    private final Map<Phase, Cost> cost = new EnumMap<>(Phase.class);
 
     public Ledger() {
-        for (Phase p : Phase.values()) cost.put(p, new double[3]);
+        for (Phase p : Phase.values()) cost.put(p, Cost.ZERO);
     }
 
     public void add(Phase p, double paperFlops, double exactFlops, double seconds) {
-        double[] c = cost.get(p);
-        c[0] += paperFlops;
-        c[1] += exactFlops;
-        c[2] += seconds;
+        cost.put(p, cost.get(p).plus(paperFlops, exactFlops, seconds));
     }
 
-    public double paper(Phase p) { return cost.get(p)[0]; }
-    public double exact(Phase p) { return cost.get(p)[1]; }
-    public double seconds(Phase p) { return cost.get(p)[2]; }
+    public double paper(Phase p) { return cost.get(p).paper(); }
+    public double exact(Phase p) { return cost.get(p).exact(); }
+    public double seconds(Phase p) { return cost.get(p).seconds(); }
 
     public double flopsPaper() { return paper(Phase.TRAIN) + paper(Phase.FF); }
     public double flopsExact() { return exact(Phase.TRAIN) + exact(Phase.FF); }
     public double wallSeconds() { return seconds(Phase.TRAIN) + seconds(Phase.FF); }
 
-    /** Flat copy for checkpoints: phase order × {paper, exact, seconds}. */
-    public double[] toArray() {
-        double[] a = new double[9];
-        for (Phase p : Phase.values()) System.arraycopy(cost.get(p), 0, a, p.ordinal() * 3, 3);
+    /** The checkpoint state, flat as checkpoints store it: phase order × {paper, exact, seconds}. */
+    public double[] state() {
+        double[] a = new double[Phase.values().length * PER_PHASE];
+        for (Phase p : Phase.values()) {
+            Cost c = cost.get(p);
+            a[p.ordinal() * PER_PHASE] = c.paper();
+            a[p.ordinal() * PER_PHASE + 1] = c.exact();
+            a[p.ordinal() * PER_PHASE + 2] = c.seconds();
+        }
         return a;
     }
 
-    public void load(double[] a) {
-        for (Phase p : Phase.values()) System.arraycopy(a, p.ordinal() * 3, cost.get(p), 0, 3);
+    /** Restores {@link #state()}. */
+    public void restore(double[] a) {
+        int n = Phase.values().length * PER_PHASE;
+        if (a == null || a.length != n)
+            throw new IllegalArgumentException("cost ledger has " + (a == null ? "no" : a.length) + " values, expected " + n);
+        for (Phase p : Phase.values()) {
+            int i = p.ordinal() * PER_PHASE;
+            cost.put(p, new Cost(a[i], a[i + 1], a[i + 2]));
+        }
     }
 }

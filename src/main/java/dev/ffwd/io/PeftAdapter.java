@@ -52,6 +52,25 @@ public final class PeftAdapter {
     }
 
     /**
+     * PEFT's key of the adapter tensor that ffwd names {@code name} ({@link Lora#PEFT_PREFIX} + ffwd's module path + the
+     * tensor, e.g. "lora_A.weight"): {@code modulePrefix} goes between the two. {@link #load} maps it back.
+     */
+    public static String adapterKey(String name, String modulePrefix) {
+        if (!name.startsWith(Lora.PEFT_PREFIX)) throw new IllegalArgumentException("adapter tensor '" + name + "' lacks '" + Lora.PEFT_PREFIX + "'");
+        return Lora.PEFT_PREFIX + modulePrefix + name.substring(Lora.PEFT_PREFIX.length());
+    }
+
+    /** PEFT's {@code modules_to_save} for trained head tensors named {@link Lora#PEFT_PREFIX} + module + ".weight" (or ".bias"). */
+    public static List<String> modulesToSave(Collection<RawTensor> heads) {
+        List<String> modules = new ArrayList<>();
+        for (RawTensor t : heads) {
+            String module = t.name().substring(Lora.PEFT_PREFIX.length(), t.name().lastIndexOf('.'));
+            if (!modules.contains(module)) modules.add(module);
+        }
+        return modules;
+    }
+
+    /**
      * PEFT's {@code target_modules}: a list of names when every target is a name (PEFT matches a list entry against the
      * whole module path or its last components), else one regular expression that PEFT {@code re.fullmatch}es against
      * each module path: regex targets as written, name targets as {@code (?:.*\.)?name}, optionally after

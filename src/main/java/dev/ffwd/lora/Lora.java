@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import dev.ffwd.FfwdException;
-import dev.ffwd.model.Fp32;
 import dev.ffwd.model.Linear;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
@@ -34,8 +33,8 @@ public final class Lora {
     }
 
     /**
-     * Attaches fresh adapters to every linear layer matching the config's targets. A is Kaiming-uniform
-     * (bound 1/√in, as PEFT's kaiming_uniform_(a=√5)), B is zero, so the model's output is unchanged;
+     * Attaches fresh adapters (the variant the config names) to every linear layer matching the config's targets. A is
+     * Kaiming-uniform (bound 1/√in, as PEFT's kaiming_uniform_(a=√5)), B is zero, so the model's output is unchanged;
      * DoRA's magnitude starts at the row norms of W. Initialisation is seeded and independent of the engine.
      */
     public static Lora attach(Transformer model, LoraConfig config, long seed) {
@@ -49,17 +48,11 @@ public final class Lora {
             float bound = (float) (1 / Math.sqrt(in));
             float[] a = new float[r * in];
             for (int i = 0; i < a.length; i++) a[i] = (rng.nextFloat() * 2 - 1) * bound;
-            NDArray aa = trainable(m.create(a, new Shape(r, in)));
-            NDArray bb = trainable(m.zeros(new Shape(out, r)));
-            NDArray mag = null;
-            if (config.dora()) try (Fp32 w = Fp32.of(l.weight())) {
-                mag = trainable(w.array().norm(new int[]{1}));
-            }
-            l.setAdapter(new LoraAdapter(aa, bb, mag, (float) config.scale(), (float) config.dropout()));
+            LoraAdapter adapter = LoraAdapter.create(l, config, LoraAdapter.trainable(m.create(a, new Shape(r, in))),
+                    LoraAdapter.trainable(m.zeros(new Shape(out, r))));
+            l.setAdapter(adapter);
             lora.layers.put(l.name, l);
-            lora.params.add(new Param(PEFT_PREFIX + l.name + ".lora_A.weight", aa));
-            lora.params.add(new Param(PEFT_PREFIX + l.name + ".lora_B.weight", bb));
-            if (mag != null) lora.params.add(new Param(PEFT_PREFIX + l.name + ".lora_magnitude_vector", mag));
+            lora.params.addAll(adapter.params(l.name));
         }
         if (lora.layers.isEmpty())
             throw new FfwdException("no linear layer of " + model.config.modelType() + " matches LoRA targets " + config.targets()
@@ -92,11 +85,6 @@ public final class Lora {
         for (Param p : params) p.value().close();
     }
 
-    private static NDArray trainable(NDArray a) {
-        a.setRequiresGradient(true);
-        return a;
-    }
-
     /** Adapter tensors under PEFT's key names, in a fixed order. */
     public List<Param> params() {
         return Collections.unmodifiableList(params);
@@ -107,11 +95,7 @@ public final class Lora {
         if (merged) return;
         for (Linear l : layers.values()) {
             LoraAdapter ad = (LoraAdapter) l.adapter();
-            NDArray w;
-            try (Fp32 base = Fp32.of(l.weight())) {
-                w = base.array().add(ad.delta());  // merged in fp32, whatever the frozen weight's storage
-            }
-            if (ad.magnitude != null) w = w.mul(ad.magnitude.div(w.norm(new int[]{1})).expandDims(1));
+            NDArray w = ad.mergedWeight(l);
             originalWeights.put(l.name, l.weight());
             NDArray folded = w.stopGradient();
             NDScope.unregister(folded);

@@ -13,9 +13,12 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
     /** The prefix that marks a target as a regular expression. */
     public static final String REGEX = "re:";
 
-    /** The paper's setting: r=64, α=16, dropout 0.1. */
+    /** The paper's setting (the CLI's defaults). */
+    public static final int RANK = 64;
+    public static final double ALPHA = 16, DROPOUT = 0.1;
+
     public static LoraConfig paper(List<String> targets) {
-        return new LoraConfig(64, 16, 0.1, targets, false);
+        return new LoraConfig(RANK, ALPHA, DROPOUT, targets, false);
     }
 
     public LoraConfig {

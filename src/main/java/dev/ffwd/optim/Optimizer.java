@@ -79,17 +79,40 @@ public abstract class Optimizer {
     }
 
     /** Moment buffers by parameter name (views of live state). */
-    public Map<String, NDArray[]> state() {
+    public Map<String, NDArray[]> buffers() {
         return state;
     }
 
-    /** Restores a checkpointed state: step count and buffers as float arrays, in {@link #state()} order. */
-    public void load(long steps, Map<String, float[][]> buffers, Map<String, NDArray> like) {
-        this.steps = steps;
-        buffers.forEach((name, bufs) -> {
-            NDArray[] s = newState(like.get(name));
-            for (int i = 0; i < s.length; i++) s[i].set(bufs[i]);
-            state.put(name, s);
-        });
+    /**
+     * A checkpoint's copy of the optimizer: its step count and, per parameter name, its moment buffers as float
+     * arrays (a parameter never updated has none).
+     */
+    public record State(long steps, Map<String, float[][]> buffers) {}
+
+    public State state() {
+        Map<String, float[][]> copy = new LinkedHashMap<>();
+        state.forEach((name, bufs) -> copy.put(name, Arrays.stream(bufs).map(NDArray::toFloatArray).toArray(float[][]::new)));
+        return new State(steps, copy);
+    }
+
+    /** Restores {@link #state()} for {@code params}; a buffer of the wrong count or size is refused, naming the parameter. */
+    public void restore(State s, List<Param> params) {
+        close();
+        steps = s.steps();
+        for (Param p : params) {
+            float[][] bufs = s.buffers().get(p.name());
+            if (bufs == null) continue;
+            NDArray[] fresh = newState(p.value());
+            state.put(p.name(), fresh);  // owned by the optimizer from here, so close() frees it on a refusal too
+            if (bufs.length != fresh.length)
+                throw new IllegalArgumentException("optimizer state of '" + p.name() + "' has " + bufs.length + " buffers, expected "
+                        + fresh.length + "; was it written by another optimizer?");
+            for (int i = 0; i < fresh.length; i++) {
+                if (bufs[i].length != p.size())
+                    throw new IllegalArgumentException("optimizer buffer " + i + " of '" + p.name() + "' has " + bufs[i].length
+                            + " values, expected " + p.size());
+                fresh[i].set(bufs[i]);
+            }
+        }
     }
 }

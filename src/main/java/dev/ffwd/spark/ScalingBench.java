@@ -91,7 +91,7 @@ public final class ScalingBench {
             Map<Integer, Double> oneProcess = new HashMap<>();
             for (int s : o.stepSizes()) {
                 TrainConfig cfg = config(o.micro(), s / o.micro());
-                Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops, model.manager());
+                Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops);
                 double ms = median(time(t, o, null)[0]);
                 oneProcess.put(s, ms);
                 out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12s%n", s, "1 process", ms, ms, "-");
@@ -104,7 +104,7 @@ public final class ScalingBench {
                     for (int s : o.stepSizes()) {
                         TrainConfig cfg = config(o.micro(), s / o.micro());
                         SparkGradients g = (SparkGradients) spark.gradients().create(spec, cfg, lora.params());
-                        Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops, model.manager(), g);
+                        Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops).gradientsFrom(g);
                         double[][] times = time(t, o, g);
                         double ms = median(times[0]), compute = median(times[1]);
                         out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12.1f   (%.2fx one process)%n", s,
@@ -116,8 +116,8 @@ public final class ScalingBench {
     }
 
     private static TrainConfig config(int micro, int accum) {
-        return new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, TrainConfig.CLIP_NORM,
-                TrainConfig.ADAM_EPS, TrainConfig.SGD_MOMENTUM, micro, accum, Long.MAX_VALUE, 1, micro, Integer.MAX_VALUE, SEED, TrainConfig.Memory.defaults());
+        return TrainConfig.builder().lr(1e-4).batchSize(micro).gradAccum(accum).maxSteps(Long.MAX_VALUE).evalEvery(1)
+                .evalBatchSize(micro).checkpointEvery(Integer.MAX_VALUE).seed(SEED).build();
     }
 
     /** {wall ms per timed step, the slowest partition's compute ms per step} (compute = wall in one process, g null). */

@@ -1,6 +1,5 @@
 package dev.ffwd.train;
 
-import ai.djl.ndarray.NDArray;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FastForward;
@@ -9,6 +8,7 @@ import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.SafetensorsWriter;
 import dev.ffwd.io.TensorStore;
+import dev.ffwd.optim.Optimizer;
 import dev.ffwd.optim.Param;
 import dev.ffwd.optim.Schedule;
 
@@ -21,8 +21,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A training checkpoint: one safetensors file written atomically (temp file, fsync, rename), holding the
- * trainable tensors ("param/NAME"), the optimizer buffers ("optim/NAME/i") and, in its metadata, the
+ * A training checkpoint: the components' own states ({@link Trainer#state()} with its optimizer and ledger,
+ * {@link FastForward#state()}, {@link History#state()}) serialised into one safetensors file written atomically (temp
+ * file, fsync, rename), holding the trainable tensors ("param/NAME"), the optimizer buffers ("optim/NAME/i") and, in its metadata, the
  * step, data position, cost ledger, Fast Forward schedule and history; a pending Fast Forward snapshot is stored
  * as tensors "ff/pending/i". A crash leaves the previous one intact. The metadata also records the settings that shape
  * the trajectory ({@link #settings}); a resume under other settings is refused, naming the first that differs.
@@ -31,6 +32,8 @@ public final class Checkpoint {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String STATE = "ffwd.state";
+    private static final String PARAM = "param/";        // a trainable tensor, by parameter name
+    private static final String OPTIM = "optim/";        // "optim/NAME/i": the optimizer's i-th buffer of parameter NAME
     private static final String FF_PENDING = "ff/pending/";  // Fast Forward's θ_{t−span} snapshot, when one is pending
 
     private Checkpoint() {}
@@ -79,19 +82,25 @@ public final class Checkpoint {
         return settings(t.config(), ff == null ? null : ff.config());
     }
 
+    /** Writes the states of {@code t}, {@code ff} (null: Fast Forward off) and {@code h}. */
     static void save(Path file, Trainer t, FastForward ff, History h) {
+        Trainer.State ts = t.state();
         List<RawTensor> tensors = new ArrayList<>();
-        for (Param p : t.params()) tensors.add(RawTensor.ofFloats("param/" + p.name(), p.value().getShape().getShape(), p.toFloats()));
-        t.optimizer().state().forEach((name, bufs) -> {
-            for (int i = 0; i < bufs.length; i++)
-                tensors.add(RawTensor.ofFloats("optim/" + name + "/" + i, bufs[i].getShape().getShape(), bufs[i].toFloatArray()));
+        Map<String, long[]> shapes = new LinkedHashMap<>();  // buffers have their parameter's shape
+        for (Param p : t.params()) {
+            shapes.put(p.name(), p.value().getShape().getShape());
+            tensors.add(RawTensor.ofFloats(PARAM + p.name(), shapes.get(p.name()), ts.params().get(p.name())));
+        }
+        ts.optimizer().buffers().forEach((name, bufs) -> {
+            for (int i = 0; i < bufs.length; i++) tensors.add(RawTensor.ofFloats(OPTIM + name + "/" + i, shapes.get(name), bufs[i]));
         });
         FastForward.State fs = ff == null ? null : ff.state();
         if (fs != null && fs.pending() != null)
             for (int i = 0; i < fs.pending().size(); i++)
                 tensors.add(RawTensor.ofFloats(FF_PENDING + i, new long[]{fs.pending().get(i).length}, fs.pending().get(i)));
-        State s = new State(t.step, t.cursor, t.tokens, t.optimizer().steps(), t.ledger.toArray(),
-                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), h.points, h.stages, settings(t, ff),
+        History.State hs = h.state();
+        State s = new State(ts.step(), ts.cursor(), ts.tokens(), ts.optimizer().steps(), ts.ledger(),
+                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), hs.points(), hs.stages(), settings(t, ff),
                 fs == null ? null : fs.lrScale());
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
@@ -100,42 +109,35 @@ public final class Checkpoint {
         }
     }
 
+    /** Restores {@code t}, {@code ff} and {@code h} from {@code file}, after checking that the settings agree. */
     static void load(Path file, Trainer t, FastForward ff, History h) {
         try (TensorStore store = SafetensorsReader.open(file)) {
             String json = store.metadata().get(STATE);
             if (json == null) throw new FfwdException(file + ": not an ffwd checkpoint (no '" + STATE + "' metadata)");
             State s = JSON.readValue(json, State.class);
             if (s.settings() != null) refuseOtherSettings(file, s.settings(), settings(t, ff));
-            Map<String, NDArray> byName = new LinkedHashMap<>();
-            for (Param p : t.params()) {
-                String key = "param/" + p.name();
-                if (!store.contains(key)) throw new FfwdException(file + ": checkpoint lacks tensor '" + key + "'; was it made with other LoRA settings?");
-                RawTensor r = store.get(key);
-                if (r.numel() != p.size()) throw new FfwdException(file + ": tensor '" + key + "' has " + r.numel() + " values, expected " + p.size());
-                p.value().set(r.toFloats());
-                byName.put(p.name(), p.value());
-            }
+            Map<String, float[]> params = new LinkedHashMap<>();
             Map<String, float[][]> bufs = new LinkedHashMap<>();
-            for (String name : byName.keySet()) {
+            for (String key : store.names()) {
+                if (!key.startsWith(PARAM)) continue;
+                String name = key.substring(PARAM.length());
+                params.put(name, store.get(key).toFloats());
                 List<float[]> list = new ArrayList<>();
-                for (int i = 0; store.contains("optim/" + name + "/" + i); i++) list.add(store.get("optim/" + name + "/" + i).toFloats());
+                for (int i = 0; store.contains(OPTIM + name + "/" + i); i++) list.add(store.get(OPTIM + name + "/" + i).toFloats());
                 if (!list.isEmpty()) bufs.put(name, list.toArray(float[][]::new));
             }
-            t.optimizer().load(s.optimizerSteps(), bufs, byName);
-            t.step = s.step();
-            t.cursor = s.cursor();
-            t.tokens = s.tokens();
-            t.ledger.load(s.ledger());
+            try {
+                t.restore(new Trainer.State(s.step(), s.cursor(), s.tokens(), params, new Optimizer.State(s.optimizerSteps(), bufs), s.ledger()));
+            } catch (FfwdException | IllegalArgumentException e) {
+                throw new FfwdException(file + ": " + e.getMessage());
+            }
             if (ff != null) {
                 List<float[]> pending = new ArrayList<>();
                 for (int i = 0; store.contains(FF_PENDING + i); i++) pending.add(store.get(FF_PENDING + i).toFloats());
                 ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), pending.isEmpty() ? null : pending,
                         s.ffLrScale() == null ? 1 : s.ffLrScale()));
             }
-            h.points.clear();
-            h.points.addAll(s.points());
-            h.stages.clear();
-            h.stages.addAll(s.stages());
+            h.restore(new History.State(s.points(), s.stages()));
         } catch (IOException e) {
             throw new FfwdException(file + ": corrupt checkpoint state: " + e.getMessage());
         }

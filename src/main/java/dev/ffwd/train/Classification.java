@@ -24,6 +24,11 @@ public final class Classification implements Objective {
     private final NDArray weight, bias;  // [C, d], [C] (only where the family's head has one)
     private final List<Param> params;
 
+    @Override
+    public Transformer model() {
+        return model;
+    }
+
     public Classification(Transformer model, int classes, long seed) {
         this.model = model;
         int d = model.config.hidden();

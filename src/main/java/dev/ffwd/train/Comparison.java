@@ -32,10 +32,49 @@ public final class Comparison {
 
     /**
      * What to run. Learning rates are kept as written (they key the report). {@code ffLrs} may name {@code "lr"} (the
-     * main learning rate) and {@code "tuned"} (the grid's best) as well as explicit values.
+     * main learning rate) and {@code "tuned"} (the grid's best) as well as explicit values. {@code dir} null keeps
+     * nothing on disk. Build one with {@link #builder}.
      */
     public record Plan(String lr, List<String> grid, List<String> ffLrs, Map<String, FfConfig> variants, int patience,
                        int repeats, Path dir, boolean resume) {
+        public static final List<String> FF_LRS = List.of("lr", "tuned");
+        public static final int PATIENCE = 3;   // evaluations without improvement before an arm stops
+        public static final int REPEATS = 1;
+
+        /** {@code lr} alone as the grid, the defaults above, and no Fast Forward variants until {@link Builder#variants} sets them. */
+        public static Builder builder(String lr) {
+            return new Builder(lr);
+        }
+
+        /** Named settings over the defaults of {@link Plan}; {@link #build()} validates them. */
+        public static final class Builder {
+            private final String lr;
+            private List<String> grid;
+            private List<String> ffLrs = FF_LRS;
+            private Map<String, FfConfig> variants = Map.of();
+            private int patience = PATIENCE;
+            private int repeats = REPEATS;
+            private Path dir;
+            private boolean resume;
+
+            private Builder(String lr) {
+                this.lr = lr;
+                this.grid = List.of(lr);
+            }
+
+            public Builder grid(List<String> v) { grid = v; return this; }
+            public Builder ffLrs(List<String> v) { ffLrs = v; return this; }
+            public Builder variants(Map<String, FfConfig> v) { variants = v; return this; }
+            public Builder patience(int v) { patience = v; return this; }
+            public Builder repeats(int v) { repeats = v; return this; }
+            public Builder dir(Path v) { dir = v; return this; }
+            public Builder resume(boolean v) { resume = v; return this; }
+
+            public Plan build() {
+                return new Plan(lr, grid, ffLrs, variants, patience, repeats, dir, resume);
+            }
+        }
+
         public Plan {
             if (grid.isEmpty()) throw new IllegalArgumentException("the learning-rate grid is empty");
             for (String g : grid) parseLr(g);
@@ -87,6 +126,21 @@ public final class Comparison {
      */
     public record Arm(String name, String lr, FfConfig ff, TrainingRun.Stop stop, String error, long steps, History history,
                       List<double[]> walls) {
+        /** A run that ended by {@code stop} without an exception, with the wall times of its history as repeat 0. */
+        public static Arm finished(String name, String lr, FfConfig ff, TrainingRun.Stop stop, long steps, History history) {
+            return new Arm(name, lr, ff, stop, null, steps, history, List.of(history.wallSeconds()));
+        }
+
+        /** A run that diverged with {@code error} after {@code steps}. */
+        public static Arm diverged(String name, String lr, FfConfig ff, String error, long steps, History history) {
+            return new Arm(name, lr, ff, TrainingRun.Stop.DIVERGED, error, steps, history, List.of(history.wallSeconds()));
+        }
+
+        /** This arm with the wall times of every repeat. */
+        public Arm withWalls(List<double[]> repeats) {
+            return new Arm(name, lr, ff, stop, error, steps, history, List.copyOf(repeats));
+        }
+
         public boolean diverged() {
             return stop == TrainingRun.Stop.DIVERGED;
         }
@@ -239,7 +293,7 @@ public final class Comparison {
 
     /** Two untimed steps and evaluations, so that no arm pays for class loading, JIT and allocator warm-up. */
     private void warmUp() {
-        ft.newRun(ft.options.train().withMaxSteps(2), FfConfig.off(), null).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
+        ft.newRun(ft.options.train().toBuilder().maxSteps(2).build(), FfConfig.off(), null).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
     }
 
     /** Runs an arm, or loads it when a resumed comparison finished it before. */
@@ -250,21 +304,19 @@ public final class Comparison {
             listener.onArmEnd(a);
             return a;
         }
-        TrainConfig t = ft.options.train().withLr(parseLr(lr));
+        TrainConfig t = ft.options.train().toBuilder().lr(parseLr(lr)).build();
         listener.onArmStart(name, t.maxSteps());
         Path ckpt = saved == null ? null : saved.resolveSibling(name + ".ckpt.safetensors");
         TrainingRun run = ft.newRun(t, ff == null ? FfConfig.off() : ff, ckpt);
         if (ckpt != null && !plan.resume()) deleteQuietly(ckpt);
         if (plan.resume()) run.resume();
-        TrainingRun.Stop stop;
-        String error = null;
+        Arm a;
         try {
-            stop = run.run(rule, listener);
+            TrainingRun.Stop stop = run.run(rule, listener);
+            a = Arm.finished(name, lr, ff, stop, run.trainer().steps(), run.history());
         } catch (Trainer.Diverged e) {
-            stop = TrainingRun.Stop.DIVERGED;
-            error = e.getMessage();
+            a = Arm.diverged(name, lr, ff, e.getMessage(), run.trainer().steps(), run.history());
         }
-        Arm a = new Arm(name, lr, ff, stop, error, run.trainer().steps(), run.history(), List.of(walls(run.history())));
         if (saved != null) {
             save(saved, a);
             deleteQuietly(ckpt);
@@ -284,27 +336,19 @@ public final class Comparison {
             for (Arm a : order) {
                 if (walls.get(a.name()).size() > r || a.diverged()) continue;  // loaded from a resumed comparison
                 listener.onArmStart(a.name() + " (repeat " + (r + 1) + ")", a.steps());
-                TrainingRun run = ft.newRun(ft.options.train().withLr(parseLr(a.lr())).withMaxSteps(Math.max(1, a.steps())),
+                TrainingRun run = ft.newRun(ft.options.train().toBuilder().lr(parseLr(a.lr())).maxSteps(Math.max(1, a.steps())).build(),
                         a.ff() == null ? FfConfig.off() : a.ff(), null);
                 run.run(TrainingRun.StopRule.budget(), listener);
-                double[] w = walls(run.history());
+                double[] w = run.history().wallSeconds();
                 walls.get(a.name()).add(Arrays.copyOf(w, a.history().points.size()));
             }
         }
         Map<String, Arm> baselines = new LinkedHashMap<>();
-        first.baselines().forEach((lr, a) -> baselines.put(lr, withWalls(a, walls.get(a.name()))));
-        List<Arm> ff = first.ff().stream().map(a -> withWalls(a, walls.get(a.name()))).toList();
+        first.baselines().forEach((lr, a) -> baselines.put(lr, a.withWalls(walls.get(a.name()))));
+        List<Arm> ff = first.ff().stream().map(a -> a.withWalls(walls.get(a.name()))).toList();
         Result r = new Result(first.lr(), baselines, ff, first.tunedLr(), first.tunedTarget());
         if (plan.dir() != null) r.arms().forEach(a -> save(plan.dir().resolve("arms").resolve(a.name() + ".json"), a));
         return r;
-    }
-
-    private static Arm withWalls(Arm a, List<double[]> walls) {
-        return new Arm(a.name(), a.lr(), a.ff(), a.stop(), a.error(), a.steps(), a.history(), List.copyOf(walls));
-    }
-
-    private static double[] walls(History h) {
-        return h.points.stream().mapToDouble(History.Point::wallSeconds).toArray();
     }
 
     static double parseLr(String lr) {

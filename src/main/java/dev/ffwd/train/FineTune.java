@@ -1,8 +1,7 @@
 package dev.ffwd.train;
 
-import dev.ffwd.data.Encoder;
+import dev.ffwd.data.Dataset;
 import dev.ffwd.data.Format;
-import dev.ffwd.data.Jsonl;
 import dev.ffwd.data.Record;
 import dev.ffwd.data.Splits;
 import dev.ffwd.fastforward.FastForward;
@@ -32,17 +31,68 @@ public final class FineTune implements AutoCloseable {
     /**
      * Everything a run is made of. {@code limit} > 0 keeps only that many records (after a seeded shuffle);
      * {@code epochs}, when set, replaces the step budget once the training split is known ({@link FineTune#prepare} sets
-     * {@code train}'s max steps from it and keeps {@code epochs} as given).
+     * {@code train}'s max steps from it and keeps {@code epochs} as given). Build one with {@link #builder}.
      */
     public record Options(String model, Path data, Format format, int maxLength, boolean pack, LoraConfig lora,
                           TrainConfig train, double testFraction, int validationSize, int limit, Double epochs) {
-        Options withTrain(TrainConfig t) {
-            return new Options(model, data, format, maxLength, pack, lora, t, testFraction, validationSize, limit, epochs);
+        public static final int MAX_LENGTH = 128;          // tokens per sequence
+        public static final double TEST_FRACTION = 0.1;    // the paper's held-out share
+        public static final int LIMIT = 0;                 // all records
+
+        public Options {
+            if (model == null || data == null || format == null || lora == null || train == null)
+                throw new IllegalArgumentException("model, data, format, LoRA and training settings must be set");
+        }
+
+        /** Options for {@code model} and {@code data} with the defaults above, the library's {@link TrainConfig#defaults()},
+         *  Fast Forward's validation size and LoRA {@code lora}. */
+        public static Builder builder(String model, Path data, LoraConfig lora) {
+            return new Builder(model, data, lora);
+        }
+
+        public Builder toBuilder() {
+            return new Builder(model, data, lora).format(format).maxLength(maxLength).pack(pack).train(train)
+                    .testFraction(testFraction).validationSize(validationSize).limit(limit).epochs(epochs);
         }
 
         /** Plain training (no Fast Forward) needs no validation set: pass 0, and the test split keeps those examples. */
         public Options withValidationSize(int n) {
-            return new Options(model, data, format, maxLength, pack, lora, train, testFraction, n, limit, epochs);
+            return toBuilder().validationSize(n).build();
+        }
+
+        /** Named settings over the defaults of {@link Options}; {@link #build()} validates them. */
+        public static final class Builder {
+            private final String model;
+            private final Path data;
+            private final LoraConfig lora;
+            private Format format = Format.TEXT;
+            private int maxLength = MAX_LENGTH;
+            private boolean pack;
+            private TrainConfig train = TrainConfig.defaults();
+            private double testFraction = TEST_FRACTION;
+            private int validationSize = FfConfig.VALIDATION_SIZE;
+            private int limit = LIMIT;
+            private Double epochs;
+
+            private Builder(String model, Path data, LoraConfig lora) {
+                this.model = model;
+                this.data = data;
+                this.lora = lora;
+            }
+
+            public Builder format(Format v) { format = v; return this; }
+            public Builder maxLength(int v) { maxLength = v; return this; }
+            public Builder pack(boolean v) { pack = v; return this; }
+            public Builder train(TrainConfig v) { train = v; return this; }
+            public Builder testFraction(double v) { testFraction = v; return this; }
+            public Builder validationSize(int v) { validationSize = v; return this; }
+            public Builder limit(int v) { limit = v; return this; }
+            /** Null: the step budget of {@code train}. */
+            public Builder epochs(Double v) { epochs = v; return this; }
+
+            public Options build() {
+                return new Options(model, data, format, maxLength, pack, lora, train, testFraction, validationSize, limit, epochs);
+            }
         }
     }
 
@@ -65,24 +115,20 @@ public final class FineTune implements AutoCloseable {
     }
 
     public static FineTune prepare(Options o) {
-        List<Record> records = Jsonl.read(o.data(), o.format(), Pretrained.resolve(o.model()));  // chat: the model's template
-        if (o.limit() > 0 && records.size() > o.limit()) {
-            records = new ArrayList<>(records);
-            java.util.Collections.shuffle(records, new java.util.Random(o.train().seed() ^ 0x9E3779B97F4A7C15L));
-            records = records.subList(0, o.limit());
-        }
+        Dataset.Settings ds = new Dataset.Settings(o.format(), o.maxLength(), o.pack(), o.testFraction(), o.validationSize(), o.limit());
+        List<Record> records = Dataset.read(o.data(), ds, Pretrained.resolve(o.model()), o.train().seed());  // chat: the model's template
         Pretrained p = Pretrained.load(o.model());
         try {
             if (o.format() != Format.CLASSIFICATION && !p.model().config.causal())
                 throw new dev.ffwd.FfwdException(o.model() + ": " + p.model().config.modelType()
                         + " is an encoder; use --format classification with it, or a causal LM for " + o.format().name().toLowerCase());
-            Encoder.Encoded enc = Encoder.encode(records, p.tokenizer(), o.maxLength(), o.pack(), o.data());
-            Splits s = Splits.of(enc.examples(), o.testFraction(), o.validationSize(), o.train().seed());
+            Dataset d = Dataset.encode(records, p.tokenizer(), ds, o.data(), o.train().seed());
             if (o.epochs() != null) {
                 TrainConfig t = o.train();
-                o = o.withTrain(t.withMaxSteps(Math.max(1, (long) Math.ceil(o.epochs() * s.train().size() / (double) (t.batchSize() * t.gradAccum())))));
+                long steps = Math.max(1, (long) Math.ceil(o.epochs() * d.splits().train().size() / (double) (t.batchSize() * t.gradAccum())));
+                o = o.toBuilder().train(t.toBuilder().maxSteps(steps).build()).build();
             }
-            return new FineTune(o, p, s, enc.labels(), enc.truncated());
+            return new FineTune(o, p, d.splits(), d.labels(), d.truncated());
         } catch (RuntimeException e) {
             p.close();
             throw e;
@@ -113,9 +159,8 @@ public final class FineTune implements AutoCloseable {
             case ADAMW -> new AdamW(TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, t.adamEps(), t.weightDecay(), t.clipNorm());
         };
         optimizer = opt;
-        Gradients g = distributed == null ? Gradients.local(objective, params, t, pretrained.model().manager())
-                : distributed.create(spec(), t, params);
-        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(), pretrained.model().manager(), g);
+        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops());
+        if (distributed != null) trainer.gradientsFrom(distributed.create(spec(), t, params));
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
     }
 
@@ -155,16 +200,12 @@ public final class FineTune implements AutoCloseable {
         String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
         String prefix = PeftAdapter.modulePrefix(pretrained.model().config.modelType(), task);
         List<RawTensor> tensors = new ArrayList<>();
-        for (Param p : lora.params()) {
-            String key = Lora.PEFT_PREFIX + prefix + p.name().substring(Lora.PEFT_PREFIX.length());
-            tensors.add(RawTensor.ofFloats(key, p.value().getShape().getShape(), p.toFloats()));
-        }
-        List<String> save = new ArrayList<>();
-        for (Param p : objective.params()) {
-            tensors.add(RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats()));
-            String module = p.name().substring(Lora.PEFT_PREFIX.length(), p.name().lastIndexOf('.'));
-            if (!save.contains(module)) save.add(module);
-        }
+        for (Param p : lora.params())
+            tensors.add(RawTensor.ofFloats(PeftAdapter.adapterKey(p.name(), prefix), p.value().getShape().getShape(), p.toFloats()));
+        List<RawTensor> heads = objective.params().stream()
+                .map(p -> RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats())).toList();
+        tensors.addAll(heads);
+        List<String> save = PeftAdapter.modulesToSave(heads);
         boolean conv1d = pretrained.model().layout().linears().stream().anyMatch(m -> m.conv1d() && options.lora().matches(m.name()));
         PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix, conv1d);
         if (!labels.isEmpty()) {

@@ -13,13 +13,43 @@ public final class History {
      * split for a classifier, and null for a language model (or in a file written before they were recorded).
      */
     public record Point(long step, double flopsPaper, double flopsExact, double wallSeconds, double testLoss, double trainLoss,
-                        Double accuracy, Double macroF1) {}
+                        Double accuracy, Double macroF1) {
+        /** An evaluation of a language model (no accuracy). */
+        public static Point of(long step, double flopsPaper, double flopsExact, double wallSeconds, double testLoss, double trainLoss) {
+            return new Point(step, flopsPaper, flopsExact, wallSeconds, testLoss, trainLoss, null, null);
+        }
+    }
 
     /** A stage with the cumulative cost at its end. */
     public record StageAt(FastForward.Stage stage, double flopsPaper, double flopsExact, double wallSeconds) {}
 
     public final List<Point> points = new ArrayList<>();
     public final List<StageAt> stages = new ArrayList<>();
+
+    /** A checkpoint's copy of the curves. */
+    public record State(List<Point> points, List<StageAt> stages) {
+        public State {
+            points = List.copyOf(points);
+            stages = List.copyOf(stages);
+        }
+    }
+
+    public State state() {
+        return new State(points, stages);
+    }
+
+    /** Replaces the curves with those of {@link #state()}. */
+    public void restore(State s) {
+        points.clear();
+        points.addAll(s.points());
+        stages.clear();
+        stages.addAll(s.stages());
+    }
+
+    /** The cumulative wall time at each evaluation. */
+    public double[] wallSeconds() {
+        return points.stream().mapToDouble(Point::wallSeconds).toArray();
+    }
 
     public double bestTestLoss() {
         return points.stream().mapToDouble(Point::testLoss).min().orElse(Double.NaN);

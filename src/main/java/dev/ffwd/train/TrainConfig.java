@@ -6,7 +6,7 @@ import dev.ffwd.optim.Schedule;
  * Optimisation settings, with every default named once here (the CLI shows these). The effective batch is
  * {@code batchSize × gradAccum} sequences (the paper used 512). AdamW's ε and the gradient clip differ between
  * PyTorch's AdamW with clipping (ffwd's default) and the authors' {@code transformers.AdamW} (ε 1e-6, no clipping):
- * see {@link #paperOptimizer()}.
+ * see {@link Builder#paperOptimizer()}.
  */
 public record TrainConfig(
         double lr, Schedule.Kind schedule, long warmup, OptimizerKind optimizer, double weightDecay, double clipNorm,
@@ -39,6 +39,9 @@ public record TrainConfig(
     public static final double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999;
     public static final double SGD_MOMENTUM = 0.9;
     public static final int BATCH_SIZE = 8;
+    public static final int GRAD_ACCUM = 1;
+    public static final long WARMUP = 0;             // learning-rate warm-up steps
+    public static final double WEIGHT_DECAY = 0.0;
     public static final long MAX_STEPS = 200;
     public static final int EVAL_EVERY = 10;
     public static final int EVAL_BATCH_SIZE = 32;
@@ -46,8 +49,34 @@ public record TrainConfig(
     public static final long SEED = 42;
 
     public static TrainConfig defaults() {
-        return new TrainConfig(LR, Schedule.Kind.CONSTANT, 0, OptimizerKind.ADAMW, 0.0, CLIP_NORM, ADAM_EPS, SGD_MOMENTUM,
-                BATCH_SIZE, 1, MAX_STEPS, EVAL_EVERY, EVAL_BATCH_SIZE, CHECKPOINT_EVERY, SEED, Memory.defaults());
+        return builder().build();
+    }
+
+    /** Settings from the defaults above; set only what differs. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** These settings, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.lr = lr;
+        b.schedule = schedule;
+        b.warmup = warmup;
+        b.optimizer = optimizer;
+        b.weightDecay = weightDecay;
+        b.clipNorm = clipNorm;
+        b.adamEps = adamEps;
+        b.momentum = momentum;
+        b.batchSize = batchSize;
+        b.gradAccum = gradAccum;
+        b.maxSteps = maxSteps;
+        b.evalEvery = evalEvery;
+        b.evalBatchSize = evalBatchSize;
+        b.checkpointEvery = checkpointEvery;
+        b.seed = seed;
+        b.memory = memory;
+        return b;
     }
 
     public TrainConfig {
@@ -60,25 +89,53 @@ public record TrainConfig(
         if (schedule == null || optimizer == null || memory == null) throw new IllegalArgumentException("schedule, optimizer and memory settings must be set");
     }
 
-    /** The authors' optimizer: transformers.AdamW (ε 1e-6), no gradient clipping. */
-    public TrainConfig paperOptimizer() {
-        return new TrainConfig(lr, schedule, warmup, OptimizerKind.ADAMW, 0.0, 0.0, PAPER_ADAM_EPS, momentum, batchSize, gradAccum,
-                maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
-    }
+    /** Named settings over the defaults above; {@link #build()} validates them. */
+    public static final class Builder {
+        private double lr = LR;
+        private Schedule.Kind schedule = Schedule.Kind.CONSTANT;
+        private long warmup = WARMUP;
+        private OptimizerKind optimizer = OptimizerKind.ADAMW;
+        private double weightDecay = WEIGHT_DECAY;
+        private double clipNorm = CLIP_NORM;
+        private double adamEps = ADAM_EPS;
+        private double momentum = SGD_MOMENTUM;
+        private int batchSize = BATCH_SIZE;
+        private int gradAccum = GRAD_ACCUM;
+        private long maxSteps = MAX_STEPS;
+        private int evalEvery = EVAL_EVERY;
+        private int evalBatchSize = EVAL_BATCH_SIZE;
+        private int checkpointEvery = CHECKPOINT_EVERY;
+        private long seed = SEED;
+        private Memory memory = Memory.defaults();
 
-    public TrainConfig withLr(double v) {
-        return new TrainConfig(v, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
-                maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
-    }
+        private Builder() {}
 
-    public TrainConfig withMaxSteps(long v) {
-        return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
-                v, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
-    }
+        public Builder lr(double v) { lr = v; return this; }
+        public Builder schedule(Schedule.Kind v) { schedule = v; return this; }
+        public Builder warmup(long v) { warmup = v; return this; }
+        public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder clipNorm(double v) { clipNorm = v; return this; }
+        public Builder adamEps(double v) { adamEps = v; return this; }
+        public Builder momentum(double v) { momentum = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder gradAccum(int v) { gradAccum = v; return this; }
+        public Builder maxSteps(long v) { maxSteps = v; return this; }
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        public Builder evalBatchSize(int v) { evalBatchSize = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder memory(Memory v) { memory = v; return this; }
 
-    public TrainConfig withSeed(long v) {
-        return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
-                maxSteps, evalEvery, evalBatchSize, checkpointEvery, v, memory);
+        /** The authors' optimizer: transformers.AdamW (ε 1e-6), no weight decay, no gradient clipping. */
+        public Builder paperOptimizer() {
+            return optimizer(OptimizerKind.ADAMW).weightDecay(WEIGHT_DECAY).clipNorm(0.0).adamEps(PAPER_ADAM_EPS);
+        }
+
+        public TrainConfig build() {
+            return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
+                    maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
+        }
     }
 
     public Schedule scheduleFor() {

@@ -13,7 +13,9 @@ import dev.ffwd.optim.Schedule;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
@@ -31,23 +33,17 @@ public final class Trainer {
     private final List<Example> train;
     private final FlopCounter flops;
     private final NDManager manager;
-    private final Gradients gradients;
-    final Ledger ledger = new Ledger();
-    long step;    // optimizer steps done
-    long cursor;  // training examples consumed
-    long tokens;  // training tokens consumed (padding excluded)
-    double lrScale = 1;  // Fast Forward's lr multiplier (FfConfig.lrAdapt), set by TrainingRun before each step
+    private Gradients gradients;
+    private final Ledger ledger = new Ledger();
+    private long step;    // optimizer steps done
+    private long cursor;  // training examples consumed
+    private long tokens;  // training tokens consumed (padding excluded)
+    double lrScale = 1;   // Fast Forward's lr multiplier (FfConfig.lrAdapt), set by TrainingRun before each step
     private long orderEpoch = -1;
     private List<Example> order;
 
-    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
-                   List<Example> train, FlopCounter flops, NDManager manager) {
-        this(objective, params, optimizer, cfg, train, flops, manager, Gradients.local(objective, params, cfg, manager));
-    }
-
-    /** A trainer whose step gradients come from {@code gradients} (e.g. a cluster) rather than this process. */
-    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg,
-                   List<Example> train, FlopCounter flops, NDManager manager, Gradients gradients) {
+    /** A trainer that computes its step gradients in this process; batches live in the objective's model's manager. */
+    public Trainer(Objective objective, List<Param> params, Optimizer optimizer, TrainConfig cfg, List<Example> train, FlopCounter flops) {
         if (train.isEmpty()) throw new FfwdException("the training split is empty");
         this.objective = objective;
         this.params = List.copyOf(params);
@@ -56,8 +52,14 @@ public final class Trainer {
         this.cfg = cfg;
         this.train = train;
         this.flops = flops;
-        this.manager = manager;
-        this.gradients = gradients;
+        this.manager = objective.model().manager();
+        this.gradients = Gradients.local(objective, this.params, cfg, manager);
+    }
+
+    /** Later steps take their gradients from {@code g} (e.g. a cluster) instead of this process. */
+    public Trainer gradientsFrom(Gradients g) {
+        this.gradients = g;
+        return this;
     }
 
     /** The loss was NaN or infinite; nothing was applied. */
@@ -155,6 +157,36 @@ public final class Trainer {
             out.add(order.get((int) (cursor % train.size())));
         }
         return out;
+    }
+
+    /**
+     * A checkpoint's copy of the trainer: position (steps, examples and tokens consumed), the trainable values by
+     * parameter name, the optimizer's state and the cost ledger ({@link Ledger#state()}).
+     */
+    public record State(long step, long cursor, long tokens, Map<String, float[]> params, Optimizer.State optimizer, double[] ledger) {}
+
+    public State state() {
+        Map<String, float[]> values = new LinkedHashMap<>();
+        for (Param p : params) values.put(p.name(), p.toFloats());
+        return new State(step, cursor, tokens, values, optimizer.state(), ledger.state());
+    }
+
+    /**
+     * Continues from {@link #state()}: every trainable parameter must be there with its size (else the state was made
+     * with other LoRA settings, and the one line says which parameter).
+     */
+    public void restore(State s) {
+        for (Param p : params) {
+            float[] v = s.params().get(p.name());
+            if (v == null) throw new FfwdException("no values for parameter '" + p.name() + "'; was it made with other LoRA settings?");
+            if (v.length != p.size()) throw new FfwdException("parameter '" + p.name() + "' has " + v.length + " values, expected " + p.size());
+        }
+        for (Param p : params) p.value().set(s.params().get(p.name()));
+        optimizer.restore(s.optimizer(), params);
+        ledger.restore(s.ledger());
+        step = s.step();
+        cursor = s.cursor();
+        tokens = s.tokens();
     }
 
     public long steps() { return step; }

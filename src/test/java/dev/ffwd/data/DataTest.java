@@ -25,6 +25,30 @@ class DataTest {
     }
 
     @Test
+    void limitKeepsASeededSampleApartFromTheSplitsOrder() throws IOException {
+        String[] lines = new String[40];
+        for (int i = 0; i < lines.length; i++) lines[i] = "{\"text\": \"the cat " + i + "\"}";
+        Path f = write(lines);
+        Dataset.Settings all = new Dataset.Settings(Format.TEXT, 32, false, 0.25, 0, 0), ten = new Dataset.Settings(Format.TEXT, 32, false, 0.25, 0, 10);
+        List<Record> every = Dataset.read(f, all, tmp, 7);
+        assertEquals(40, every.size());
+        List<Record> kept = Dataset.read(f, ten, tmp, 7);
+        assertEquals(10, kept.size());
+        assertEquals(kept, Dataset.read(f, ten, tmp, 7), "the same seed keeps the same records");
+        assertNotEquals(kept, Dataset.read(f, ten, tmp, 8), "another seed keeps others");
+        List<Record> shuffled = new ArrayList<>(every);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(7 ^ Dataset.LIMIT_SEED_MIX));
+        assertEquals(shuffled.subList(0, 10), kept);
+        java.util.Collections.shuffle(every, new java.util.Random(7));  // the split's own order under the same seed
+        assertNotEquals(every.subList(0, 10), kept);
+        try (TextTokenizer tok = TextTokenizer.load(TinyModels.tokenizer())) {
+            Dataset d = Dataset.encode(kept, tok, ten, f, 7);
+            assertEquals(List.of(7, 3, 0), List.of(d.splits().train().size(), d.splits().test().size(), d.splits().validation().size()));
+            assertEquals(List.of(), d.labels());
+        }
+    }
+
+    @Test
     void instructionLossIsOnTheResponseOnly() throws IOException {
         try (TextTokenizer tok = TextTokenizer.load(TinyModels.tokenizer())) {
             List<Record> rs = Jsonl.read(write("{\"instruction\": \"say\", \"input\": \"the cat\", \"output\": \"the dog ran .\"}"), Format.INSTRUCTION);

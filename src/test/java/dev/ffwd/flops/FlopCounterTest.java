@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.*;
 
 /** The analytic count against numbers worked out by hand for tiny-llama (d 32, 4 heads, 2 KV heads, ffn 64, vocab 96). */
 class FlopCounterTest {
@@ -113,7 +113,9 @@ class FlopCounterTest {
         assertEquals(45, l.flopsExact());
         assertEquals(3.25, l.wallSeconds());
         Ledger copy = new Ledger();
-        copy.load(l.toArray());
-        assertEquals(l.seconds(Ledger.Phase.EVAL), copy.seconds(Ledger.Phase.EVAL));
+        copy.restore(l.state());
+        assertArrayEquals(new double[]{60, 40, 3, 5, 5, 0.25, 100, 100, 9}, copy.state(), "phase order × {paper, exact, seconds}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> copy.restore(new double[3]));
+        assertTrue(e.getMessage().contains("3 values, expected 9"), e.getMessage());
     }
 }

@@ -131,8 +131,8 @@ class GgufExportTest {
 
     /** A freshly initialised adapter as train saves it (B is zero; names and shapes are what is checked); its tensor names. */
     static List<String> trainAdapter(String model, Format format, Path data, List<String> targets, Path dir) {
-        FineTune.Options o = new FineTune.Options(model, data, format, 32, false, new LoraConfig(R, 12, 0, targets, false),
-                TestData.config(1, 1e-3), 0.25, 0, 0, null);
+        FineTune.Options o = FineTune.Options.builder(model, data, new LoraConfig(R, 12, 0, targets, false)).format(format)
+                .maxLength(32).train(TestData.config(1, 1e-3)).testFraction(0.25).validationSize(0).build();
         try (FineTune ft = FineTune.prepare(o)) {
             ft.newRun(FfConfig.off(), null);
             ft.saveAdapter(dir);

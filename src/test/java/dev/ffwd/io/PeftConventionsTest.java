@@ -42,7 +42,8 @@ class PeftConventionsTest {
 
     Saved train(String model, Path data, Format format, List<String> targets) throws IOException {
         TrainConfig t = TestData.config(1, 1e-3);
-        FineTune.Options o = new FineTune.Options(model, data, format, 32, false, new LoraConfig(4, 8, 0.05, targets, false), t, 0.25, 0, 0, null);
+        FineTune.Options o = FineTune.Options.builder(model, data, new LoraConfig(4, 8, 0.05, targets, false)).format(format)
+                .maxLength(32).train(t).testFraction(0.25).validationSize(0).build();
         Path dir = tmp.resolve("adapter-" + Files.list(tmp).count());
         try (FineTune ft = FineTune.prepare(o)) {
             ft.newRun(FfConfig.off(), null);

@@ -52,6 +52,22 @@ class LoraTest {
         }
     }
 
+    @Test
+    void doraIsAVariantBesideLoraWithItsMagnitudeAfterAAndB() {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
+            for (boolean dora : new boolean[]{false, true}) {
+                Lora lora = Lora.attach(p.model(), new LoraConfig(2, 4, 0, List.of("q_proj"), dora), 3);
+                dev.ffwd.model.Linear q = p.model().linears().get("model.layers.0.self_attn.q_proj");
+                assertEquals(dora ? DoraAdapter.class : LoraAdapter.class, q.adapter().getClass());
+                List<String> first = lora.params().stream().map(Param::name).limit(dora ? 3 : 2).toList();
+                String at = Lora.PEFT_PREFIX + "model.layers.0.self_attn.q_proj.";
+                assertEquals(dora ? List.of(at + "lora_A.weight", at + "lora_B.weight", at + "lora_magnitude_vector")
+                        : List.of(at + "lora_A.weight", at + "lora_B.weight"), first);
+                lora.detach();
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void gradientsMatchFiniteDifferences(boolean dora) {

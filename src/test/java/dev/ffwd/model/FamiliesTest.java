@@ -47,8 +47,9 @@ class FamiliesTest {
         Path fixture = TinyModels.dir(name);
         Arch arch = ModelConfig.load(fixture.resolve("config.json")).arch();
         List<String> targets = arch.defaultTargets();
-        FineTune.Options o = new FineTune.Options(fixture.toString(), TestData.stories(tmp, 40, 1), Format.TEXT, 32, false,
-                new LoraConfig(4, 8, 0, targets, false), TestData.config(2, 5e-2), 0.3, 4, 0, null);
+        FineTune.Options o = FineTune.Options.builder(fixture.toString(), TestData.stories(tmp, 40, 1),
+                new LoraConfig(4, 8, 0, targets, false)).maxLength(32).train(TestData.config(2, 5e-2)).testFraction(0.3)
+                .validationSize(4).build();
         double[] base, trained;
         Path adapter = tmp.resolve("adapter");
         List<String> modules;

@@ -122,7 +122,8 @@ class GenerationTest {
                 generatedIds(chat));
     }
 
-    private static long[] generatedIds(String args) throws Exception {
+    /** Runs {@code ffwd generate ARGS} (space-separated, ending in --json) and returns its generated_ids. */
+    static long[] generatedIds(String args) throws Exception {
         return generatedIds(args.split(" "));
     }
 

@@ -4,18 +4,24 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.SharedFixtures;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.file.Path;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Our forward pass against float64 references of the HF implementation (../shared/fixtures). */
 class ReferenceFidelityTest {
 
+    /** Every fixture in ../shared/fixtures. */
+    static Stream<String> fixtures() {
+        return Stream.of("tiny-gpt-neox", "tiny-llama", "tiny-llama-bf16", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma",
+                "tiny-mistral", "tiny-gpt2");
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-gpt-neox", "tiny-llama", "tiny-llama-bf16", "tiny-qwen2", "tiny-qwen3", "tiny-phi3", "tiny-gemma",
-            "tiny-mistral", "tiny-gpt2"})
+    @MethodSource("fixtures")
     void logprobsMatchReference(String name) throws Exception {
         Path dir = SharedFixtures.fixture(name);
         JsonNode ref = new ObjectMapper().readTree(dir.resolve("reference.json").toFile());
@@ -35,8 +41,12 @@ class ReferenceFidelityTest {
     }
 
     static long[] tokenIds(JsonNode ref) {
-        long[] ids = new long[ref.get("token_ids").size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
-        return ids;
+        return longs(ref.get("token_ids"));
+    }
+
+    static long[] longs(JsonNode array) {
+        long[] out = new long[array.size()];
+        for (int i = 0; i < out.length; i++) out[i] = array.get(i).asLong();
+        return out;
     }
 }

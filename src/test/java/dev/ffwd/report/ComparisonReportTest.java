@@ -27,9 +27,9 @@ class ComparisonReportTest {
 
     static Comparison.Arm profileArm(String lr, History.StageAt... stages) {
         History h = new History();
-        h.points.add(new History.Point(0, 0, 0, 0, 1.0, Double.NaN, null, null));
+        h.points.add(History.Point.of(0, 0, 0, 0, 1.0, Double.NaN));
         h.stages.addAll(List.of(stages));
-        return new Comparison.Arm("ff-profile@" + lr, lr, PROFILE, TrainingRun.Stop.PLATEAU, null, 12, h, List.of(new double[]{0}));
+        return Comparison.Arm.finished("ff-profile@" + lr, lr, PROFILE, TrainingRun.Stop.PLATEAU, 12, h);
     }
 
     @Test
@@ -40,8 +40,8 @@ class ComparisonReportTest {
                 stage(18, 0.2, t -> t == 0.25 ? 0.9 : 1 + t * t));
         Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
         History h = new History();
-        h.points.add(new History.Point(0, 0, 0, 0, 1.0, Double.NaN, null, null));
-        baselines.put("1e-4", new Comparison.Arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, null, 0, h, List.of(new double[]{0})));
+        h.points.add(History.Point.of(0, 0, 0, 0, 1.0, Double.NaN));
+        baselines.put("1e-4", Comparison.Arm.finished("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, 0, h));
         Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(low, high), "1e-4", 1.0);
 
         String table = ComparisonReport.lineProfileTable(r);

@@ -37,8 +37,8 @@ class SparkTrainingTest {
 
     /** 4 micro-batches of 3 per step (two per partition), dropout 0.1, and a Fast Forward stage every 3 steps. */
     static TrainConfig config(long steps) {
-        return new TrainConfig(2e-3, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0.0, 1.0, TrainConfig.ADAM_EPS,
-                0.9, 3, 4, steps, 3, 16, 2, 11, TrainConfig.Memory.defaults());
+        return TrainConfig.builder().lr(2e-3).batchSize(3).gradAccum(4).maxSteps(steps).evalEvery(3).evalBatchSize(16)
+                .checkpointEvery(2).seed(11).build();
     }
 
     static final FfConfig FF = FfConfig.paper().withInterval(3).withMaxRepeats(20);
@@ -95,8 +95,9 @@ class SparkTrainingTest {
             lines.add("{\"text\": \"once upon a time " + who[r.nextInt(who.length)] + " was " + h + ".\", \"label\": \"" + h + "\"}");
         }
         Files.write(data, lines);
-        FineTune.Options o = new FineTune.Options(model.toString(), data, Format.CLASSIFICATION, 24, false,
-                new LoraConfig(4, 8, 0.1, List.of("query_key_value", "dense_4h_to_h"), false), config(5), 0.3, 8, 0, null);
+        FineTune.Options o = FineTune.Options.builder(model.toString(), data,
+                new LoraConfig(4, 8, 0.1, List.of("query_key_value", "dense_4h_to_h"), false)).format(Format.CLASSIFICATION)
+                .maxLength(24).train(config(5)).testFraction(0.3).validationSize(8).build();
         compare(o, FF.withParams(FfConfig.Params.ALL), "local[2]");
     }
 

@@ -3,15 +3,16 @@ package dev.ffwd.train;
 import dev.ffwd.FfwdException;
 import dev.ffwd.TestData;
 import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.lora.LoraConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.*;
 
 class CheckpointTest {
 
@@ -27,14 +28,53 @@ class CheckpointTest {
             FfConfig ff = FfConfig.paper();
             ft.newRun(t, ff, ckpt).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
             assertTrue(Files.exists(ckpt));
-            for (Other o : List.of(new Other("seed", t.withSeed(t.seed() + 1), ff), new Other("lr", t.withLr(1e-3), ff),
+            for (Other o : List.of(new Other("seed", t.toBuilder().seed(t.seed() + 1).build(), ff),
+                    new Other("lr", t.toBuilder().lr(1e-3).build(), ff),
                     new Other("ff_mode", t, ff.withMode(FfConfig.Mode.SEARCH)), new Other("ff_mode", t, FfConfig.off()),
                     new Other("ff_interval", t, ff.withInterval(4)))) {
                 TrainingRun run = ft.newRun(o.train(), o.ff(), ckpt);
                 FfwdException e = assertThrows(FfwdException.class, run::resume, o.setting());
                 assertTrue(e.getMessage().contains("written with " + o.setting() + " "), e.getMessage());
             }
-            assertTrue(ft.newRun(t.withMaxSteps(6), ff, ckpt).resume(), "a longer budget at a constant lr continues the run");
+            assertTrue(ft.newRun(t.toBuilder().maxSteps(6).build(), ff, ckpt).resume(), "a longer budget at a constant lr continues the run");
+        }
+    }
+
+    @Test
+    void eachComponentRestoresItsOwnStateAndRefusesAForeignOne() throws Exception {
+        Path data = TestData.stories(tmp, 60, 3), ckpt = tmp.resolve("ck.safetensors");
+        FineTune.Options o = TestData.tinyLlama(data, TestData.config(3, 5e-3), 0.0);
+        Trainer.State saved;
+        try (FineTune ft = FineTune.prepare(o)) {
+            TrainingRun run = ft.newRun(FfConfig.paper(), ckpt);
+            run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
+            saved = run.trainer().state();
+            TrainingRun again = ft.newRun(FfConfig.paper(), ckpt);
+            assertTrue(again.resume());
+            Trainer.State back = again.trainer().state();
+            assertEquals(List.of(saved.step(), saved.cursor(), saved.tokens(), saved.optimizer().steps()),
+                    List.of(back.step(), back.cursor(), back.tokens(), back.optimizer().steps()));
+            assertArrayEquals(saved.ledger(), back.ledger());
+            assertEquals(saved.params().keySet(), back.params().keySet());
+            saved.params().forEach((k, v) -> assertArrayEquals(v, back.params().get(k), k));
+            assertEquals(saved.optimizer().buffers().keySet(), back.optimizer().buffers().keySet());
+            saved.optimizer().buffers().forEach((k, v) -> assertArrayEquals(v, back.optimizer().buffers().get(k), k));
+
+            // an optimizer state with one buffer per parameter (SGD's) cannot continue AdamW
+            Map<String, float[][]> one = new java.util.LinkedHashMap<>();
+            saved.optimizer().buffers().forEach((k, v) -> one.put(k, new float[][]{v[0]}));
+            Trainer.State sgd = new Trainer.State(saved.step(), saved.cursor(), saved.tokens(), saved.params(),
+                    new dev.ffwd.optim.Optimizer.State(saved.optimizer().steps(), one), saved.ledger());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> again.trainer().restore(sgd));
+            assertTrue(e.getMessage().contains("has 1 buffers, expected 2"), e.getMessage());
+        }
+        // other LoRA settings: the checkpoint's parameters do not fit, and the one line names the file and the parameter
+        FineTune.Options rank2 = FineTune.Options.builder(o.model(), data, new LoraConfig(2, 8, 0.0, List.of("q_proj", "v_proj"), false))
+                .maxLength(o.maxLength()).train(o.train()).testFraction(o.testFraction()).validationSize(o.validationSize()).build();
+        try (FineTune ft = FineTune.prepare(rank2)) {
+            FfwdException e = assertThrows(FfwdException.class, () -> ft.newRun(FfConfig.paper(), ckpt).resume());
+            assertTrue(e.getMessage().startsWith(ckpt + ": parameter '") && e.getMessage().contains("values, expected"), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count());
         }
     }
 }

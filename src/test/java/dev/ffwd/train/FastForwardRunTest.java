@@ -32,14 +32,14 @@ class FastForwardRunTest {
                 @Override
                 public void onStep(Trainer t, double loss) {  // called between the optimizer step and the stage
                     atStep.clear();
-                    t.optimizer().state().forEach((k, v) -> atStep.put(k, floats(v)));
+                    t.optimizer().buffers().forEach((k, v) -> atStep.put(k, floats(v)));
                     adamSteps[0] = t.optimizer().steps();
                 }
 
                 @Override
                 public void onStage(FastForward.Stage s) {
                     stages.add(s);
-                    run.trainer().optimizer().state().forEach((k, v) -> {
+                    run.trainer().optimizer().buffers().forEach((k, v) -> {
                         float[][] before = atStep.get(k), after = floats(v);
                         for (int i = 0; i < before.length; i++) assertArrayEquals(before[i], after[i], k + " buffer " + i);
                     });

@@ -24,7 +24,7 @@ class FineTuneTest {
         try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, TestData.config(2, 5e-3), 0.0))) {
             TrainingRun first = ft.newRun(FfConfig.off(), null);
             first.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
-            List<NDArray> moments = first.trainer().optimizer().state().values().stream().flatMap(Arrays::stream).toList();
+            List<NDArray> moments = first.trainer().optimizer().buffers().values().stream().flatMap(Arrays::stream).toList();
             assertFalse(moments.isEmpty());
             assertTrue(moments.stream().noneMatch(NDArray::isReleased));
             ft.newRun(FfConfig.off(), null);

@@ -18,9 +18,11 @@ class MiniLmClassificationTest {
 
     @Test
     void loraLowersTestLossOnSpamAssassin() {
-        TrainConfig t = new TrainConfig(1e-3, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, 16, 1, 24, 8, 64, 1000, 42, TrainConfig.Memory.defaults());
-        FineTune.Options o = new FineTune.Options(Pretrained.BUILTIN, RealData.file("spam-assassin.jsonl"), Format.CLASSIFICATION,
-                64, false, new LoraConfig(8, 16, 0.1, List.of("query", "key", "value"), false), t, 0.2, 32, 600, null);
+        TrainConfig t = TrainConfig.builder().lr(1e-3).batchSize(16).maxSteps(24).evalEvery(8).evalBatchSize(64)
+                .checkpointEvery(1000).seed(42).build();
+        FineTune.Options o = FineTune.Options.builder(Pretrained.BUILTIN, RealData.file("spam-assassin.jsonl"),
+                new LoraConfig(8, 16, 0.1, List.of("query", "key", "value"), false)).format(Format.CLASSIFICATION)
+                .maxLength(64).train(t).testFraction(0.2).validationSize(32).limit(600).build();
         try (FineTune ft = FineTune.prepare(o)) {
             assertEquals(List.of("ham", "spam"), ft.labels);
             TrainingRun run = ft.newRun(FfConfig.off(), null);

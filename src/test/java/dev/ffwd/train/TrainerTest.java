@@ -84,8 +84,9 @@ class TrainerTest {
         }
         Path data = tmp.resolve("two.jsonl");
         Files.write(data, lines);
-        FineTune.Options o = new FineTune.Options(dev.ffwd.model.Pretrained.BUILTIN, data, dev.ffwd.data.Format.CLASSIFICATION, 12, false,
-                new dev.ffwd.lora.LoraConfig(4, 8, 0, List.of("query", "value"), false), TestData.config(4, 1e-2), 0.5, 0, 0, null);
+        FineTune.Options o = FineTune.Options.builder(dev.ffwd.model.Pretrained.BUILTIN, data,
+                new dev.ffwd.lora.LoraConfig(4, 8, 0, List.of("query", "value"), false)).format(dev.ffwd.data.Format.CLASSIFICATION)
+                .maxLength(12).train(TestData.config(4, 1e-2)).testFraction(0.5).validationSize(0).build();
         try (FineTune ft = FineTune.prepare(o)) {
             TrainingRun run = ft.newRun(FfConfig.off(), null);
             run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
