@@ -64,7 +64,7 @@ public final class Benchmark {
             }
             TrainConfig tc = new TrainConfig(1e-4, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS, 0.9, ids.length, 1,
                     Long.MAX_VALUE, 1, ids.length, Integer.MAX_VALUE, 0, memory);
-            flops = new FlopCounter(c, lc, 0);
+            flops = new FlopCounter(c, lc, 0, memory.checkpointActivations());
             trainer = new Trainer(new LanguageModeling(model, memory.lossChunk()), lora.params(), AdamW.defaults(), tc, ex, flops, model.manager());
             tokens = ids.length * ids[0].length;
         }

@@ -42,6 +42,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
     @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once (default: ${DEFAULT-VALUE}).") int lossChunk;
+    @Option(names = "--checkpoint-activations", description = "Train with activation checkpointing (recompute each block in backward).") boolean checkpointActivations = TrainConfig.Memory.CHECKPOINT_ACTIVATIONS;
     @Option(names = "--dtype", defaultValue = "f32", description = "Storage type of the generated checkpoint: f32 | f16 | bf16; ffwd holds f16/bf16 matrices at 2 bytes per value (default: ${DEFAULT-VALUE}).") String dtype;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
     @Option(names = "--decode", description = "Time greedy decoding with the KV cache and with a full recompute per token, "
@@ -104,6 +105,7 @@ final class BenchCommand implements Runnable {
                 "--rank", "" + rank, "--bench-threads", "" + threads, "--steps", "" + steps, "--pairs", "" + pairs,
                 "--leak-steps", "" + leakSteps, "--dtype", dtype, "--loss-chunk", "" + lossChunk, "--sgemm", "" + sgemm, "--result", res.toString()));
         if (vsPytorch) a.add("--vs-pytorch");
+        if (checkpointActivations) a.add("--checkpoint-activations");
         if (json) a.add("--json");
         return a;
     }
@@ -117,7 +119,7 @@ final class BenchCommand implements Runnable {
         out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
         List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
         double pyPeak = Double.NaN;
-        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk))) {
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk, checkpointActivations))) {
             for (int p = 0; p < pairs; p++) {
                 Benchmark.Result r = ours.time(steps);
                 if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
@@ -154,7 +156,8 @@ final class BenchCommand implements Runnable {
         put(r, "sgemm_share", median(gflops) / sgemm);
         put(r, "tokens_per_s", median(tps));
         put(r, "pytorch_tokens_per_s", median(pyTps));
-        r.put("dtype", storage().name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk);
+        r.put("dtype", storage().name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
+                .put("checkpoint_activations", checkpointActivations);
         return r;
     }
 

@@ -40,6 +40,8 @@ final class TrainOptions {
     @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).") int gradAccum;
     @Option(names = "--max-length", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int maxLength;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once; less memory, same result (default: ${DEFAULT-VALUE}).") int lossChunk;
+    @Option(names = "--checkpoint-activations", description = "Keep only each block's input and recompute the block in backward: "
+            + "less memory, same result, about one more forward pass of time.") boolean checkpointActivations = TrainConfig.Memory.CHECKPOINT_ACTIVATIONS;
     @Option(names = "--pack", description = "Pack text examples into full rows.") boolean pack;
     @Option(names = "--max-steps", defaultValue = "" + TrainConfig.MAX_STEPS, description = "Optimizer step budget (default: ${DEFAULT-VALUE}).") long maxSteps;
     @Option(names = "--epochs", description = "Train for this many epochs (overrides --max-steps).") Double epochs;
@@ -118,7 +120,7 @@ final class TrainOptions {
         if (t == null || t.isEmpty()) t = FineTune.defaultTargets(modelConfig().arch());
         TrainConfig tc = new TrainConfig(lr(), Schedule.Kind.valueOf(schedule.toUpperCase()), warmup,
                 TrainConfig.OptimizerKind.valueOf(optimizer.trim().toUpperCase()), weightDecay, clip, adamEps, TrainConfig.SGD_MOMENTUM,
-                batchSize, gradAccum, maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, new TrainConfig.Memory(lossChunk));
+                batchSize, gradAccum, maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, new TrainConfig.Memory(lossChunk, checkpointActivations));
         return new FineTune.Options(model.model, data, Format.parse(format), maxLength, pack,
                 new LoraConfig(loraR, loraAlpha, loraDropout, t, dora), tc, testFraction, ffValSize, limit, epochs);
     }

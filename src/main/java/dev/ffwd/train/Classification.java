@@ -93,6 +93,11 @@ public final class Classification implements Objective {
     }
 
     @Override
+    public Transformer model() {
+        return model;
+    }
+
+    @Override
     public List<Param> params() {
         return params;
     }

@@ -115,7 +115,7 @@ public final class FineTune implements AutoCloseable {
         optimizer = opt;
         Gradients g = distributed == null ? Gradients.local(objective, params, t, pretrained.model().manager())
                 : distributed.create(spec(), t, params);
-        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(), pretrained.model().manager(), g);
+        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(t), pretrained.model().manager(), g);
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
     }
 
@@ -138,7 +138,11 @@ public final class FineTune implements AutoCloseable {
     }
 
     public FlopCounter flops() {
-        return new FlopCounter(pretrained.model().config, options.lora(), labels.size());
+        return flops(options.train());
+    }
+
+    private FlopCounter flops(TrainConfig t) {
+        return new FlopCounter(pretrained.model().config, options.lora(), labels.size(), t.memory().checkpointActivations());
     }
 
     /** The objective of the latest run (a {@link Classification} when the data has labels), or null before the first run. */

@@ -12,6 +12,9 @@ public interface Objective {
     /** The summed loss and the number of items it sums over (target tokens or sequences), as scalars. */
     Loss loss(Batch batch, boolean training);
 
+    /** The model whose forward pass the loss runs. */
+    dev.ffwd.model.Transformer model();
+
     /** Trainable parameters beyond the adapters (a classification head); empty for language modelling. */
     default List<Param> params() {
         return List.of();
