@@ -78,7 +78,12 @@ public enum BenchModel {
      * and config.json must be this shape's. Fails with one line before writing when its file system has too little room.
      */
     public Path cached(long seed, DType dtype) throws IOException {
-        Path dir = dev.ffwd.io.BuiltinModel.home().resolve("bench").resolve(name().toLowerCase() + "-" + dtype.name().toLowerCase() + "-" + seed);
+        return cached(dev.ffwd.io.BuiltinModel.home().resolve("bench"), seed, dtype);
+    }
+
+    /** As {@link #cached(long, DType)}, under {@code root} instead of $FFWD_HOME/bench. */
+    public Path cached(Path root, long seed, DType dtype) throws IOException {
+        Path dir = root.resolve(name().toLowerCase() + "-" + dtype.name().toLowerCase() + "-" + seed);
         Path model = dir.resolve("model.safetensors"), config = dir.resolve("config.json");
         if (Files.isRegularFile(model) && Files.isRegularFile(config) && Files.readString(config).equals(configJson)) return dir;
         Files.createDirectories(dir);

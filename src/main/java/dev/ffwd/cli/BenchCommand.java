@@ -185,7 +185,7 @@ final class BenchCommand implements Runnable {
         MemoryEstimate ckpt = MemoryEstimate.of(c, storage(bm), lc, batch, seq, lossChunk, true);
         boolean on = checkpointActivations != null ? checkpointActivations : plain.total() > physical && ckpt.total() <= physical;
         MemoryEstimate e = on ? ckpt : plain;
-        out.printf(Locale.ROOT, "%s: estimated peak %s; physical memory %.1f GB%n", bm.name().toLowerCase(), e.describe(), physical / 1e9);
+        if (!inProcess) out.printf(Locale.ROOT, "%s: estimated peak %s; physical memory %.1f GB%n", bm.name().toLowerCase(), e.describe(), physical / 1e9);
         if (e.total() > physical)
             throw new FfwdException(String.format(Locale.ROOT, "bench: %s needs an estimated %.1f GB%s, more than this machine's %.1f GB of memory",
                     bm.name().toLowerCase(), e.total() / 1e9, on ? " even with activation checkpointing" : " (try --checkpoint-activations)", physical / 1e9));
