@@ -261,6 +261,8 @@ public abstract class Transformer implements AutoCloseable {
             throw new FfwdException(store.source() + ": tensor '" + t.name() + "' has dtype " + t.dtype() + ", expected a float type");
         NDArray a = shape.length == 2 ? half(t) : null;
         if (a == null) a = manager.create(t.asF32(), new Shape(shape), DataType.FLOAT32);
+        boolean mapped = t.dtype() == dev.ffwd.io.DType.F32 || (t.dtype() == dev.ffwd.io.DType.F16 && a.getDataType() == DataType.FLOAT16);
+        if (!mapped) store.release(t.name());  // a converted copy (BF16, F64, F16 norms): the file's pages are not needed
         params.put(name, a);
         return a;
     }

@@ -66,6 +66,23 @@ class SafetensorsTest {
         assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
     }
 
+    /** A converted tensor's mapping is released at once: the store forgets it (one clear line), the others stay readable. */
+    @Test
+    void releasedTensorsAreGoneAndTheRestStayReadable() throws IOException {
+        Path f = tmp.resolve("bf16.safetensors");
+        SafetensorsWriter.write(f, List.of(RawTensor.of("w", new long[]{2, 2}, new float[]{1, -2, 0.5f, 4}, DType.BF16),
+                RawTensor.of("n", new long[]{2}, new float[]{1, 1}, DType.BF16)), Map.of());
+        try (TensorStore s = SafetensorsReader.open(f)) {
+            float[] copy = s.get("w").toFloats();
+            s.release("w");
+            assertFalse(s.contains("w"));
+            FfwdException e = assertThrows(FfwdException.class, () -> s.get("w"));
+            assertTrue(e.getMessage().contains("missing tensor 'w'"), e.getMessage());
+            assertArrayEquals(new float[]{1, -2, 0.5f, 4}, copy);
+            assertArrayEquals(new float[]{1, 1}, s.get("n").toFloats());
+        }
+    }
+
     @Test
     void roundTripsValuesAndMetadata() throws IOException {
         try (TensorStore s = SafetensorsReader.open(valid())) {
