@@ -2,6 +2,7 @@ package dev.ffwd.train;
 
 import ai.djl.ndarray.NDArray;
 import dev.ffwd.data.Batch;
+import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
 
 import java.util.List;
@@ -13,7 +14,7 @@ public interface Objective {
     Loss loss(Batch batch, boolean training);
 
     /** The model whose forward pass the loss runs. */
-    dev.ffwd.model.Transformer model();
+    Transformer model();
 
     /** Trainable parameters beyond the adapters (a classification head); empty for language modelling. */
     default List<Param> params() {

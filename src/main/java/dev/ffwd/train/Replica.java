@@ -83,7 +83,7 @@ public final class Replica implements AutoCloseable {
         }
         try {
             Lora lora = Lora.attach(model, spec.lora(), 0);  // values come from the driver each step
-            Objective objective = FineTune.objective(model, spec.labels(), 0, TrainConfig.Memory.LOSS_CHUNK);  // the step's chunk: objective(Memory)
+            Objective objective = FineTune.objective(model, spec.labels(), 0, TrainConfig.Memory.LOSS_CHUNK);  // per step: objective(cfg.memory())
             List<Param> params = new ArrayList<>(lora.params());
             params.addAll(objective.params());
             return new Replica(dir, model, objective, params);

@@ -133,6 +133,7 @@ class TrainCommandTest {
 
     /** TrainingRun's rule: none of the last {@code patience} of the first {@code n} losses beats the earlier best by MIN_DELTA. */
     static boolean plateau(double[] loss, int n, int patience) {
+        if (n <= patience) return false;  // as TrainingRun: no earlier best to compare with yet
         double before = java.util.Arrays.stream(loss, 0, n - patience).min().orElseThrow();
         double recent = java.util.Arrays.stream(loss, n - patience, n).min().orElseThrow();
         return recent > before - dev.ffwd.train.TrainingRun.StopRule.MIN_DELTA;
