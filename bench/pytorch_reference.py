@@ -12,26 +12,30 @@ import torch.nn.functional as F
 
 
 def load_safetensors(path):
+    out = {}
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]
         header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == '__metadata__':
-            continue
-        b, t = e['data_offsets']
-        raw = data[b:t]
-        if e['dtype'] == 'F32':
-            a = np.frombuffer(raw, dtype='<f4').copy()
-        elif e['dtype'] == 'F16':
-            a = np.frombuffer(raw, dtype='<f2').astype(np.float32)
-        elif e['dtype'] == 'BF16':  # numpy has no bfloat16: widen the bits
-            a = (np.frombuffer(raw, dtype='<u2').astype(np.uint32) << 16).view(np.float32)
-        else:
-            raise ValueError(f'{name}: dtype {e["dtype"]}')
-        out[name] = torch.from_numpy(a.reshape(e['shape']))  # held in fp32, as plain PyTorch on CPU computes
+        for name, e in header.items():
+            if name == '__metadata__':
+                continue
+            b, t = e['data_offsets']
+            f.seek(8 + n + b)
+            out[name] = widen(name, e, f.read(t - b))  # one tensor's bytes at a time: the file is never held whole
     return out
+
+
+def widen(name, e, raw):
+    """One tensor's little-endian bytes as an fp32 tensor, as plain PyTorch on CPU computes."""
+    if e['dtype'] == 'F32':
+        a = np.frombuffer(raw, dtype='<f4').copy()
+    elif e['dtype'] == 'F16':
+        a = np.frombuffer(raw, dtype='<f2').astype(np.float32)
+    elif e['dtype'] == 'BF16':  # numpy has no bfloat16: widen the bits
+        a = (np.frombuffer(raw, dtype='<u2').astype(np.uint32) << 16).view(np.float32)
+    else:
+        raise ValueError(f'{name}: dtype {e["dtype"]}')
+    return torch.from_numpy(a.reshape(e['shape']))
 
 
 class LoraLinear(torch.nn.Module):
@@ -118,7 +122,8 @@ class Model(torch.nn.Module):
             x = x + self.L(p + 'self_attn.o_proj', attend(q, k, v).transpose(1, 2).reshape(B, T, d))
             h = rms(x, w[p + 'post_attention_layernorm.weight'])
             x = x + self.L(p + 'mlp.down_proj', F.silu(self.L(p + 'mlp.gate_proj', h)) * self.L(p + 'mlp.up_proj', h))
-        return F.linear(rms(x, w['model.norm.weight']), w['lm_head.weight'])
+        head = w['lm_head.weight'] if 'lm_head.weight' in w else w['model.embed_tokens.weight']  # tied (Qwen2.5-1.5B)
+        return F.linear(rms(x, w['model.norm.weight']), head)
 
 
 def main():

@@ -4,6 +4,7 @@ import dev.ffwd.io.DType;
 import dev.ffwd.model.RandomCheckpoint;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -14,35 +15,84 @@ public enum BenchModel {
             {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 512, "num_attention_heads": 8,
              "num_hidden_layers": 6, "intermediate_size": 2048, "rotary_pct": 0.25, "rotary_emb_base": 10000,
              "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
-             "tie_word_embeddings": false}""", List.of("query_key_value")),
+             "tie_word_embeddings": false}""", List.of("query_key_value"), DType.F32),
     /** Pythia-160m's shape: 12 layers, d 768, 12 heads, vocab 50304, rotary 25%, parallel residual (decoding speed). */
     PYTHIA_160M("""
             {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 768, "num_attention_heads": 12,
              "num_hidden_layers": 12, "intermediate_size": 3072, "rotary_pct": 0.25, "rotary_emb_base": 10000,
              "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
-             "tie_word_embeddings": false}""", List.of("query_key_value")),
+             "tie_word_embeddings": false}""", List.of("query_key_value"), DType.F32),
     /**
-     * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual. Used for estimates
-     * on paper (communication, FLOPs); writing its weights would take 5.6 GB.
+     * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as the released
+     * checkpoint (2.8 GB; 5.6 GB in F32). Also used for estimates on paper (communication, FLOPs).
      */
     PYTHIA_1_4B("""
             {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 2048, "num_attention_heads": 16,
              "num_hidden_layers": 24, "intermediate_size": 8192, "rotary_pct": 0.25, "rotary_emb_base": 10000,
              "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
-             "tie_word_embeddings": false}""", List.of("query_key_value")),
+             "tie_word_embeddings": false}""", List.of("query_key_value"), DType.F16),
     /** A small Llama: 4 layers, d 512, 8 heads (4 KV), SwiGLU 1408, vocab 32000. */
     LLAMA_SMALL("""
             {"model_type": "llama", "vocab_size": 32000, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 4,
              "num_hidden_layers": 4, "intermediate_size": 1408, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
              "hidden_act": "silu", "max_position_embeddings": 2048, "tie_word_embeddings": false}""",
-            List.of("q_proj", "k_proj", "v_proj", "o_proj"));
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.F32),
+    /**
+     * Qwen2.5-1.5B's shape: 28 layers, d 1536, 12 heads (2 KV), SwiGLU 8960, vocab 151936, q/k/v biases, tied head,
+     * rope_theta 1e6; BF16 as released (3.1 GB).
+     */
+    QWEN2_5_1_5B("""
+            {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 1536, "num_attention_heads": 12, "num_key_value_heads": 2,
+             "num_hidden_layers": 28, "intermediate_size": 8960, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""",
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16),
+    /**
+     * Llama-3-8B's shape: 32 layers, d 4096, 32 heads (8 KV), SwiGLU 14336, vocab 128256, rope_theta 500000, untied head;
+     * BF16 as released (16.1 GB).
+     */
+    LLAMA3_8B("""
+            {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
+             "num_hidden_layers": 32, "intermediate_size": 14336, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
+             "hidden_act": "silu", "max_position_embeddings": 8192, "tie_word_embeddings": false}""",
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16);
+
+    /** The generator's heap: values are streamed, so it needs one chunk, whatever the model's size. */
+    static final String GENERATOR_HEAP = "-Xmx256m";
+    /** Room left beside a generated checkpoint on its file system. */
+    static final long DISK_MARGIN = 256L << 20;
 
     public final String configJson;
     public final List<String> targets;
+    /** The storage type of the released checkpoint this shape stands for (the bench's default). */
+    public final DType dtype;
 
-    BenchModel(String configJson, List<String> targets) {
+    BenchModel(String configJson, List<String> targets, DType dtype) {
         this.configJson = configJson;
         this.targets = targets;
+        this.dtype = dtype;
+    }
+
+    /**
+     * The generated folder of this shape with {@code seed} and {@code dtype} under {@code $FFWD_HOME/bench}, written
+     * (in a child JVM with a small heap) unless a complete one is there: model.safetensors appears last, atomically,
+     * and config.json must be this shape's. Fails with one line before writing when its file system has too little room.
+     */
+    public Path cached(long seed, DType dtype) throws IOException {
+        return cached(dev.ffwd.io.BuiltinModel.home().resolve("bench"), seed, dtype);
+    }
+
+    /** As {@link #cached(long, DType)}, under {@code root} instead of $FFWD_HOME/bench. */
+    public Path cached(Path root, long seed, DType dtype) throws IOException {
+        Path dir = root.resolve(name().toLowerCase() + "-" + dtype.name().toLowerCase() + "-" + seed);
+        Path model = dir.resolve("model.safetensors"), config = dir.resolve("config.json");
+        if (Files.isRegularFile(model) && Files.isRegularFile(config) && Files.readString(config).equals(configJson)) return dir;
+        Files.createDirectories(dir);
+        dev.ffwd.io.AtomicFiles.removeStale(model);  // a generator killed mid-write
+        long need = RandomCheckpoint.fileBytes(configJson, dtype) + DISK_MARGIN, free = Files.getFileStore(dir).getUsableSpace();
+        if (free < need)
+            throw new dev.ffwd.FfwdException(String.format(java.util.Locale.ROOT, "bench: %s (%s) needs %.1f GB free in %s to generate its weights, "
+                    + "%.1f GB are free; set FFWD_HOME to a larger disk", name().toLowerCase(), dtype, need / 1e9, dir, free / 1e9));
+        return writeInChildProcess(dir, seed, dtype);
     }
 
     /**
@@ -50,7 +100,8 @@ public enum BenchModel {
      * benchmark process's peak memory; the benchmark then memory-maps the file, as for a real checkpoint.
      */
     public Path writeInChildProcess(Path dir, long seed, DType dtype) throws IOException {
-        ChildJvm.run("generating the " + name() + " weights", BenchModel.class.getName(), List.of(name(), dir.toString(), Long.toString(seed), dtype.name()));
+        ChildJvm.run("generating the " + name() + " weights", BenchModel.class.getName(), List.of(GENERATOR_HEAP),
+                List.of(name(), dir.toString(), Long.toString(seed), dtype.name()));
         return dir;
     }
 

@@ -64,7 +64,7 @@ public final class Benchmark {
             }
             TrainConfig tc = TrainConfig.builder().lr(1e-4).batchSize(ids.length).maxSteps(Long.MAX_VALUE).evalEvery(1)
                     .evalBatchSize(ids.length).checkpointEvery(Integer.MAX_VALUE).seed(0).memory(memory).build();
-            flops = new FlopCounter(c, lc, 0);
+            flops = new FlopCounter(c, lc, 0, memory.checkpointActivations());
             trainer = new Trainer(new LanguageModeling(model, memory.lossChunk()), lora.params(), AdamW.defaults(), tc, ex, flops);
             tokens = ids.length * ids[0].length;
         }

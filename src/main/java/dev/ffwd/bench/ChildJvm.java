@@ -16,9 +16,15 @@ public final class ChildJvm {
 
     /** Runs {@code mainClass} with {@code args}; an exit status other than 0 becomes an IOException naming {@code what}. */
     public static void run(String what, String mainClass, List<String> args) throws IOException {
+        run(what, mainClass, List.of(), args);
+    }
+
+    /** As {@link #run(String, String, List)}, with {@code jvmOptions} after this JVM's (a later -Xmx wins). */
+    public static void run(String what, String mainClass, List<String> jvmOptions, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());  // -Xmx, -Dai.djl.offline=true, ...
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass);

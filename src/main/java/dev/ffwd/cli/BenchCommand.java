@@ -8,6 +8,7 @@ import dev.ffwd.bench.BenchModel;
 import dev.ffwd.bench.Benchmark;
 import dev.ffwd.bench.ChildJvm;
 import dev.ffwd.bench.DecodeBench;
+import dev.ffwd.bench.MemoryEstimate;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
 import dev.ffwd.train.TrainConfig;
@@ -32,7 +33,8 @@ import java.util.stream.Stream;
 final class BenchCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "Model shapes to time: pythia_70m, llama_small (default: ${DEFAULT-VALUE}).") List<String> shapes;
+    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "Model shapes to time: pythia_70m, llama_small, pythia_1_4b, qwen2_5_1_5b, llama3_8b (default: ${DEFAULT-VALUE}). "
+            + "Each is generated once under $FFWD_HOME/bench.") List<String> shapes;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int seq;
     @Option(names = "--rank", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).") int rank;
@@ -42,7 +44,10 @@ final class BenchCommand implements Runnable {
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
     @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once (default: ${DEFAULT-VALUE}).") int lossChunk;
-    @Option(names = "--dtype", defaultValue = "f32", description = "Storage type of the generated checkpoint: f32 | f16 | bf16; ffwd holds f16/bf16 matrices at 2 bytes per value (default: ${DEFAULT-VALUE}).") String dtype;
+    @Option(names = "--checkpoint-activations", negatable = true, description = "Train with activation checkpointing (recompute each block in backward); "
+            + "by default on only for a shape whose estimated peak exceeds physical memory without it and fits with it.") Boolean checkpointActivations;
+    @Option(names = "--dtype", description = "Storage type of the generated checkpoint: f32 | f16 | bf16; ffwd holds f16/bf16 matrices at 2 bytes per value "
+            + "(default: the released model's: f32 for pythia_70m and llama_small, f16 for pythia_1_4b, bf16 for qwen2_5_1_5b and llama3_8b).") String dtype;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
     @Option(names = "--decode", description = "Time greedy decoding with the KV cache and with a full recompute per token, "
             + "instead of a training step.") boolean decode;
@@ -88,9 +93,13 @@ final class BenchCommand implements Runnable {
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
             for (String s : shapes) {  // each shape in its own process: peak RSS is per process
                 String name = s.trim().toLowerCase();
-                BenchModel.valueOf(name.toUpperCase());  // an unknown shape fails here, before a JVM starts
+                BenchModel bm = BenchModel.valueOf(name.toUpperCase());  // an unknown shape fails here, before a JVM starts
+                boolean checkpoint = plan(bm);                              // or a shape that cannot fit
+                bm.cached(SEED, storage(bm));                               // generated once, before the timed process
                 Path res = work.resolve(name + ".json");
-                ChildJvm.run("bench --shape " + name, Main.class.getName(), childArgs(name, sgemm, res));
+                // BF16 weights are converted into direct buffers (2 bytes per value), which the JVM caps at -Xmx by default
+                List<String> jvm = List.of("-XX:MaxDirectMemorySize=" + MemoryEstimate.physicalBytes());
+                ChildJvm.run("bench --shape " + name, Main.class.getName(), jvm, childArgs(name, sgemm, res, checkpoint, storage(bm)));
                 byShape.set(name, JSON.readTree(res.toFile()).get(name));
             }
             if (json) System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
@@ -99,25 +108,27 @@ final class BenchCommand implements Runnable {
         }
     }
 
-    private List<String> childArgs(String shape, double sgemm, Path res) {
+    private List<String> childArgs(String shape, double sgemm, Path res, boolean checkpoint, DType storage) {
         List<String> a = new ArrayList<>(List.of("bench", "--in-process", "--shape", shape, "--batch", "" + batch, "--seq", "" + seq,
                 "--rank", "" + rank, "--bench-threads", "" + threads, "--steps", "" + steps, "--pairs", "" + pairs,
-                "--leak-steps", "" + leakSteps, "--dtype", dtype, "--loss-chunk", "" + lossChunk, "--sgemm", "" + sgemm, "--result", res.toString()));
+                "--leak-steps", "" + leakSteps, "--dtype", storage.name().toLowerCase(), "--loss-chunk", "" + lossChunk, "--sgemm", "" + sgemm, "--result", res.toString()));
         if (vsPytorch) a.add("--vs-pytorch");
+        a.add(checkpoint ? "--checkpoint-activations" : "--no-checkpoint-activations");
         if (json) a.add("--json");
         return a;
     }
 
     /** Times one shape (in this process) and returns its JSON summary; with --vs-pytorch, interleaved with the reference. */
     private ObjectNode bench(BenchModel bm, Path work, double sgemm) throws IOException {
-        Path dir = Files.createDirectories(work.resolve(bm.name().toLowerCase()));
-        bm.writeInChildProcess(dir, 1, storage());
+        boolean checkpoint = plan(bm);
+        Path dir = bm.cached(SEED, storage(bm)), batchJson = work.resolve("batch.json");
         int vocab = JSON.readTree(bm.configJson).get("vocab_size").asInt();
-        long[][] ids = Benchmark.batch(batch, seq, vocab, 2, dir.resolve("batch.json"));
+        long[][] ids = Benchmark.batch(batch, seq, vocab, 2, batchJson);
         out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
+        boolean pytorchFits = vsPytorch && pytorchFits(bm);
         List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
         double pyPeak = Double.NaN;
-        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk))) {
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk, checkpoint))) {
             for (int p = 0; p < pairs; p++) {
                 Benchmark.Result r = ours.time(steps);
                 if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
@@ -125,8 +136,8 @@ final class BenchCommand implements Runnable {
                         r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / sgemm, r.loss(), r.peakRssMb());
                 gflops.add(r.gflops());
                 tps.add(r.tokensPerSecond());
-                if (vsPytorch) {
-                    JsonNode py = pytorch(dir, bm);
+                if (pytorchFits) {
+                    JsonNode py = pytorch(dir, batchJson, bm);
                     out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
                             py.get("tokens_per_s").asDouble(), py.get("step_ms").asDouble(), py.get("loss").asDouble(), py.get("peak_rss_mb").asDouble());
                     if (Math.abs(py.get("loss").asDouble() - r.loss()) > 1e-3)
@@ -154,11 +165,54 @@ final class BenchCommand implements Runnable {
         put(r, "sgemm_share", median(gflops) / sgemm);
         put(r, "tokens_per_s", median(tps));
         put(r, "pytorch_tokens_per_s", median(pyTps));
-        r.put("dtype", storage().name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk);
+        r.put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
+                .put("checkpoint_activations", checkpoint);
         return r;
     }
 
-    private DType storage() {
+    /** The seed of every generated benchmark checkpoint. */
+    private static final long SEED = 1;
+
+    /**
+     * Whether the step runs with activation checkpointing: as asked, or (not asked) only when the estimated peak exceeds
+     * physical memory without it and fits with it. A shape that does not fit either way is refused here, in one line.
+     */
+    private boolean plan(BenchModel bm) {
+        dev.ffwd.model.ModelConfig c = dev.ffwd.model.ModelConfig.parse(Path.of(bm.name().toLowerCase(), "config.json"), readTree(bm.configJson));
+        dev.ffwd.lora.LoraConfig lc = new dev.ffwd.lora.LoraConfig(rank, 16, 0, bm.targets, false);
+        long physical = MemoryEstimate.physicalBytes();
+        MemoryEstimate plain = MemoryEstimate.of(c, storage(bm), lc, batch, seq, lossChunk, false);
+        MemoryEstimate ckpt = MemoryEstimate.of(c, storage(bm), lc, batch, seq, lossChunk, true);
+        boolean on = checkpointActivations != null ? checkpointActivations : plain.total() > physical && ckpt.total() <= physical;
+        MemoryEstimate e = on ? ckpt : plain;
+        if (!inProcess) out.printf(Locale.ROOT, "%s: estimated peak %s; physical memory %.1f GB%n", bm.name().toLowerCase(), e.describe(), physical / 1e9);
+        if (e.total() > physical)
+            throw new FfwdException(String.format(Locale.ROOT, "bench: %s needs an estimated %.1f GB%s, more than this machine's %.1f GB of memory",
+                    bm.name().toLowerCase(), e.total() / 1e9, on ? " even with activation checkpointing" : " (try --checkpoint-activations)", physical / 1e9));
+        if (on && checkpointActivations == null) out.printf(Locale.ROOT, "%s: activation checkpointing on (without it: %.1f GB)%n", bm.name().toLowerCase(), plain.total() / 1e9);
+        return on;
+    }
+
+    /** Whether the PyTorch reference (fp32 weights, full logits) fits this machine; says so when it does not. */
+    private boolean pytorchFits(BenchModel bm) {
+        dev.ffwd.model.ModelConfig c = dev.ffwd.model.ModelConfig.parse(Path.of(bm.name().toLowerCase(), "config.json"), readTree(bm.configJson));
+        long need = MemoryEstimate.pytorch(c, new dev.ffwd.lora.LoraConfig(rank, 16, 0, bm.targets, false), batch, seq).total();
+        if (need <= MemoryEstimate.physicalBytes()) return true;
+        out.printf(Locale.ROOT, "  pytorch skipped: it holds the weights in fp32 and needs an estimated %.1f GB, more than this machine's %.1f GB%n",
+                need / 1e9, MemoryEstimate.physicalBytes() / 1e9);
+        return false;
+    }
+
+    private static JsonNode readTree(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private DType storage(BenchModel bm) {
+        if (dtype == null) return bm.dtype;
         return switch (dtype.trim().toLowerCase()) {
             case "f32" -> DType.F32;
             case "f16" -> DType.F16;
@@ -244,9 +298,9 @@ final class BenchCommand implements Runnable {
         if (growth > 5) throw new FfwdException("bench: resident memory grew " + String.format(Locale.ROOT, "%.1f%%", growth) + " over " + leakSteps + " steps");
     }
 
-    private JsonNode pytorch(Path dir, BenchModel bm) throws IOException {
+    private JsonNode pytorch(Path dir, Path batchJson, BenchModel bm) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script("pytorch_reference.py").toString(), dir.toString(),
-                dir.resolve("batch.json").toString(), "--steps", String.valueOf(steps), "--threads", String.valueOf(threads),
+                batchJson.toString(), "--steps", String.valueOf(steps), "--threads", String.valueOf(threads),
                 "--rank", String.valueOf(rank), "--alpha", "16", "--targets", String.join(",", bm.targets)));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));

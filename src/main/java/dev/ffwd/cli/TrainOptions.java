@@ -40,6 +40,8 @@ final class TrainOptions {
     @Option(names = "--grad-accum", defaultValue = "" + TrainConfig.GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).") int gradAccum;
     @Option(names = "--max-length", defaultValue = "" + FineTune.Options.MAX_LENGTH, description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int maxLength;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once; less memory, same result (default: ${DEFAULT-VALUE}).") int lossChunk;
+    @Option(names = "--checkpoint-activations", description = "Keep only each block's input and recompute the block in backward: "
+            + "less memory, same result, about one more forward pass of time.") boolean checkpointActivations = TrainConfig.Memory.CHECKPOINT_ACTIVATIONS;
     @Option(names = "--pack", description = "Pack text examples into full rows.") boolean pack;
     @Option(names = "--max-steps", defaultValue = "" + TrainConfig.MAX_STEPS, description = "Optimizer step budget (default: ${DEFAULT-VALUE}).") long maxSteps;
     @Option(names = "--epochs", description = "Train for this many epochs (overrides --max-steps).") Double epochs;
@@ -120,7 +122,7 @@ final class TrainOptions {
                 .optimizer(TrainConfig.OptimizerKind.valueOf(optimizer.trim().toUpperCase())).weightDecay(weightDecay).clipNorm(clip)
                 .adamEps(adamEps).batchSize(batchSize).gradAccum(gradAccum).maxSteps(maxSteps).evalEvery(evalEvery)
                 .evalBatchSize(evalBatchSize).checkpointEvery(checkpointEvery).seed(seed)
-                .memory(new TrainConfig.Memory(lossChunk)).build();
+                .memory(new TrainConfig.Memory(lossChunk, checkpointActivations)).build();
         return FineTune.Options.builder(model.model, data, new LoraConfig(loraR, loraAlpha, loraDropout, t, dora))
                 .format(Format.parse(format)).maxLength(maxLength).pack(pack).train(tc).testFraction(testFraction)
                 .validationSize(ffValSize).limit(limit).epochs(epochs).build();

@@ -14,7 +14,9 @@ import java.util.List;
  *   <li>paper: a train step costs 3 × forward (Rahamim et al.; Kaplan et al.);</li>
  *   <li>exact: forward plus only the backward products that LoRA needs. Frozen weights get no weight gradient;
  *       an input gradient is computed only where the input depends on a trainable tensor, so blocks below the
- *       first adapter cost nothing backward.</li>
+ *       first adapter cost nothing backward. With activation checkpointing, the blocks whose output depends on a
+ *       trainable tensor run their forward pass a second time in backward, and exact charges it; paper does not
+ *       (the convention counts the model's computation, not how memory is traded for it).</li>
  * </ul>
  */
 public final class FlopCounter {
@@ -26,12 +28,19 @@ public final class FlopCounter {
     private final LoraConfig lora;  // null: no adapters
     private final int headOutputs;   // classes for a classification head, 0 for the LM head
     private final Layout layout;     // the family's linear layers and their roles
+    private final boolean recompute; // activation checkpointing: blocks run forward again in backward
 
     public FlopCounter(ModelConfig c, LoraConfig lora, int classes) {
+        this(c, lora, classes, false);
+    }
+
+    /** {@code recompute}: training uses activation checkpointing (TrainConfig.Memory's checkpointActivations). */
+    public FlopCounter(ModelConfig c, LoraConfig lora, int classes, boolean recompute) {
         this.c = c;
         this.layout = c.arch().layout(c);
         this.lora = lora;
         this.headOutputs = classes;
+        this.recompute = recompute;
     }
 
     /** Forward-only FLOPs: an evaluation or Fast Forward validation pass. */
@@ -42,12 +51,13 @@ public final class FlopCounter {
     /** A train step (forward and backward) on one micro-batch; optimizer updates are O(params) and not counted. */
     public Flops trainStep(long b, long t) {
         Tally tl = count(b, t);
-        return new Flops(tl.fwd, tl.fwd + tl.bwd, 3 * tl.fwd);
+        return new Flops(tl.fwd, tl.fwd + tl.bwd + (recompute ? tl.recompute : 0), 3 * tl.fwd);
     }
 
     /** Accumulates forward and backward FLOPs, tracking whether the current activation depends on a trainable tensor. */
     private static final class Tally {
         double fwd, bwd;
+        double recompute;  // forward FLOPs of the blocks whose output depends on a trainable tensor
     }
 
     private Tally count(long b, long t) {
@@ -56,6 +66,7 @@ public final class FlopCounter {
         boolean x = false;  // does the residual stream depend on a trainable tensor?
         for (int layer = 0; layer < c.layers(); layer++) {
             List<Layout.Module> block = layout.block(layer);
+            double before = tl.fwd;
             // attention projections read norm(x): one fused q|k|v projection, or q, k and v in that order
             List<Layout.Module> in = role(block, Role.ATTN_IN);
             if (in.size() != 1 && in.size() != 3)
@@ -80,6 +91,7 @@ public final class FlopCounter {
             boolean mlpOut = mlpIn || upTrain;
             for (Layout.Module m : role(block, Role.MLP_OUT)) mlpOut |= linear(tl, m, n, mlpIn || upTrain);
             x = x || attnOut || mlpOut;
+            if (x) tl.recompute += tl.fwd - before;  // checkpointing re-runs this block to back-propagate through it
         }
         if (headOutputs == 0) {  // LM head on T-1 positions, frozen: input gradient only
             double f = 2.0 * b * (t - 1) * d * c.vocabSize();

@@ -41,11 +41,15 @@ public final class BuiltinModel {
                 """;
     }
 
-    /** {@code $FFWD_HOME/models/all-minilm-l6-v2}, FFWD_HOME defaulting to ~/.cache/ffwd. */
+    /** {@code $FFWD_HOME/models/all-minilm-l6-v2}. */
     public static Path defaultDir() {
+        return home().resolve("models").resolve(NAME);
+    }
+
+    /** Where ffwd keeps what it makes once: {@code $FFWD_HOME}, defaulting to ~/.cache/ffwd. */
+    public static Path home() {
         String home = System.getenv("FFWD_HOME");
-        Path base = home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cache", "ffwd");
-        return base.resolve("models").resolve(NAME);
+        return home != null && !home.isBlank() ? Path.of(home) : Path.of(System.getProperty("user.home"), ".cache", "ffwd");
     }
 
     /** The weights under HF BertModel names. */

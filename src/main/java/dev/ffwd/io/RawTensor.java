@@ -61,11 +61,21 @@ public record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data)
         if (dtype == DType.F32) return ofFloats(name, shape, values);
         if (dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException(name + ": cannot encode as " + dtype);
         ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
-        for (float v : values) {
-            int bits = Float.floatToRawIntBits(v);
-            b.putShort(dtype == DType.F16 ? Half.fromFloat(v) : (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
-        }
+        for (float v : values) put(b, v, dtype);
         return new RawTensor(name, dtype, shape.clone(), b.flip());
+    }
+
+    /** Appends {@code v} to little-endian {@code b} as F32, F16 or BF16 (rounded to nearest even). */
+    static void put(ByteBuffer b, float v, DType dtype) {
+        switch (dtype) {
+            case F32 -> b.putFloat(v);
+            case F16 -> b.putShort(Half.fromFloat(v));
+            case BF16 -> {
+                int bits = Float.floatToRawIntBits(v);
+                b.putShort((short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
+            }
+            default -> throw new IllegalArgumentException("cannot encode as " + dtype);
+        }
     }
 
     /** A heap-backed F32 tensor, e.g. for writing. */

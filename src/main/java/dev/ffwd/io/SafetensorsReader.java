@@ -180,12 +180,35 @@ public final class SafetensorsReader {
 
     private static TensorStore store(Path file, Map<String, RawTensor> tensors, Map<String, String> meta) {
         Map<String, String> m = Map.copyOf(meta);
-        TensorStore inner = TensorStore.of(file, tensors);
+        Map<String, RawTensor> live = java.util.Collections.synchronizedMap(new LinkedHashMap<>(tensors));
         return new TensorStore() {
-            public java.util.Set<String> names() { return inner.names(); }
-            public RawTensor get(String name) { return inner.get(name); }
+            public java.util.Set<String> names() { return live.keySet(); }
+            public RawTensor get(String name) {
+                RawTensor t = live.get(name);
+                if (t == null) throw new FfwdException(file + ": missing tensor '" + name + "'");
+                return t;
+            }
             public Path source() { return file; }
             public Map<String, String> metadata() { return m; }
+            public void release(String name) {
+                RawTensor t = live.remove(name);
+                if (t != null) unmap(t.data());
+            }
         };
+    }
+
+    /**
+     * Unmaps a mapping now instead of at some later garbage collection (the JDK has no public call for it; this is
+     * the one its own tests use). Only for a buffer nothing reads any more: a read after it would crash the JVM.
+     */
+    private static void unmap(ByteBuffer b) {
+        if (!(b instanceof java.nio.MappedByteBuffer)) return;
+        try {
+            java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            ((sun.misc.Unsafe) f.get(null)).invokeCleaner(b);
+        } catch (ReflectiveOperationException | IllegalArgumentException e) {
+            // a slice or an unusual JDK: the pages go with the next collection instead
+        }
     }
 }

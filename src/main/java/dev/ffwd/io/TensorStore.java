@@ -24,6 +24,13 @@ public interface TensorStore extends AutoCloseable {
 
     Map<String, String> metadata();
 
+    /**
+     * Tells the store that tensor {@code name} has been copied (converted) and will not be read again, so that a
+     * memory-mapped store can unmap its pages now; they would otherwise stay in the process's resident set. A later
+     * {@link #get} of it fails as for a missing tensor. Nothing for stores that hold no mapping.
+     */
+    default void release(String name) {}
+
     @Override
     default void close() {}
 

@@ -67,22 +67,34 @@ public final class Bert extends Transformer {
     }
 
     @Override
-    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+    protected NDArray embed(NDArray ids, Context ctx, boolean training) {
         long s = ctx.bias().getShape().get(3);
         if (s > config.maxPositions())
             throw new FfwdException("sequence of " + s + " tokens exceeds max_position_embeddings " + config.maxPositions());
         NDArray x = gather(wordEmb, ids)                                    // [B, T, d]
                 .add(gather(posEmb, ctx.positions()))                       // [B, T, d]
                 .add(typeEmb.get(0));                                      // token type 0
-        double drop = training ? config.dropout().hidden() : 0;  // HF's hidden_dropout_prob, in training only
-        x = Ops.dropout(layerNorm(x, lnEw, lnEb), drop);
-        for (int i = 0; i < blocks.length; i++) {
-            Block b = blocks[i];
-            x = layerNorm(x.add(Ops.dropout(attention(b, x, ctx, training), drop)), b.ln1w, b.ln1b);
-            NDArray h = activation(b.up.forward(x, training));
-            x = layerNorm(x.add(Ops.dropout(b.down.forward(h, training), drop)), b.ln2w, b.ln2b);
-        }
+        return Ops.dropout(layerNorm(x, lnEw, lnEb), hiddenDropout(training));
+    }
+
+    @Override
+    protected NDArray block(int i, NDArray x, Context ctx, boolean training) {
+        Block b = blocks[i];
+        double drop = hiddenDropout(training);
+        x = layerNorm(x.add(Ops.dropout(attention(b, x, ctx, training), drop)), b.ln1w, b.ln1b);
+        NDArray h = activation(b.up.forward(x, training));
+        return layerNorm(x.add(Ops.dropout(b.down.forward(h, training), drop)), b.ln2w, b.ln2b);
+    }
+
+    /** Post-norm: the last block's output is the final hidden state. */
+    @Override
+    protected NDArray finish(NDArray x) {
         return x;
+    }
+
+    /** HF's hidden_dropout_prob, in training only. */
+    private double hiddenDropout(boolean training) {
+        return training ? config.dropout().hidden() : 0;
     }
 
     private NDArray attention(Block b, NDArray x, Context ctx, boolean training) {

@@ -70,16 +70,22 @@ public final class Gpt2 extends Transformer {
     }
 
     @Override
-    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+    protected NDArray embed(NDArray ids, Context ctx, boolean training) {
         long s = ctx.bias().getShape().get(3);
         if (s > config.maxPositions())
             throw new FfwdException("sequence of " + s + " tokens exceeds n_positions " + config.maxPositions());
-        NDArray x = gather(wte, ids).add(gather(wpe, ctx.positions()));  // [B, T, d]
-        for (int i = 0; i < blocks.length; i++) {
-            Block b = blocks[i];
-            x = x.add(attention(i, b, layerNorm(x, b.ln1w, b.ln1b), ctx, training));
-            x = x.add(b.out.forward(activation(b.fc.forward(layerNorm(x, b.ln2w, b.ln2b), training)), training));
-        }
+        return gather(wte, ids).add(gather(wpe, ctx.positions()));  // [B, T, d]
+    }
+
+    @Override
+    protected NDArray block(int i, NDArray x, Context ctx, boolean training) {
+        Block b = blocks[i];
+        x = x.add(attention(i, b, layerNorm(x, b.ln1w, b.ln1b), ctx, training));
+        return x.add(b.out.forward(activation(b.fc.forward(layerNorm(x, b.ln2w, b.ln2b), training)), training));
+    }
+
+    @Override
+    protected NDArray finish(NDArray x) {
         return layerNorm(x, lnfw, lnfb);
     }
 

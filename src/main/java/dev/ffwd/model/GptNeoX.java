@@ -59,18 +59,21 @@ public final class GptNeoX extends Transformer {
     }
 
     @Override
-    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
-        NDArray x = gather(embed, ids);  // [B, T, d]
-        for (int i = 0; i < blocks.length; i++) {
-            Block b = blocks[i];
-            NDArray attn = attention(i, b, layerNorm(x, b.ln1w, b.ln1b), ctx, training);
-            if (config.parallelResidual()) {
-                x = x.add(attn).add(mlp(b, layerNorm(x, b.ln2w, b.ln2b), training));
-            } else {
-                x = x.add(attn);
-                x = x.add(mlp(b, layerNorm(x, b.ln2w, b.ln2b), training));
-            }
-        }
+    protected NDArray embed(NDArray ids, Context ctx, boolean training) {
+        return gather(embed, ids);  // [B, T, d]
+    }
+
+    @Override
+    protected NDArray block(int i, NDArray x, Context ctx, boolean training) {
+        Block b = blocks[i];
+        NDArray attn = attention(i, b, layerNorm(x, b.ln1w, b.ln1b), ctx, training);
+        if (config.parallelResidual()) return x.add(attn).add(mlp(b, layerNorm(x, b.ln2w, b.ln2b), training));
+        x = x.add(attn);
+        return x.add(mlp(b, layerNorm(x, b.ln2w, b.ln2b), training));
+    }
+
+    @Override
+    protected NDArray finish(NDArray x) {
         return layerNorm(x, lnfw, lnfb);
     }
 

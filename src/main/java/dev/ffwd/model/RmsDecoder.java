@@ -76,14 +76,21 @@ abstract class RmsDecoder extends Transformer {
     }
 
     @Override
-    protected NDArray forward(NDArray ids, Context ctx, boolean training) {
+    protected NDArray embed(NDArray ids, Context ctx, boolean training) {
         NDArray x = gather(embed, ids);                                     // [B, T, d]
         if (style.gemma) x = Scalars.scale(x, Math.sqrt(config.hidden()));  // HF rounds √d to the compute dtype, as this does
-        for (int i = 0; i < blocks.length; i++) {
-            Block b = blocks[i];
-            x = x.add(attention(i, b, normed(x, b.norm1), ctx, training));
-            x = x.add(mlp(b, normed(x, b.norm2), training));
-        }
+        return x;
+    }
+
+    @Override
+    protected NDArray block(int i, NDArray x, Context ctx, boolean training) {
+        Block b = blocks[i];
+        x = x.add(attention(i, b, normed(x, b.norm1), ctx, training));
+        return x.add(mlp(b, normed(x, b.norm2), training));
+    }
+
+    @Override
+    protected NDArray finish(NDArray x) {
         return normed(x, normF);
     }
 

@@ -7,6 +7,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
 import dev.ffwd.FfwdException;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.TensorStore;
@@ -20,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * A pretrained transformer with frozen weights: fp32, or 2 bytes per value for the matrices of an F16/BF16 checkpoint
@@ -58,8 +61,79 @@ public abstract class Transformer implements AutoCloseable {
      */
     protected record Context(NDArray bias, NDArray positions, NDArray cos, NDArray sin, KvCache cache) {}
 
-    /** The family's forward pass: final hidden states [B, T, d] for ids [B, T]. */
-    protected abstract NDArray forward(NDArray ids, Context ctx, boolean training);
+    /** The family's forward pass before the blocks: the residual stream [B, T, d] for ids [B, T] (embeddings, their norm). */
+    protected abstract NDArray embed(NDArray ids, Context ctx, boolean training);
+
+    /** Block {@code layer} of the family's forward pass: residual stream [B, T, d] -> [B, T, d]. */
+    protected abstract NDArray block(int layer, NDArray x, Context ctx, boolean training);
+
+    /** The family's forward pass after the blocks: final hidden states [B, T, d] (the final norm, if any). */
+    protected abstract NDArray finish(NDArray x);
+
+    /** Set while {@link #backward} runs with activation checkpointing: the next training forward records into it. */
+    private ActivationCheckpoint checkpoint;
+
+    /**
+     * The HF computation: final hidden states [B, T, d] for ids [B, T]. In training, each block's dropout masks come
+     * from the engine's generator reseeded per block from one draw of it ({@link #blockSeed}), so that a block can be
+     * recomputed with the same masks (activation checkpointing) while a forward pass still follows the caller's seed.
+     */
+    private NDArray forward(NDArray ids, Context ctx, boolean training) {
+        long seed = training ? blockSeed(ids.getManager()) : 0;
+        if (training && checkpoint != null) {
+            ActivationCheckpoint c = checkpoint;
+            checkpoint = null;  // one forward per backward: a second one in the same loss runs plainly
+            return c.forward(ids, ctx, seed);
+        }
+        NDArray x = embed(ids, ctx, training);
+        for (int i = 0; i < config.layers(); i++) x = block(i, x, ctx, training, seed);
+        return finish(x);
+    }
+
+    /** One draw of the engine's generator: the base of the per-block dropout seeds of a training forward. */
+    private static long blockSeed(NDManager m) {
+        try (NDArray r = m.randomInteger(0, Long.MAX_VALUE, new Shape(1), DataType.INT64)) {
+            return r.getLong(0);
+        }
+    }
+
+    /** Block {@code layer} in training with its dropout generator seeded from {@code seed}; plain in evaluation. */
+    NDArray block(int layer, NDArray x, Context ctx, boolean training, long seed) {
+        if (training) JniUtils.setSeed(seed + layer);
+        return block(layer, x, ctx, training);
+    }
+
+    /**
+     * Backpropagates {@code loss}, a scalar that {@code loss} computes from one training forward pass of this model,
+     * into the trainable tensors' gradients (inside {@code gc}); returns its value. With {@code checkpointActivations}
+     * the forward keeps only each block's input and each block is recomputed during backward
+     * ({@link ActivationCheckpoint}): the same gradients up to fp32 rounding, for about one more forward pass of the blocks.
+     */
+    public float backward(Supplier<NDArray> loss, GradientCollector gc, boolean checkpointActivations) {
+        if (!checkpointActivations) {
+            NDArray l = loss.get();
+            gc.backward(l);
+            return l.getFloat();
+        }
+        ActivationCheckpoint c = new ActivationCheckpoint(this);
+        checkpoint = c;
+        try {
+            NDArray l = loss.get();
+            if (!c.recorded()) throw new IllegalStateException("the loss did not run a training forward pass of the model");
+            gc.backward(l);  // the head and the loss, down to the last block's output
+            c.backward(gc);  // then block by block
+            return l.getFloat();
+        } finally {
+            checkpoint = null;
+        }
+    }
+
+    /** Whether block {@code layer} holds a trainable tensor (an adapter on one of its linear layers). */
+    boolean adapted(int layer) {
+        for (Layout.Module m : modules)
+            if (m.layer() == layer && linears.get(m.name()).adapter() != null) return true;
+        return false;
+    }
 
     /** Final hidden states [B, T, d] for token ids [B, T] (int64) and attention mask [B, T] (1 = token, 0 = pad). */
     public NDArray hidden(NDArray ids, NDArray mask, boolean training) {
@@ -187,6 +261,8 @@ public abstract class Transformer implements AutoCloseable {
             throw new FfwdException(store.source() + ": tensor '" + t.name() + "' has dtype " + t.dtype() + ", expected a float type");
         NDArray a = shape.length == 2 ? half(t) : null;
         if (a == null) a = manager.create(t.asF32(), new Shape(shape), DataType.FLOAT32);
+        boolean mapped = t.dtype() == dev.ffwd.io.DType.F32 || (t.dtype() == dev.ffwd.io.DType.F16 && a.getDataType() == DataType.FLOAT16);
+        if (!mapped) store.release(t.name());  // a converted copy (BF16, F64, F16 norms): the file's pages are not needed
         params.put(name, a);
         return a;
     }

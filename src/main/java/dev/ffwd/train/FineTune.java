@@ -159,7 +159,7 @@ public final class FineTune implements AutoCloseable {
             case ADAMW -> new AdamW(TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, t.adamEps(), t.weightDecay(), t.clipNorm());
         };
         optimizer = opt;
-        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops());
+        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(t));
         if (distributed != null) trainer.gradientsFrom(distributed.create(spec(), t, params));
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
     }
@@ -183,7 +183,11 @@ public final class FineTune implements AutoCloseable {
     }
 
     public FlopCounter flops() {
-        return new FlopCounter(pretrained.model().config, options.lora(), labels.size());
+        return flops(options.train());
+    }
+
+    private FlopCounter flops(TrainConfig t) {
+        return new FlopCounter(pretrained.model().config, options.lora(), labels.size(), t.memory().checkpointActivations());
     }
 
     /** The objective of the latest run (a {@link Classification} when the data has labels), or null before the first run. */

@@ -45,9 +45,8 @@ public interface Gradients {
         try (NDScope ignored = new NDScope()) {
             JniUtils.setSeed(cfg.seed() * 1_000_003L + step * 1_009L + micro);  // dropout masks: (seed, step, micro-batch)
             Batch b = Batch.of(ex, manager);
-            NDArray l = Scalars.scale(objective.loss(b, true).mean(), 1.0 / cfg.gradAccum());
-            gc.backward(l);
-            return l.getFloat();
+            return objective.model().backward(() -> Scalars.scale(objective.loss(b, true).mean(), 1.0 / cfg.gradAccum()), gc,
+                    cfg.memory().checkpointActivations());
         }
     }
 

@@ -2,6 +2,7 @@ package dev.ffwd.train;
 
 import ai.djl.ndarray.NDArray;
 import dev.ffwd.data.Batch;
+import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
 
 import java.util.List;
@@ -12,8 +13,8 @@ public interface Objective {
     /** The summed loss and the number of items it sums over (target tokens or sequences), as scalars. */
     Loss loss(Batch batch, boolean training);
 
-    /** The model whose loss this is; batches are created in its manager. */
-    dev.ffwd.model.Transformer model();
+    /** The model whose forward pass the loss runs. */
+    Transformer model();
 
     /** Trainable parameters beyond the adapters (a classification head); empty for language modelling. */
     default List<Param> params() {

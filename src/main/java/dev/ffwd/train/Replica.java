@@ -83,7 +83,7 @@ public final class Replica implements AutoCloseable {
         }
         try {
             Lora lora = Lora.attach(model, spec.lora(), 0);  // values come from the driver each step
-            Objective objective = FineTune.objective(model, spec.labels(), 0, TrainConfig.Memory.LOSS_CHUNK);  // exact for any chunk size
+            Objective objective = FineTune.objective(model, spec.labels(), 0, TrainConfig.Memory.LOSS_CHUNK);  // per step: objective(cfg.memory())
             List<Param> params = new ArrayList<>(lora.params());
             params.addAll(objective.params());
             return new Replica(dir, model, objective, params);
@@ -113,7 +113,7 @@ public final class Replica implements AutoCloseable {
         double loss = 0;
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             for (int k = 0; k < micros.size(); k++) {
-                loss += Gradients.backward(objective, cfg, step, index[k], micros.get(k), model.manager(), gc);
+                loss += Gradients.backward(objective(cfg.memory()), cfg, step, index[k], micros.get(k), model.manager(), gc);
                 afterMicro.accept(k);
             }
         }
@@ -123,6 +123,15 @@ public final class Replica implements AutoCloseable {
         }
         Optimizer.zeroGrad(params);
         return new Partial(loss, micros.size(), grads, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /**
+     * The objective with the driver's memory settings: its loss chunk (checkpointing reaches {@link Gradients#backward}
+     * through the step's TrainConfig). Only the language-model loss has a chunk, and it holds no trainable tensor.
+     */
+    Objective objective(TrainConfig.Memory memory) {
+        return objective instanceof LanguageModeling lm && lm.lossChunk() != memory.lossChunk()
+                ? new LanguageModeling(model, memory.lossChunk()) : objective;
     }
 
     /** Trainable tensor names in trainer order (the driver checks they match its own). */

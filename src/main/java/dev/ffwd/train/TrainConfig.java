@@ -17,18 +17,22 @@ public record TrainConfig(
 
     /**
      * Memory-for-time trade-offs that leave the result unchanged up to fp32 rounding. {@code lossChunk}: positions
-     * whose [positions, vocab] logits are formed at once in the language-model loss.
+     * whose [positions, vocab] logits are formed at once in the language-model loss. {@code checkpointActivations}:
+     * keep only each block's input in the forward pass and recompute the block in backward (about one more forward
+     * pass of the blocks; see dev.ffwd.model.ActivationCheckpoint).
      */
-    public record Memory(int lossChunk) implements java.io.Serializable {
+    public record Memory(int lossChunk, boolean checkpointActivations) implements java.io.Serializable {
         /** 256 positions × a 50k vocabulary is 51 MB of logits per chunk, instead of 206 MB for 8 × 128 positions at once. */
         public static final int LOSS_CHUNK = 256;
+        /** Off: the recompute costs time, and small models fit without it. */
+        public static final boolean CHECKPOINT_ACTIVATIONS = false;
 
         public Memory {
             if (lossChunk < 1) throw new IllegalArgumentException("loss chunk must be ≥ 1 position, got " + lossChunk);
         }
 
         public static Memory defaults() {
-            return new Memory(LOSS_CHUNK);
+            return new Memory(LOSS_CHUNK, CHECKPOINT_ACTIVATIONS);
         }
     }
 

@@ -43,6 +43,26 @@ class FlopCounterTest {
     }
 
     /**
+     * Activation checkpointing re-runs the forward pass of each block whose output depends on an adapter (here both:
+     * q_proj is adapted in every block), not the head; exact charges it, paper stays 3 × forward. Without any adapter
+     * nothing is recomputed.
+     */
+    @Test
+    void checkpointingChargesTheRecomputedBlocksToExactOnly() {
+        ModelConfig c = TinyModels.config("tiny-llama");
+        LoraConfig lc = new LoraConfig((int) R, 8, 0, List.of("q_proj"), false);
+        FlopCounter.Flops plain = new FlopCounter(c, lc, 0).trainStep(B, T), ckpt = new FlopCounter(c, lc, 0, true).trainStep(B, T);
+        double q = 2.0 * N * D * D, k = 2.0 * N * D * KV, v = 2.0 * N * D * KV, o = 2.0 * N * D * D;
+        double mlp = 2 * (2.0 * N * D * F) + 2.0 * N * F * D, attn = 2 * (2.0 * B * H * T * T * HD);
+        double fwdLayer = q + k + v + o + mlp + attn + 2.0 * N * D * R + 2.0 * N * R * D;
+        assertEquals(plain.forward(), ckpt.forward(), 1e-6);
+        assertEquals(plain.paper(), ckpt.paper(), 1e-6);
+        assertEquals(plain.exact() + 2 * fwdLayer, ckpt.exact(), 1e-6);
+        LoraConfig none = new LoraConfig((int) R, 8, 0, List.of("nothing_matches"), false);
+        assertEquals(new FlopCounter(c, none, 0).trainStep(B, T).exact(), new FlopCounter(c, none, 0, true).trainStep(B, T).exact(), 1e-6);
+    }
+
+    /**
      * Attention backward in a block whose input needs no gradient, by the one projection adapted there: dprobs = dout·vᵀ
      * and dq = dscores·k for q; dprobs and dk = dscoresᵀ·q for k; only dv = probsᵀ·dout for v.
      */

@@ -35,6 +35,54 @@ class SafetensorsTest {
         return f;
     }
 
+    /**
+     * The streaming writer produces, chunk by chunk, the very bytes the in-memory writer does for the same values, in
+     * each storage type; one tensor spans three chunks with a partial last one.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void streamingWritesTheSameBytesAsTheInMemoryWriter(DType dtype) throws IOException {
+        long[][] shapes = {{3, 5}, {2 * SafetensorsWriter.CHUNK + 7}, {}};
+        Random r = new Random(8);
+        List<RawTensor> whole = new java.util.ArrayList<>();
+        List<SafetensorsWriter.Spec> specs = new java.util.ArrayList<>();
+        Map<String, float[]> values = new java.util.HashMap<>();
+        for (int i = 0; i < shapes.length; i++) {
+            SafetensorsWriter.Spec spec = new SafetensorsWriter.Spec("t" + i, dtype, shapes[i]);
+            float[] v = new float[(int) spec.numel()];
+            for (int j = 0; j < v.length; j++) v[j] = (float) (r.nextGaussian() * 3);
+            values.put(spec.name(), v);
+            specs.add(spec);
+            whole.add(RawTensor.of(spec.name(), shapes[i], v, dtype));
+        }
+        Path a = tmp.resolve("whole.safetensors"), b = tmp.resolve("streamed.safetensors");
+        SafetensorsWriter.write(a, whole, Map.of("format", "pt"));
+        List<Long> starts = new java.util.ArrayList<>();
+        SafetensorsWriter.stream(b, specs, Map.of("format", "pt"), (t, start, out) -> {
+            if (t.name().equals("t1")) starts.add(start);
+            System.arraycopy(values.get(t.name()), (int) start, out, 0, out.length);
+        });
+        assertEquals(List.of(0L, (long) SafetensorsWriter.CHUNK, 2L * SafetensorsWriter.CHUNK), starts, "chunks of t1");
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+    }
+
+    /** A converted tensor's mapping is released at once: the store forgets it (one clear line), the others stay readable. */
+    @Test
+    void releasedTensorsAreGoneAndTheRestStayReadable() throws IOException {
+        Path f = tmp.resolve("bf16.safetensors");
+        SafetensorsWriter.write(f, List.of(RawTensor.of("w", new long[]{2, 2}, new float[]{1, -2, 0.5f, 4}, DType.BF16),
+                RawTensor.of("n", new long[]{2}, new float[]{1, 1}, DType.BF16)), Map.of());
+        try (TensorStore s = SafetensorsReader.open(f)) {
+            float[] copy = s.get("w").toFloats();
+            s.release("w");
+            assertFalse(s.contains("w"));
+            FfwdException e = assertThrows(FfwdException.class, () -> s.get("w"));
+            assertTrue(e.getMessage().contains("missing tensor 'w'"), e.getMessage());
+            assertArrayEquals(new float[]{1, -2, 0.5f, 4}, copy);
+            assertArrayEquals(new float[]{1, 1}, s.get("n").toFloats());
+        }
+    }
+
     @Test
     void roundTripsValuesAndMetadata() throws IOException {
         try (TensorStore s = SafetensorsReader.open(valid())) {

@@ -49,6 +49,17 @@ class SparkTrainingTest {
         compare(TestData.tinyLlama(data, config(7), 0.1), FF, "local[2]");
     }
 
+    /** The driver's memory settings (a loss chunk of 5 positions, activation checkpointing) reach the executors' replicas. */
+    @Test
+    void localTwoWithCheckpointingAndALossChunkEqualsOneProcess() throws Exception {
+        Path data = TestData.stories(tmp, 120, 7);
+        TrainConfig c = config(4);
+        TrainConfig memory = new TrainConfig(c.lr(), c.schedule(), c.warmup(), c.optimizer(), c.weightDecay(), c.clipNorm(), c.adamEps(),
+                c.momentum(), c.batchSize(), c.gradAccum(), c.maxSteps(), c.evalEvery(), c.evalBatchSize(), c.checkpointEvery(), c.seed(),
+                new TrainConfig.Memory(5, true));
+        compare(TestData.tinyLlama(data, memory, 0.1), FF, "local[2]");
+    }
+
     @Test
     void aTaskThatFailsMidStepIsRetriedAndTheResultIsUnchanged() throws Exception {
         Path data = TestData.stories(tmp, 120, 6);

@@ -30,7 +30,7 @@ class TrainConfigTest {
     void toBuilderKeepsEveryFieldAndChangesOnlyWhatIsSet() {
         TrainConfig t = TrainConfig.builder().lr(3e-4).schedule(Schedule.Kind.COSINE).warmup(5).optimizer(TrainConfig.OptimizerKind.SGD)
                 .weightDecay(0.01).clipNorm(0.5).adamEps(1e-7).momentum(0.8).batchSize(3).gradAccum(2).maxSteps(17).evalEvery(4)
-                .evalBatchSize(9).checkpointEvery(6).seed(99).memory(new TrainConfig.Memory(64)).build();
+                .evalBatchSize(9).checkpointEvery(6).seed(99).memory(new TrainConfig.Memory(64, true)).build();
         assertEquals(t, t.toBuilder().build());
         TrainConfig longer = t.toBuilder().maxSteps(30).build();
         assertEquals(30, longer.maxSteps());
