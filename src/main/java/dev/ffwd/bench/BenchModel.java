@@ -11,26 +11,14 @@ import java.util.List;
 /** Benchmark shapes with seeded random weights, written as ordinary HF folders (so the PyTorch reference reads the same). */
 public enum BenchModel {
     /** Pythia-70m's shape: 6 layers, d 512, 8 heads, vocab 50304, rotary 25%, parallel residual. */
-    PYTHIA_70M("""
-            {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 512, "num_attention_heads": 8,
-             "num_hidden_layers": 6, "intermediate_size": 2048, "rotary_pct": 0.25, "rotary_emb_base": 10000,
-             "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
-             "tie_word_embeddings": false}""", List.of("query_key_value"), DType.F32),
+    PYTHIA_70M(pythia(512, 8, 6, 2048), List.of("query_key_value"), DType.F32),
     /** Pythia-160m's shape: 12 layers, d 768, 12 heads, vocab 50304, rotary 25%, parallel residual (decoding speed). */
-    PYTHIA_160M("""
-            {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 768, "num_attention_heads": 12,
-             "num_hidden_layers": 12, "intermediate_size": 3072, "rotary_pct": 0.25, "rotary_emb_base": 10000,
-             "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
-             "tie_word_embeddings": false}""", List.of("query_key_value"), DType.F32),
+    PYTHIA_160M(pythia(768, 12, 12, 3072), List.of("query_key_value"), DType.F32),
     /**
      * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as the released
      * checkpoint (2.8 GB; 5.6 GB in F32). Also used for estimates on paper (communication, FLOPs).
      */
-    PYTHIA_1_4B("""
-            {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": 2048, "num_attention_heads": 16,
-             "num_hidden_layers": 24, "intermediate_size": 8192, "rotary_pct": 0.25, "rotary_emb_base": 10000,
-             "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
-             "tie_word_embeddings": false}""", List.of("query_key_value"), DType.F16),
+    PYTHIA_1_4B(pythia(2048, 16, 24, 8192), List.of("query_key_value"), DType.F16),
     /** A small Llama: 4 layers, d 512, 8 heads (4 KV), SwiGLU 1408, vocab 32000. */
     LLAMA_SMALL("""
             {"model_type": "llama", "vocab_size": 32000, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 4,
@@ -55,6 +43,15 @@ public enum BenchModel {
              "num_hidden_layers": 32, "intermediate_size": 14336, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
              "hidden_act": "silu", "max_position_embeddings": 8192, "tie_word_embeddings": false}""",
             List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16);
+
+    /** A Pythia (GPT-NeoX) shape as released: vocab 50304, rotary 25%, parallel residual, exact GELU, untied head. */
+    private static String pythia(int hidden, int heads, int layers, int intermediate) {
+        return """
+                {"model_type": "gpt_neox", "vocab_size": 50304, "hidden_size": %d, "num_attention_heads": %d,
+                 "num_hidden_layers": %d, "intermediate_size": %d, "rotary_pct": 0.25, "rotary_emb_base": 10000,
+                 "layer_norm_eps": 1e-5, "use_parallel_residual": true, "hidden_act": "gelu", "max_position_embeddings": 2048,
+                 "tie_word_embeddings": false}""".formatted(hidden, heads, layers, intermediate);
+    }
 
     /** The generator's heap: values are streamed, so it needs one chunk, whatever the model's size. */
     static final String GENERATOR_HEAP = "-Xmx256m";

@@ -159,14 +159,17 @@ final class BenchCommand implements Runnable {
                 Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
         ObjectNode r = JSON.createObjectNode();
         put(r, "ratio_median", median(ratios));
+        put(r, "ratio_min", ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+        put(r, "ratio_max", ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
         put(r, "ours_peak_rss_mb", peak);
         put(r, "pytorch_peak_rss_mb", pyPeak);
         put(r, "gflops", median(gflops));
         put(r, "sgemm_share", median(gflops) / sgemm);
+        put(r, "sgemm_gflops", sgemm);
         put(r, "tokens_per_s", median(tps));
         put(r, "pytorch_tokens_per_s", median(pyTps));
         r.put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
-                .put("checkpoint_activations", checkpoint);
+                .put("checkpoint_activations", checkpoint).put("pairs", ratios.size());
         return r;
     }
 

@@ -26,12 +26,7 @@ final class GenerateCommand implements Runnable {
     @Mixin ModelOption model;
 
     @ArgGroup(multiplicity = "1")
-    Input input;
-
-    static final class Input {
-        @Option(names = "--prompt", description = "Text to tokenize and continue.") String prompt;
-        @Option(names = "--token-ids", split = ",", description = "Comma-separated prompt token ids.") long[] ids;
-    }
+    PromptInput input;
 
     @Option(names = "--max-new-tokens", defaultValue = "32") int maxNew;
     @Option(names = "--greedy", description = "Always take the most likely token (same as --temperature 0).") boolean greedy;
@@ -56,7 +51,7 @@ final class GenerateCommand implements Runnable {
         try (Pretrained p = Pretrained.load(model.model)) {
             long[] prompt = input.ids != null ? input.ids
                     : chat ? p.tokenizer().encode(chatPrompt(ChatTemplate.load(p.dir())), false)  // the template wrote the special tokens
-                    : p.tokenizer().encode(input.prompt);
+                    : p.tokenizer().encode(input.text);
             Set<Long> eos = ignoreEos ? Set.of() : Eos.of(p.dir());
             long[] out = Scoring.generate(p.model(), prompt, maxNew, sampling, seed, eos, !noCache);
             if (json) {
@@ -76,7 +71,7 @@ final class GenerateCommand implements Runnable {
     private String chatPrompt(ChatTemplate template) {
         List<Message> messages = new ArrayList<>();
         if (system != null) messages.add(Message.system(system));
-        messages.add(Message.user(input.prompt));
+        messages.add(Message.user(input.text));
         Map<String, Object> vars = new LinkedHashMap<>();
         templateVars.forEach((k, v) -> vars.put(k, jsonOrString(v)));
         return template.render(messages, true, vars);

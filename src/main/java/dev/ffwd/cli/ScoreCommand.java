@@ -17,12 +17,7 @@ final class ScoreCommand implements Runnable {
     @Mixin ModelOption model;
 
     @ArgGroup(multiplicity = "1")
-    Input input;
-
-    static final class Input {
-        @Option(names = "--text", description = "Text to tokenize and score.") String text;
-        @Option(names = "--token-ids", split = ",", description = "Comma-separated token ids.") long[] ids;
-    }
+    PromptInput input;
 
     @Option(names = "--json", description = "Print JSON: token_ids, token_logprobs (first null), mean_nll.") boolean json;
 

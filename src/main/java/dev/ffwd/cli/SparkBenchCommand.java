@@ -38,8 +38,8 @@ final class SparkBenchCommand implements Runnable {
                 return;
             }
             Path dir = work != null ? Files.createDirectories(work) : Files.createTempDirectory("ffwd-spark-bench");
-            dev.ffwd.spark.ScalingBench.run(new dev.ffwd.spark.ScalingBench.Options(bm, seq, micro, stepSizes, executors, rank, steps,
-                    warmup, dir), System.out);
+            dev.ffwd.spark.ScalingBench.run(new dev.ffwd.spark.ScalingBench.Options(
+                    new dev.ffwd.spark.ScalingBench.Workload(bm, seq, micro, rank), stepSizes, executors, steps, warmup, dir), System.out);
         } catch (IOException e) {
             throw new FfwdException("spark-bench: " + e.getMessage());
         } catch (NoClassDefFoundError e) {

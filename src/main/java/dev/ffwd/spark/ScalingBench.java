@@ -50,14 +50,27 @@ public final class ScalingBench {
      * @param rank       LoRA rank (α 16, dropout 0.1 on the shape's default targets)
      * @param steps      timed steps per measurement, after {@code warmup} untimed ones
      */
-    public record Options(BenchModel shape, int seq, int micro, List<Integer> stepSizes, List<Integer> executors, int rank,
-                          int steps, int warmup, Path work) {
+    /** What one training step is: the model shape, sequence length, micro-batch and LoRA rank. */
+    public record Workload(BenchModel shape, int seq, int micro, int rank) {
+        public Workload {
+            if (shape == null || seq < 2 || micro < 1 || rank < 1) throw new IllegalArgumentException("a shape, seq >= 2, micro and rank >= 1 needed");
+        }
+    }
+
+    /** The workload, timed at each step size on each executor count: {@code steps} timed steps after {@code warmup}. */
+    public record Options(Workload workload, List<Integer> stepSizes, List<Integer> executors, int steps, int warmup, Path work) {
         public Options {
-            if (seq < 2 || micro < 1 || rank < 1 || steps < 1 || warmup < 0) throw new IllegalArgumentException("seq >= 2, micro, rank, steps >= 1 and warmup >= 0 needed");
+            if (steps < 1 || warmup < 0) throw new IllegalArgumentException("steps >= 1 and warmup >= 0 needed");
             for (int s : stepSizes)
-                if (s < micro || s % micro != 0) throw new IllegalArgumentException("step size " + s + " is not a multiple of the micro-batch " + micro);
+                if (s < workload.micro() || s % workload.micro() != 0)
+                    throw new IllegalArgumentException("step size " + s + " is not a multiple of the micro-batch " + workload.micro());
             for (int e : executors) if (e < 1) throw new IllegalArgumentException("executor counts must be >= 1, got " + e);
         }
+
+        BenchModel shape() { return workload.shape(); }
+        int seq() { return workload.seq(); }
+        int micro() { return workload.micro(); }
+        int rank() { return workload.rank(); }
     }
 
     private static final long SEED = 1;

@@ -1,17 +1,17 @@
 package dev.ffwd.bench;
 
 import dev.ffwd.FfwdException;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** The decoding benchmark: runs both modes on a fixture, checks their tokens agree, and summarises the repeats. */
+/** The decoding benchmark: runs both modes on a generated tiny model, checks their tokens agree, and summarises the repeats. */
 class DecodeBenchTest {
 
     @Test
-    void timesBothModesOnAFixture() {
-        DecodeBench.Result r = DecodeBench.run(SharedFixtures.fixture("tiny-gpt-neox"), 5, 12, 3);
+    void timesBothModesOnATinyModel() {
+        DecodeBench.Result r = DecodeBench.run(TinyModels.dir("tiny-gpt-neox"), 5, 12, 3);
         assertEquals(3, r.cachedSeconds().length);
         assertEquals(3, r.recomputeSeconds().length);
         for (double s : r.cachedSeconds()) assertTrue(s > 0);

@@ -1,6 +1,6 @@
 package dev.ffwd.cli;
 
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.TestData;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
@@ -24,7 +24,7 @@ class SparkCliTest {
     @TempDir Path tmp;
 
     static List<String> args(Path data, Path out, String... more) {
-        List<String> a = new ArrayList<>(List.of("train", "--model", SharedFixtures.fixture("tiny-llama").toString(), "--data", data.toString(),
+        List<String> a = new ArrayList<>(List.of("train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(),
                 "--out", out.toString(), "--max-steps", "8", "--batch-size", "4", "--grad-accum", "4", "--lora-r", "8", "--lr", "1e-3",
                 "--max-length", "32", "--eval-every", "4", "--ff", "--ff-interval", "3", "--ff-val-size", "8", "--test-fraction", "0.3",
                 "--checkpoint-every", "1"));

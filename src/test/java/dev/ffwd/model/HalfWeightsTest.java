@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.training.GradientCollector;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
 import dev.ffwd.io.DType;
@@ -37,11 +37,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class HalfWeightsTest {
 
     static final long[] IDS = {2, 37, 38, 5, 41, 56, 4, 47, 92, 41, 12, 68, 92};
+    /** A generated Llama (GQA, SwiGLU, untied head), converted to F16 or BF16 per test; the real BF16 file is read in SafetensorsTest and ReferenceFidelityTest. */
+    static final Path LLAMA = TinyModels.dir("tiny-llama");
 
     @Test
-    void bf16FixtureGivesTheFp32LogitsAtHalfTheBytes() {
-        Path dir = SharedFixtures.fixture("tiny-llama-bf16");
-        try (Transformer half = load(dir, t -> t); Transformer full = load(dir, HalfWeightsTest::toF32)) {
+    void bf16CheckpointGivesTheFp32LogitsAtHalfTheBytes() {
+        try (Transformer half = load(LLAMA, HalfWeightsTest::toBf16); Transformer full = load(LLAMA, t -> toF32(toBf16(t)))) {
             assertEquals(DataType.FLOAT16, half.linears().get("model.layers.0.self_attn.q_proj").weight().getDataType());
             assertEquals(DataType.FLOAT32, full.linears().get("model.layers.0.self_attn.q_proj").weight().getDataType());
             assertLogitsEqual(full, half, 1e-5);
@@ -58,8 +59,7 @@ class HalfWeightsTest {
 
     @Test
     void f16CheckpointGivesExactlyTheUpcastResultsAndGradients() {
-        Path dir = SharedFixtures.fixture("tiny-llama");
-        try (Transformer half = load(dir, HalfWeightsTest::toF16); Transformer full = load(dir, t -> toF32(toF16(t)))) {
+        try (Transformer half = load(LLAMA, HalfWeightsTest::toF16); Transformer full = load(LLAMA, t -> toF32(toF16(t)))) {
             assertEquals(DataType.FLOAT16, half.linears().get("model.layers.1.mlp.down_proj").weight().getDataType());
             assertLogitsEqual(full, half, 0);  // the same fp32 values reach every matmul
             List<float[]> g1 = gradients(full), g2 = gradients(half);
@@ -69,8 +69,7 @@ class HalfWeightsTest {
 
     @Test
     void mergeAndDoraWorkOnTwoByteWeights() {
-        Path dir = SharedFixtures.fixture("tiny-llama-bf16");
-        try (Transformer half = load(dir, t -> t); Transformer full = load(dir, HalfWeightsTest::toF32)) {
+        try (Transformer half = load(LLAMA, HalfWeightsTest::toBf16); Transformer full = load(LLAMA, t -> toF32(toBf16(t)))) {
             double[] losses = new double[2];
             int k = 0;
             for (Transformer m : List.of(full, half)) {
@@ -100,15 +99,14 @@ class HalfWeightsTest {
 
     @Test
     void outOfRangeBf16TensorIsHeldInFp32() {
-        Path dir = SharedFixtures.fixture("tiny-llama-bf16");
         String name = "model.layers.0.mlp.up_proj.weight";
         UnaryOperator<RawTensor> big = t -> {
-            if (!t.name().equals(name)) return t;
+            if (!t.name().equals(name)) return toBf16(t);
             float[] v = t.toFloats();
             v[0] = 1e5f;
             return bf16(t.name(), v, t.shape());
         };
-        try (Transformer m = load(dir, big)) {
+        try (Transformer m = load(LLAMA, big)) {
             assertEquals(DataType.FLOAT32, m.linears().get("model.layers.0.mlp.up_proj").weight().getDataType());
             assertEquals(DataType.FLOAT16, m.linears().get("model.layers.0.mlp.down_proj").weight().getDataType());
             assertTrue(Double.isFinite(loss(m)));
@@ -117,7 +115,7 @@ class HalfWeightsTest {
 
     // ---- helpers -----------------------------------------------------------------------------
 
-    /** The fixture's model with each tensor passed through {@code convert}. */
+    /** The model in {@code dir} with each tensor passed through {@code convert}. */
     private static Transformer load(Path dir, UnaryOperator<RawTensor> convert) {
         ModelConfig c = ModelConfig.load(dir.resolve("config.json"));
         Map<String, RawTensor> ts = new LinkedHashMap<>();
@@ -135,6 +133,11 @@ class HalfWeightsTest {
 
     private static RawTensor toF32(RawTensor t) {
         return RawTensor.ofFloats(t.name(), t.shape(), t.toFloats());
+    }
+
+    /** BF16 as a checkpoint stores it: the upper half of each fp32 value (truncation, as {@code bf16} writes it). */
+    private static RawTensor toBf16(RawTensor t) {
+        return bf16(t.name(), t.toFloats(), t.shape());
     }
 
     private static RawTensor toF16(RawTensor t) {

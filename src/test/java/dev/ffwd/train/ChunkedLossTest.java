@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
-import dev.ffwd.SharedFixtures;
+import dev.ffwd.TinyModels;
 import dev.ffwd.bench.BenchModel;
 import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
@@ -42,8 +42,8 @@ class ChunkedLossTest {
              "tie_word_embeddings": false}""";
 
     @Test
-    void fixtureLossAndGradientsMatchUnchunked() {
-        try (Pretrained p = Pretrained.load(SharedFixtures.fixture("tiny-llama"))) {
+    void llamaLossAndGradientsMatchUnchunked() {
+        try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
             check(p.model(), List.of("q_proj", "v_proj", "down_proj"), 96);
         }
     }

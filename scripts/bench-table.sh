@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Renders the output of `./ffwd bench ... --json` (one or more files) as one Markdown table, so that the tables in
+# docs/performance.md are generated, not typed. A field the run did not measure (no --vs-pytorch, or a file written
+# before ratio_min/ratio_max existed) shows as "–".
+#   scripts/bench-table.sh runs/bench.json runs/bench-ckpt.json
+set -euo pipefail
+jq -rn '
+  def n(d): if . == null then "–" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
+  def mb: if . == null then "–" else (round | tostring) + " MB" end;
+  "| shape | stored | batch × seq | checkpointing | ffwd tok/s | PyTorch tok/s | ffwd / PyTorch tok/s: min / median / max | ffwd GFLOP/s (% of sgemm) | ffwd peak RSS | PyTorch peak RSS | RSS ffwd / PyTorch |",
+  "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  ([inputs] | .[] | .shapes | to_entries[] | .key as $k | .value |
+    "| \($k) | \(.dtype) | \(.batch) × \(.seq) | \(if .checkpoint_activations then "on" else "off" end) | \(.tokens_per_s | n(0)) | \(.pytorch_tokens_per_s | n(0)) | \(.ratio_min | n(2)) / **\(.ratio_median | n(2))** / \(.ratio_max | n(2)) | \(.gflops | n(1)) (\(if .sgemm_share == null then "–" else (.sgemm_share * 100 | round | tostring) + "%" end)) | \(.ours_peak_rss_mb | mb) | \(.pytorch_peak_rss_mb | mb) | \(if .pytorch_peak_rss_mb == null then "–" else (.ours_peak_rss_mb / .pytorch_peak_rss_mb | n(2)) end) |")
+' "$@"
