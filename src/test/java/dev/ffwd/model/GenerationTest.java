@@ -90,26 +90,30 @@ class GenerationTest {
 
     @Test
     void stopsAtEosFromGenerationConfigUnlessIgnored() throws Exception {
-        Path src = SharedFixtures.fixture("tiny-qwen2");  // a random tiny model may repeat one token, so the EOS position needs these weights
+        // a variant whose greedy continuation of this prompt does not repeat one token (continuations.json)
+        Path src = VariantsTest.materialize(tmp.resolve("variant"), "qwen2-mqa-untied-hd16");
+        long[] prompt = {60, 65, 86, 55};
         long[] greedy;
         try (Pretrained p = Pretrained.load(src)) {
-            greedy = Scoring.generate(p.model(), PROMPT, 6, Sampling.GREEDY, 0, Set.of(), true);
+            greedy = Scoring.generate(p.model(), prompt, 6, Sampling.GREEDY, 0, Set.of(), true);
         }
+        int stop = firstNewToken(greedy);  // EOS is a generated token not seen before it: generation must stop right there
+        assertTrue(stop < greedy.length - 1, "the tiny model repeats itself: " + Arrays.toString(greedy));
         Path dir = tmp.resolve("m");
         Files.createDirectories(dir);
         for (String f : new String[]{"config.json", "tokenizer.json", "model.safetensors"}) Files.copy(src.resolve(f), dir.resolve(f));
-        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [1000, " + greedy[2] + "]}");
-        assertEquals(Set.of(1000L, greedy[2]), Eos.of(dir));
-        String base = "--model=" + dir + " --token-ids=" + String.join(",", Arrays.stream(PROMPT).mapToObj(Long::toString).toList())
+        Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [1000, " + greedy[stop] + "]}");
+        assertEquals(Set.of(1000L, greedy[stop]), Eos.of(dir));
+        String base = "--model=" + dir + " --token-ids=" + String.join(",", Arrays.stream(prompt).mapToObj(Long::toString).toList())
                 + " --max-new-tokens=6 --greedy --json";
-        assertEquals(Arrays.toString(Arrays.copyOf(greedy, 3)), Arrays.toString(generatedIds(base)));
+        assertEquals(Arrays.toString(Arrays.copyOf(greedy, stop + 1)), Arrays.toString(generatedIds(base)));
         assertEquals(Arrays.toString(greedy), Arrays.toString(generatedIds(base + " --ignore-eos")));
         assertEquals(Arrays.toString(greedy), Arrays.toString(generatedIds(base + " --ignore-eos --no-cache")));
     }
 
     @Test
     void chatRendersTheModelsTemplateAndContinuesItsTokens() throws Exception {
-        Path src = SharedFixtures.fixture("tiny-qwen2"), dir = tmp.resolve("chat");
+        Path src = TinyModels.dir("tiny-qwen2"), dir = tmp.resolve("chat");
         Files.createDirectories(dir);
         for (String f : new String[]{"config.json", "tokenizer.json", "model.safetensors"}) Files.copy(src.resolve(f), dir.resolve(f));
         String[] chat = {"--model=" + dir, "--chat", "--system", "a dog", "--prompt", "the cat", "--max-new-tokens=6", "--greedy", "--ignore-eos", "--json"};
@@ -120,6 +124,15 @@ class GenerationTest {
         // <s> i a dog </s> you the cat </s> i: the system turn, the user's, the generation prompt (fixture vocabulary ids)
         assertArrayEquals(generatedIds("--model=" + dir + " --token-ids=2,19,5,43,3,18,4,44,3,19 --max-new-tokens=6 --greedy --ignore-eos --json"),
                 generatedIds(chat));
+    }
+
+    /** The first position after 0 whose token does not occur before it (the length if there is none). */
+    private static int firstNewToken(long[] ids) {
+        for (int i = 1; i < ids.length; i++) {
+            long t = ids[i];
+            if (Arrays.stream(ids, 0, i).noneMatch(u -> u == t)) return i;
+        }
+        return ids.length;
     }
 
     /** Runs {@code ffwd generate ARGS} (space-separated, ending in --json) and returns its generated_ids. */
