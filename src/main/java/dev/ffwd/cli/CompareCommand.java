@@ -8,6 +8,8 @@ import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.report.ComparisonReport;
 import dev.ffwd.train.Comparison;
 import dev.ffwd.train.FineTune;
+import dev.ffwd.train.Method;
+import dev.ffwd.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -28,6 +30,10 @@ class CompareCommand implements Runnable {
     @Option(names = "--resume", description = "Continue a killed comparison in OUT: finished arms are loaded, not re-run.") boolean resume;
     @Option(names = "--modes", split = ",", defaultValue = "paper,ffwd",
             description = "FF variants to run (see --ff-mode), e.g. paper,search,ffwd,ffwd-guard (default: ${DEFAULT-VALUE}).") List<String> modes;
+    @Option(names = "--methods", split = ",", paramLabel = "METHOD",
+            description = "Tuning-free methods, each from its own default lr: OPTIMIZER[@LR][+FF-VARIANT] (e.g. prodigy, schedule-free, "
+                    + "dadapt-adam, prodigy+ffwd) or an FF variant on AdamW from " + Method.FF_START_LR + " (e.g. ffwd+lr); 'none' for none "
+                    + "(default: the tuning-free default and the anchors, prodigy and schedule-free).") List<String> methods;
     @Option(names = "--lr-grid", split = ",", paramLabel = "LR", description = "Learning rates for plain AdamW baselines (default: --lr alone).") List<String> lrGrid;
     @Option(names = "--ff-lrs", split = ",", defaultValue = "lr,tuned", paramLabel = "LR",
             description = "Learning rates for FF arms: lr (the --lr), tuned (the grid's best) or values (default: ${DEFAULT-VALUE}).") List<String> ffLrs;
@@ -37,20 +43,27 @@ class CompareCommand implements Runnable {
     @Override
     public void run() {
         Comparison.Result r = execute();
-        System.out.print(ComparisonReport.baselineTable(r) + "\n" + ComparisonReport.ffTable(r));
+        System.out.print(ComparisonReport.baselineTable(r) + (r.methods().isEmpty() ? "" : "\n" + ComparisonReport.methodTable(r))
+                + (r.ff().isEmpty() ? "" : "\n" + ComparisonReport.ffTable(r)));
         System.out.println("report: " + out.resolve("report.md"));
     }
 
     /** Runs the comparison and writes its report; returns the result. */
     Comparison.Result execute() {
         OutputDir.prepare(out, overwrite, resume);
+        // The grid is plain AdamW (or --optimizer); its main lr, for the paper's same-lr arms, is --lr, else the grid's first.
+        if (opts.lr == null) opts.lr = lrGrid != null && !lrGrid.isEmpty() ? lrGrid.get(0) : Double.toString(TrainConfig.LR);
         FineTune.Options o = opts.options();
         String lr = opts.lrText();
         Map<String, FfConfig> variants = new LinkedHashMap<>();
-        for (String m : modes) variants.put(m.trim(), FfConfig.parse(m, opts.ffBase()));
+        for (String m : modes) if (!m.isBlank() && !m.trim().equals("none")) variants.put(m.trim(), FfConfig.parse(m, opts.ffBase()));
+        Map<String, Method> methodMap = new LinkedHashMap<>();
+        for (String m : methods == null ? Method.compared() : methods)
+            if (!m.isBlank() && !m.trim().equals("none")) methodMap.put(m.trim().toLowerCase(java.util.Locale.ROOT), Method.parse(m, opts.ffBase()));
         ObjectMapper json = new ObjectMapper();
         ObjectNode cfg = json.valueToTree(o);
         cfg.set("variants", json.valueToTree(variants));
+        cfg.set("methods", json.valueToTree(methodMap.keySet()));
         cfg.put("lr_text", lr);
         cfg.set("lr_grid", json.valueToTree(lrGrid == null ? List.of(lr) : lrGrid));
         cfg.set("ff_lrs", json.valueToTree(ffLrs));
@@ -58,7 +71,7 @@ class CompareCommand implements Runnable {
         cfg.put("repeats", repeats);
         checkPlan(cfg);
         Comparison.Plan plan = Comparison.Plan.builder(lr).grid(lrGrid == null ? List.of(lr) : lrGrid).ffLrs(ffLrs).variants(variants)
-                .patience(patience).repeats(repeats).dir(out).resume(resume).build();
+                .methods(methodMap).patience(patience).repeats(repeats).dir(out).resume(resume).build();
         try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
              Progress progress = new Progress(o.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),

@@ -5,8 +5,11 @@ import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.Pretrained;
+import dev.ffwd.optim.AdamW;
+import dev.ffwd.optim.OptimizerSpec;
 import dev.ffwd.optim.Schedule;
 import dev.ffwd.train.FineTune;
+import dev.ffwd.train.Method;
 import dev.ffwd.train.TrainConfig;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -29,12 +32,18 @@ final class TrainOptions {
     @Option(names = "--lora-dropout", defaultValue = "" + LoraConfig.DROPOUT, description = "Dropout on the LoRA input (default: ${DEFAULT-VALUE}).") double loraDropout;
     @Option(names = "--targets", split = ",", description = "Module names to adapt (default: the paper's for the architecture).") List<String> targets;
     @Option(names = "--dora", description = "Weight-decomposed LoRA.") boolean dora;
-    @Option(names = "--lr", defaultValue = "" + TrainConfig.LR, description = "Learning rate (default: ${DEFAULT-VALUE}, the paper's).") String lr;
+    @Option(names = "--lr", description = "Learning rate. Without --lr and --optimizer, the tuning-free default runs: "
+            + Method.DEFAULT + " at its own default (see docs/results.md for the measurement); with --optimizer alone, "
+            + "that optimizer's published default; with --lr alone, AdamW (the paper's lr: " + TrainConfig.LR + ").") String lr;
     @Option(names = "--schedule", defaultValue = "constant", description = "constant | linear | cosine (default: ${DEFAULT-VALUE}).") String schedule;
     @Option(names = "--warmup", defaultValue = "" + TrainConfig.WARMUP, description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).") long warmup;
-    @Option(names = "--optimizer", defaultValue = "adamw", description = "adamw | sgd (default: ${DEFAULT-VALUE}).") String optimizer;
+    @Option(names = "--optimizer", description = "${COMPLETION-CANDIDATES}, each with its published defaults "
+            + "(default: adamw when --lr is given, else the tuning-free default " + Method.DEFAULT + ").",
+            completionCandidates = OptimizerNames.class) String optimizer;
+    @Option(names = "--lora-plus-ratio", defaultValue = "" + TrainConfig.LORA_PLUS_RATIO, description = "LoRA+: lora_B's learning rate over lora_A's, "
+            + "e.g. 16 (adamw and sgd; default: ${DEFAULT-VALUE}, plain LoRA).") double loraPlusRatio;
     @Option(names = "--weight-decay", defaultValue = "" + TrainConfig.WEIGHT_DECAY, description = "Decoupled weight decay (default: ${DEFAULT-VALUE}).") double weightDecay;
-    @Option(names = "--adam-eps", defaultValue = "" + TrainConfig.ADAM_EPS, description = "AdamW epsilon (default: ${DEFAULT-VALUE}; the authors' transformers.AdamW: 1e-6).") double adamEps;
+    @Option(names = "--adam-eps", description = "AdamW epsilon (default: " + AdamW.Spec.EPS + "; the authors' transformers.AdamW: 1e-6).") Double adamEps;
     @Option(names = "--clip", defaultValue = "" + TrainConfig.CLIP_NORM, description = "Global gradient-norm clip, 0 = off (default: ${DEFAULT-VALUE}).") double clip;
     @Option(names = "--batch-size", defaultValue = "" + TrainConfig.BATCH_SIZE, description = "Sequences per micro-batch (default: ${DEFAULT-VALUE}).") int batchSize;
     @Option(names = "--grad-accum", defaultValue = "" + TrainConfig.GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).") int gradAccum;
@@ -96,19 +105,43 @@ final class TrainOptions {
                 .withMaxRepeats(ffMaxRepeats).withParams(FfConfig.Params.valueOf(ffParams.trim().toUpperCase()));
     }
 
-    /** The variant of --ff-mode, or Fast Forward off. */
+    /** The variant of --ff-mode, or Fast Forward off; the default method's variant when it has one and --ff is not given. */
     FfConfig ff(boolean enabled) {
-        return enabled ? FfConfig.parse(ffMode, ffBase()) : FfConfig.off();
+        if (enabled) return FfConfig.parse(ffMode, ffBase());
+        Method m = defaultMethod();
+        return m != null ? m.ff() : FfConfig.off();
     }
 
-    /** The learning rate as written (reports key learning rates by their text). */
+    /** For picocli's ${COMPLETION-CANDIDATES}. */
+    static final class OptimizerNames extends java.util.ArrayList<String> {
+        OptimizerNames() {
+            super(OptimizerSpec.TABLE.keySet());
+        }
+    }
+
+    /** The tuning-free default method when neither --lr nor --optimizer is given; else null. */
+    Method defaultMethod() {
+        return lr == null && optimizer == null ? Method.parse(Method.DEFAULT, ffBase()) : null;
+    }
+
+    /** The optimizer: --optimizer, else AdamW when --lr is given, else the default method's. */
+    OptimizerSpec optimizerSpec() {
+        OptimizerSpec spec = optimizer != null ? OptimizerSpec.parse(optimizer) : lr != null ? AdamW.Spec.defaults() : defaultMethod().optimizer();
+        if (adamEps == null) return spec;
+        if (!(spec instanceof AdamW.Spec a)) throw new IllegalArgumentException("--adam-eps applies to adamw, not to " + spec.name());
+        return a.withEps(adamEps);
+    }
+
+    /** The learning rate as written (reports key learning rates by their text): --lr, else the optimizer's default. */
     String lrText() {
-        return lr.trim();
+        if (lr != null) return lr.trim();
+        Method m = defaultMethod();
+        return Double.toString(m != null ? m.lr() : optimizerSpec().defaultLr());
     }
 
     double lr() {
         try {
-            return Double.parseDouble(lr.trim());
+            return Double.parseDouble(lrText());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--lr must be a number, got '" + lr + "'");
         }
@@ -119,8 +152,7 @@ final class TrainOptions {
         List<String> t = targets;
         if (t == null || t.isEmpty()) t = FineTune.defaultTargets(modelConfig().arch());
         TrainConfig tc = TrainConfig.builder().lr(lr()).schedule(Schedule.Kind.valueOf(schedule.toUpperCase())).warmup(warmup)
-                .optimizer(TrainConfig.OptimizerKind.valueOf(optimizer.trim().toUpperCase())).weightDecay(weightDecay).clipNorm(clip)
-                .adamEps(adamEps).batchSize(batchSize).gradAccum(gradAccum).maxSteps(maxSteps).evalEvery(evalEvery)
+                .optimizer(optimizerSpec()).weightDecay(weightDecay).clipNorm(clip).loraPlusRatio(loraPlusRatio).batchSize(batchSize).gradAccum(gradAccum).maxSteps(maxSteps).evalEvery(evalEvery)
                 .evalBatchSize(evalBatchSize).checkpointEvery(checkpointEvery).seed(seed)
                 .memory(new TrainConfig.Memory(lossChunk, checkpointActivations)).build();
         return FineTune.Options.builder(model.model, data, new LoraConfig(loraR, loraAlpha, loraDropout, t, dora))

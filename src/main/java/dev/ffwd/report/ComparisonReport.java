@@ -9,6 +9,7 @@ import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.train.Comparison;
 import dev.ffwd.train.History;
+import dev.ffwd.train.Method;
 import dev.ffwd.train.TrainingRun;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -69,15 +70,21 @@ public final class ComparisonReport {
     public static ObjectNode json(Comparison.Result r, ObjectNode configuration) {
         ObjectNode root = JSON.createObjectNode();
         root.put("lr", r.lr());
-        root.put("target_test_loss", r.baseline().bestTestLoss());
+        root.put("target_test_loss", r.baseline().bestSmoothed());
+        root.put("smoothing_window", History.WINDOW);
         ObjectNode tuned = root.putObject("tuned");
         tuned.put("lr", r.tunedLr());
         tuned.put("target_test_loss", r.tunedTarget());
-        Comparison.Cost atTarget = r.tunedBaseline().costAt(r.tunedTarget());
+        tuned.put("threshold", r.threshold());
+        Comparison.Cost atTarget = r.tunedBaseline().costAt(r.threshold());
         cost(tuned.putObject("cost"), atTarget);
         if (atTarget.accuracy() != null) tuned.put("test_accuracy_at_target", atTarget.accuracy());
+        tuned.put("grid_flops_exact", r.gridFlopsExact());
         ObjectNode arms = root.putObject("arms"), baselines = root.putObject("baselines");
-        for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a));
+        for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a, variant(r, a)));
+        ObjectNode methods = root.putObject("methods");
+        r.methods().forEach((name, a) -> methods.set(name, method(r, a)));
+        root.put("default_method", Method.DEFAULT);
         r.baselines().forEach((lr, a) -> baselines.set(lr, arms.get(a.name())));
         ObjectNode same = root.putObject("savings"), vsTuned = root.putObject("savings_vs_tuned"), vsGrid = root.putObject("savings_vs_grid");
         for (Comparison.Arm a : r.ff()) {
@@ -96,18 +103,44 @@ public final class ComparisonReport {
         return root;
     }
 
-    private static ObjectNode arm(Comparison.Arm a) {
+    /** The FF variant an arm ran: "off" for a baseline, the --modes name for an FF arm, the method's own for a method. */
+    private static String variant(Comparison.Result r, Comparison.Arm a) {
+        if (a.isBaseline()) return "off";
+        if (r.methods().containsKey(a.name())) return a.ff() == null ? "off" : a.name();  // the method names its variant
+        return a.name().substring(3, a.name().lastIndexOf('@'));
+    }
+
+    /** A tuning-free method's line: whether and at what exact cost it reached the threshold, against the tuned run and the grid. */
+    private static ObjectNode method(Comparison.Result r, Comparison.Arm a) {
+        ObjectNode n = JSON.createObjectNode();
+        Comparison.Cost c = a.costAt(r.threshold());
+        n.put("reached", c != null);
+        if (c != null) n.put("flops_exact", c.flopsExact()).put("step", c.step());
+        else n.putNull("flops_exact");
+        Double vsTuned = r.ratioVsTuned(a), vsGrid = r.ratioVsGrid(a);
+        if (vsTuned != null) n.put("ratio_vs_tuned", vsTuned); else n.putNull("ratio_vs_tuned");
+        if (vsGrid != null) n.put("ratio_vs_grid", vsGrid); else n.putNull("ratio_vs_grid");
+        n.put("final_test_loss", a.history().lastTestLoss());
+        n.put("best_smoothed_test_loss", a.bestSmoothed());
+        n.put("lr", a.lr());
+        n.put("stop", a.stop().name().toLowerCase(Locale.ROOT));
+        if (c != null && c.accuracy() != null) n.put("test_accuracy", c.accuracy());
+        return n;
+    }
+
+    private static ObjectNode arm(Comparison.Arm a, String variant) {
         ObjectNode n = JSON.createObjectNode();
         n.put("lr", a.lr());
-        n.put("variant", a.isBaseline() ? "off" : a.name().substring(3, a.name().lastIndexOf('@')));
+        n.put("variant", variant);
         if (a.ff() != null) n.set("fast_forward", JSON.valueToTree(a.ff()));
         n.put("stop", a.stop().name().toLowerCase(Locale.ROOT));
         n.put("budget_cut", a.stop() == TrainingRun.Stop.MAX_STEPS);
         if (a.error() != null) n.put("error", a.error());
         n.put("steps_run", a.steps());
         n.put("best_test_loss", a.bestTestLoss());
+        n.put("best_smoothed_test_loss", a.bestSmoothed());
         n.put("final_test_loss", a.history().lastTestLoss());
-        Comparison.Cost best = a.costAt(a.bestTestLoss());
+        Comparison.Cost best = a.costAt(a.bestSmoothed());
         if (a.history().hasAccuracy()) {
             n.put("best_test_accuracy", a.history().bestAccuracy());
             n.put("test_accuracy_at_best_loss", a.history().best().accuracy());
@@ -160,14 +193,18 @@ public final class ComparisonReport {
 
     public static String markdown(Comparison.Result r) {
         StringBuilder sb = new StringBuilder("# Fast Forward vs. plain LoRA\n\n");
-        Double targetAccuracy = r.tunedBaseline().costAt(r.tunedTarget()).accuracy();
-        sb.append(String.format(Locale.ROOT, "Tuned target: test loss **%.4f**, the lowest best test loss of plain AdamW LoRA over the "
-                + "learning rates %s (reached at lr %s%s).%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()), r.tunedLr(),
-                targetAccuracy == null ? "" : ", with test accuracy " + accuracy(targetAccuracy)));
-        sb.append(baselineTable(r)).append('\n').append(ffTable(r));
+        Double targetAccuracy = r.tunedBaseline().costAt(r.threshold()).accuracy();
+        sb.append(String.format(Locale.ROOT, "Tuned target L* = **%.4f**: the lowest, over plain AdamW LoRA at the learning rates %s, "
+                + "of each run's best %d-evaluation mean test loss (lr %s%s). A run reaches it at its first evaluation whose "
+                + "%d-evaluation mean is at or below L*·%s = %.4f.%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()),
+                History.WINDOW, r.tunedLr(), targetAccuracy == null ? "" : ", with test accuracy " + accuracy(targetAccuracy) + " there",
+                History.WINDOW, Comparison.SLACK, r.threshold()));
+        sb.append(baselineTable(r));
+        if (!r.methods().isEmpty()) sb.append('\n').append(methodTable(r));
+        if (!r.ff().isEmpty()) sb.append('\n').append(ffTable(r));
         String profile = lineProfileTable(r);
         if (!profile.isEmpty()) sb.append("\n### The line at each stage (`profile` arms)\n\n").append(profile);
-        sb.append("\nCost is counted to the first evaluation at or below the target; test-loss evaluations are charged to no arm. ")
+        sb.append("\nCost is counted to the first evaluation whose smoothed test loss is at or below the threshold; test-loss evaluations are charged to no arm. ")
                 .append("*paper*: 3 × forward FLOPs per train step plus FF validation passes; *exact*: LoRA-aware backward. ")
                 .append(classifies(r) ? "Accuracy is on the test split, at the evaluation named (the best test loss, or the first at or below the tuned target). " : "")
                 .append("Wall time is the median over repeats. A saving is given only for an arm that reached its target.\n\n")
@@ -181,15 +218,32 @@ public final class ComparisonReport {
     /** Plain AdamW at each learning rate of the grid: where it stopped and what its best loss cost. */
     public static String baselineTable(Comparison.Result r) {
         boolean acc = classifies(r);
-        StringBuilder sb = new StringBuilder("| baseline lr | best test loss |" + (acc ? " test accuracy there |" : "")
+        StringBuilder sb = new StringBuilder("| baseline lr | best " + History.WINDOW + "-eval mean test loss |" + (acc ? " test accuracy there |" : "")
                 + " at step | stopped by | GFLOPs paper | GFLOPs exact | wall s |\n|---|---:|" + (acc ? "---:|" : "") + "---:|---|---:|---:|---:|\n");
         for (Comparison.Arm a : r.baselines().values()) {
-            Comparison.Cost c = a.costAt(a.bestTestLoss());
+            Comparison.Cost c = a.costAt(a.bestSmoothed());
             sb.append(String.format(Locale.ROOT, "| %s%s | %.4f |%s %s | %s | %s | %s | %s |%n", a.lr(), a.lr().equals(r.tunedLr()) ? " (tuned)" : "",
-                    a.bestTestLoss(), acc ? " " + (c == null ? "—" : accuracy(c.accuracy())) + " |" : "", c == null ? "—" : c.step(), stopText(a),
+                    a.bestSmoothed(), acc ? " " + (c == null ? "—" : accuracy(c.accuracy())) + " |" : "", c == null ? "—" : c.step(), stopText(a),
                     c == null ? "—" : gflops(c.flopsPaper()), c == null ? "—" : gflops(c.flopsExact()),
                     c == null ? "—" : String.format(Locale.ROOT, "%.1f", c.wallMedian())));
         }
+        return sb.toString();
+    }
+
+    /** Each tuning-free method from its own default: whether it reached L*, and its exact FLOPs against the tuned run and the whole grid. */
+    public static String methodTable(Comparison.Result r) {
+        Comparison.Cost tuned = r.tunedBaseline().costAt(r.threshold());
+        StringBuilder sb = new StringBuilder("| method (from its own default lr) | reached L* | at step | GFLOPs exact | × tuned AdamW | × whole grid | final test loss |\n"
+                + "|---|---|---:|---:|---:|---:|---:|\n");
+        sb.append(String.format(Locale.ROOT, "| AdamW at the tuned lr %s (needs the grid) | yes | %d | %s | 1.00 | %.2f | %.4f |%n", r.tunedLr(),
+                tuned.step(), gflops(tuned.flopsExact()), tuned.flopsExact() / r.gridFlopsExact(), r.tunedBaseline().history().lastTestLoss()));
+        r.methods().forEach((name, a) -> {
+            Comparison.Cost c = a.costAt(r.threshold());
+            sb.append(String.format(Locale.ROOT, "| %s%s (lr %s) | %s | %s | %s | %s | %s | %.4f |%n", name, name.equals(Method.DEFAULT) ? " **(default)**" : "",
+                    a.lr(), c != null ? "yes" : a.diverged() ? "**diverged**" : "no", c == null ? "—" : c.step(), c == null ? "—" : gflops(c.flopsExact()),
+                    c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsTuned(a)),
+                    c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsGrid(a)), a.history().lastTestLoss()));
+        });
         return sb.toString();
     }
 
@@ -202,7 +256,7 @@ public final class ComparisonReport {
         for (Comparison.Arm a : r.ff()) {
             List<History.StageAt> st = a.history().stages;
             Comparison.Saving grid = r.vsGrid(a);
-            Comparison.Cost atTarget = a.costAt(r.tunedTarget());
+            Comparison.Cost atTarget = a.costAt(r.threshold());
             String accuracyCell = !acc ? "" : " " + (atTarget == null ? "not reached" : accuracy(atTarget.accuracy())) + " / "
                     + accuracy(a.history().bestAccuracy()) + " |";
             sb.append(String.format(Locale.ROOT, "| %s%s |%s %d (%d) | %d | %s | %s | %s |%n", a.name(), a.diverged() ? " (diverged)" : "",
@@ -306,7 +360,7 @@ public final class ComparisonReport {
             s.setMarker(MARKERS[(i - 1) % MARKERS.length]);  // and its marker
             s.setLineColor(c);
             s.setMarkerColor(c);
-            if (a.isBaseline()) s.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, new float[]{6f, 4f}, 0f));
+            if (r.baselines().containsValue(a)) s.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, new float[]{6f, 4f}, 0f));
             if (!a.history().stages.isEmpty()) {  // FF stages, placed on the arm's curve at the stage's cost
                 double[] sx = a.history().stages.stream().mapToDouble(stageX::apply).toArray();
                 double[] sy = java.util.Arrays.stream(sx).map(v -> interpolate(xs, ys, v)).toArray();
@@ -319,7 +373,7 @@ public final class ComparisonReport {
         }
         if (y.target()) {
             double max = r.arms().stream().flatMap(a -> a.history().points.stream()).mapToDouble(x).max().orElse(1);
-            XYSeries t = chart.addSeries("tuned target", new double[]{0, max}, new double[]{r.tunedTarget(), r.tunedTarget()});
+            XYSeries t = chart.addSeries("L*·" + Comparison.SLACK, new double[]{0, max}, new double[]{r.threshold(), r.threshold()});
             t.setMarker(SeriesMarkers.NONE);
             t.setLineColor(Color.GRAY);
         }

@@ -41,9 +41,11 @@ public final class Checkpoint {
     /**
      * {@code settings}: null in checkpoints written before settings were recorded (nothing to check then).
      * {@code ffLrScale}: Fast Forward's lr multiplier; null in checkpoints written before it existed (then 1).
+     * {@code optimizerScalars}: the optimizer's global scalars (Prodigy's d and its sums); null when it keeps none.
      */
     record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
-                 List<History.Point> points, List<History.StageAt> stages, Map<String, String> settings, Double ffLrScale) {}
+                 List<History.Point> points, List<History.StageAt> stages, Map<String, String> settings, Double ffLrScale,
+                 Map<String, Double> optimizerScalars) {}
 
     /**
      * The settings a resumed run must share with the checkpoint to continue the same trajectory: seed, optimizer and
@@ -57,11 +59,11 @@ public final class Checkpoint {
         m.put("schedule", c.schedule().name().toLowerCase(Locale.ROOT));
         m.put("warmup", Long.toString(c.warmup()));
         if (c.schedule() != Schedule.Kind.CONSTANT) m.put("max_steps", Long.toString(c.maxSteps()));
-        m.put("optimizer", c.optimizer().name().toLowerCase(Locale.ROOT));
+        m.put("optimizer", c.optimizer().name());
         m.put("weight_decay", Double.toString(c.weightDecay()));
         m.put("clip_norm", Double.toString(c.clipNorm()));
-        if (c.optimizer() == TrainConfig.OptimizerKind.ADAMW) m.put("adam_eps", Double.toString(c.adamEps()));
-        else m.put("momentum", Double.toString(c.momentum()));
+        m.putAll(c.optimizer().settings());  // the spec names its own (AdamW: adam_eps; SGD: momentum, as before specs)
+        if (c.loraPlusRatio() != TrainConfig.LORA_PLUS_RATIO) m.put("lora_plus_ratio", Double.toString(c.loraPlusRatio()));
         m.put("batch_size", Integer.toString(c.batchSize()));
         m.put("grad_accum", Integer.toString(c.gradAccum()));
         m.put("ff_mode", ff == null || !ff.enabled() ? "off" : ff.mode().name().toLowerCase(Locale.ROOT));
@@ -101,7 +103,7 @@ public final class Checkpoint {
         History.State hs = h.state();
         State s = new State(ts.step(), ts.cursor(), ts.tokens(), ts.optimizer().steps(), ts.ledger(),
                 fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), hs.points(), hs.stages(), settings(t, ff),
-                fs == null ? null : fs.lrScale());
+                fs == null ? null : fs.lrScale(), ts.optimizer().scalars().isEmpty() ? null : ts.optimizer().scalars());
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
         } catch (IOException e) {
@@ -127,7 +129,7 @@ public final class Checkpoint {
                 if (!list.isEmpty()) bufs.put(name, list.toArray(float[][]::new));
             }
             try {
-                t.restore(new Trainer.State(s.step(), s.cursor(), s.tokens(), params, new Optimizer.State(s.optimizerSteps(), bufs), s.ledger()));
+                t.restore(new Trainer.State(s.step(), s.cursor(), s.tokens(), params, new Optimizer.State(s.optimizerSteps(), bufs, s.optimizerScalars()), s.ledger()));
             } catch (FfwdException | IllegalArgumentException e) {
                 throw new FfwdException(file + ": " + e.getMessage());
             }

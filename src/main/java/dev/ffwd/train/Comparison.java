@@ -17,11 +17,14 @@ import java.util.Map;
 
 /**
  * The experiment a reviewer accepts. Plain AdamW LoRA is trained at every learning rate of a grid until its test loss
- * plateaus (or the step budget cuts it); the lowest best test loss over the grid is the <em>tuned target</em>, and the
- * tuned baseline's cost is what its learning rate needed to reach it. Each Fast Forward variant is then trained, from the
- * same θ₀, seed and data order, at the learning rates asked for, until it reaches the tuned target (or plateaus). Each
- * FF arm is compared at equal test loss against the baseline at its own learning rate (the paper's protocol), against
- * the tuned baseline, and against the whole grid's cost.
+ * plateaus (or the step budget cuts it). L*, the <em>tuned target</em>, is the lowest over the grid of each run's best
+ * smoothed test loss ({@link History#smoothed}: the mean of {@value History#WINDOW} evaluations), and a run has reached
+ * it at its first evaluation whose smoothed loss is at or below the <em>threshold</em> L*·{@value #SLACK}; the tuned
+ * baseline's cost is what its learning rate needed to get there. Each Fast Forward variant is then trained, from the
+ * same θ₀, seed and data order, at the learning rates asked for, and each tuning-free {@link Method} from its own
+ * default, until it reaches the threshold (or plateaus). FF arms are compared at equal test loss against the baseline at
+ * their own learning rate (the paper's protocol), against the tuned baseline, and against the whole grid's cost;
+ * methods by their exact FLOPs over the tuned run's and over the whole grid's.
  * <p>
  * Wall time: an untimed warm-up precedes the first arm, and with {@code repeats > 1} every arm is re-run to the same
  * step in alternating order; costs then carry the min and median wall time over the repeats. FLOPs do not vary.
@@ -30,13 +33,16 @@ import java.util.Map;
  */
 public final class Comparison {
 
+    /** A run has reached a target loss L when its smoothed test loss is at or below L × SLACK. */
+    public static final double SLACK = 1.01;
+
     /**
      * What to run. Learning rates are kept as written (they key the report). {@code ffLrs} may name {@code "lr"} (the
      * main learning rate) and {@code "tuned"} (the grid's best) as well as explicit values. {@code dir} null keeps
      * nothing on disk. Build one with {@link #builder}.
      */
-    public record Plan(String lr, List<String> grid, List<String> ffLrs, Map<String, FfConfig> variants, int patience,
-                       int repeats, Path dir, boolean resume) {
+    public record Plan(String lr, List<String> grid, List<String> ffLrs, Map<String, FfConfig> variants,
+                       Map<String, Method> methods, int patience, int repeats, Path dir, boolean resume) {
         public static final List<String> FF_LRS = List.of("lr", "tuned");
         public static final int PATIENCE = 3;   // evaluations without improvement before an arm stops
         public static final int REPEATS = 1;
@@ -52,6 +58,7 @@ public final class Comparison {
             private List<String> grid;
             private List<String> ffLrs = FF_LRS;
             private Map<String, FfConfig> variants = Map.of();
+            private Map<String, Method> methods = Map.of();
             private int patience = PATIENCE;
             private int repeats = REPEATS;
             private Path dir;
@@ -65,13 +72,14 @@ public final class Comparison {
             public Builder grid(List<String> v) { grid = v; return this; }
             public Builder ffLrs(List<String> v) { ffLrs = v; return this; }
             public Builder variants(Map<String, FfConfig> v) { variants = v; return this; }
+            public Builder methods(Map<String, Method> v) { methods = v; return this; }
             public Builder patience(int v) { patience = v; return this; }
             public Builder repeats(int v) { repeats = v; return this; }
             public Builder dir(Path v) { dir = v; return this; }
             public Builder resume(boolean v) { resume = v; return this; }
 
             public Plan build() {
-                return new Plan(lr, grid, ffLrs, variants, patience, repeats, dir, resume);
+                return new Plan(lr, grid, ffLrs, variants, methods, patience, repeats, dir, resume);
             }
         }
 
@@ -89,6 +97,7 @@ public final class Comparison {
             grid = List.copyOf(grid);
             ffLrs = List.copyOf(ffLrs);
             variants = new LinkedHashMap<>(variants);
+            methods = new LinkedHashMap<>(methods);
         }
     }
 
@@ -153,9 +162,14 @@ public final class Comparison {
             return history.bestTestLoss();
         }
 
-        /** Cost up to the first evaluation at or below {@code target}, or null if the run never got there. */
-        public Cost costAt(double target) {
-            History.Point p = history.firstAtOrBelow(target);
+        /** The lowest smoothed test loss ({@link History#bestSmoothed}). */
+        public double bestSmoothed() {
+            return history.bestSmoothed();
+        }
+
+        /** Cost up to the first evaluation whose smoothed test loss is at or below {@code threshold}, or null if the run never got there. */
+        public Cost costAt(double threshold) {
+            History.Point p = history.firstSmoothedAtOrBelow(threshold);
             return p == null ? null : cost(p);
         }
 
@@ -172,8 +186,25 @@ public final class Comparison {
         }
     }
 
-    /** All arms; {@code tunedLr} is the grid's learning rate with the lowest best test loss, which is the target. */
-    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, String tunedLr, double tunedTarget) {
+    /**
+     * All arms; {@code tunedLr} is the grid's learning rate with the lowest best smoothed test loss, which is the target
+     * L* ({@code tunedTarget}); {@code methods}: the tuning-free methods by name.
+     */
+    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, Map<String, Arm> methods, String tunedLr, double tunedTarget) {
+
+        /** Where a run counts as having reached L*. */
+        public double threshold() {
+            return tunedTarget * SLACK;
+        }
+
+        /** Whether the grid learned anything: L* below the test loss at θ₀. Otherwise no saving or ratio is claimed. */
+        public boolean learned() {
+            return improved(tunedBaseline(), tunedTarget);
+        }
+
+        private static boolean improved(Arm a, double smoothedBest) {
+            return !a.history().points.isEmpty() && smoothedBest < a.history().points.get(0).testLoss();
+        }
 
         public Arm tunedBaseline() {
             return baselines.get(tunedLr);
@@ -187,27 +218,48 @@ public final class Comparison {
         public List<Arm> arms() {
             List<Arm> all = new ArrayList<>(baselines.values());
             all.addAll(ff);
+            all.addAll(methods.values());
             return all;
         }
 
         /**
-         * Against the baseline at the arm's own learning rate, at that baseline's best test loss (the paper's protocol).
-         * No saving is claimed where that baseline never improved on θ₀ (its best is the first evaluation).
+         * Against the baseline at the arm's own learning rate, at that baseline's best smoothed test loss (the paper's
+         * protocol, with the same slack as the tuned target). No saving is claimed where that baseline never had
+         * {@value History#WINDOW} evaluations.
          */
         public Saving vsSameLr(Arm a) {
             Arm base = baselines.get(a.lr());
-            if (base == null || base.history().points.isEmpty()) return Saving.notReached(a.lr());
-            return against(a, base.costAt(base.bestTestLoss()), base.bestTestLoss());
+            if (base == null || !improved(base, base.bestSmoothed())) return Saving.notReached(a.lr());
+            double threshold = base.bestSmoothed() * SLACK;
+            return against(a, base.costAt(threshold), threshold);
         }
 
-        /** Against the tuned baseline, at the tuned target (none claimed if no baseline improved on θ₀). */
+        /** Against the tuned baseline, at the threshold (none claimed if no baseline improved on θ₀). */
         public Saving vsTuned(Arm a) {
-            return against(a, tunedBaseline().costAt(tunedTarget), tunedTarget);
+            if (!learned()) return Saving.notReached(a.lr());
+            return against(a, tunedBaseline().costAt(threshold()), threshold());
         }
 
-        private static Saving against(Arm a, Cost reference, double target) {
-            Cost arm = a.costAt(target);
-            return arm == null || reference.step() == 0 ? Saving.notReached(a.lr()) : Saving.of(a.lr(), reference, arm);
+        private static Saving against(Arm a, Cost reference, double threshold) {
+            Cost arm = a.costAt(threshold);
+            return arm == null || reference == null || reference.step() == 0 ? Saving.notReached(a.lr()) : Saving.of(a.lr(), reference, arm);
+        }
+
+        /** The exact FLOPs of running the whole grid (what finding the tuned learning rate took). */
+        public double gridFlopsExact() {
+            return baselines.values().stream().mapToDouble(b -> b.total().flopsExact()).sum();
+        }
+
+        /** A method's exact FLOPs to the threshold over the tuned run's; null where it never got there. */
+        public Double ratioVsTuned(Arm m) {
+            Cost c = m.costAt(threshold()), t = tunedBaseline().costAt(threshold());
+            return !learned() || c == null || t == null || t.flopsExact() == 0 ? null : c.flopsExact() / t.flopsExact();
+        }
+
+        /** A method's exact FLOPs to the threshold over the whole grid's; null where it never got there. */
+        public Double ratioVsGrid(Arm m) {
+            Cost c = m.costAt(threshold());
+            return !learned() || c == null ? null : c.flopsExact() / gridFlopsExact();
         }
 
         /**
@@ -216,9 +268,10 @@ public final class Comparison {
          */
         public Saving vsGrid(Arm a) {
             if (parseLr(a.lr()) == parseLr(tunedLr)) return null;
-            Cost arm = a.costAt(tunedTarget);
-            Cost tuned = tunedBaseline().costAt(tunedTarget);
-            if (arm == null || tuned.step() == 0) return Saving.notReached(a.lr());
+            if (!learned()) return Saving.notReached(a.lr());
+            Cost arm = a.costAt(threshold());
+            Cost tuned = tunedBaseline().costAt(threshold());
+            if (arm == null || tuned == null || tuned.step() == 0) return Saving.notReached(a.lr());
             double paper = 0, exact = 0, wall = 0, wallMin = 0;
             for (Arm b : baselines.values()) {
                 Cost c = b.total();
@@ -258,25 +311,28 @@ public final class Comparison {
         for (String lr : plan.grid())
             baselines.put(lr, arm("baseline@" + lr, lr, null, TrainingRun.StopRule.plateau(plan.patience())));
         Arm tuned = tuned(baselines.values());
-        double target = tuned.bestTestLoss();
+        double target = tuned.bestSmoothed();
+        TrainingRun.StopRule toThreshold = new TrainingRun.StopRule(plan.patience(), TrainingRun.StopRule.MIN_DELTA, target * SLACK);
         List<Arm> ff = new ArrayList<>();
         for (String lr : ffLrs(tuned.lr()))
-            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, lr, cfg,
-                    new TrainingRun.StopRule(plan.patience(), TrainingRun.StopRule.MIN_DELTA, target))));
-        Result first = new Result(plan.lr(), baselines, ff, tuned.lr(), target);
+            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, lr, cfg, toThreshold)));
+        Map<String, Arm> methods = new LinkedHashMap<>();
+        plan.methods().forEach((name, m) -> methods.put(name, arm(name, m, toThreshold)));
+        Result first = new Result(plan.lr(), baselines, ff, methods, tuned.lr(), target);
         return plan.repeats() == 1 ? first : repeat(first);
     }
 
     /**
-     * The baseline with the lowest best test loss; a diverged baseline counts with the evaluations it finished.
+     * The baseline with the lowest best smoothed test loss; a diverged baseline counts with the evaluations it finished.
      * Ties go to the earlier learning rate of the grid.
      */
     static Arm tuned(java.util.Collection<Arm> baselines) {
         Arm best = null;
         for (Arm a : baselines)
-            if (!a.history().points.isEmpty() && Double.isFinite(a.bestTestLoss()) && (best == null || a.bestTestLoss() < best.bestTestLoss()))
+            if (Double.isFinite(a.bestSmoothed()) && (best == null || a.bestSmoothed() < best.bestSmoothed()))
                 best = a;
-        if (best == null) throw new FfwdException("every baseline diverged before its first evaluation; lower the learning rates of the grid");
+        if (best == null) throw new FfwdException("no baseline of the grid finished " + History.WINDOW
+                + " evaluations (the smoothed test loss needs them); lower the learning rates of the grid or evaluate more often");
         return best;
     }
 
@@ -296,15 +352,23 @@ public final class Comparison {
         ft.newRun(ft.options.train().toBuilder().maxSteps(2).build(), FfConfig.off(), null).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
     }
 
-    /** Runs an arm, or loads it when a resumed comparison finished it before. */
+    /** A tuning-free method's arm: its optimizer from its own default learning rate, with its FF variant if it has one. */
+    private Arm arm(String name, Method m, TrainingRun.StopRule rule) {
+        return arm(name, Double.toString(m.lr()), m.ff().enabled() ? m.ff() : null, m.apply(ft.options.train()), rule);
+    }
+
     private Arm arm(String name, String lr, FfConfig ff, TrainingRun.StopRule rule) {
+        return arm(name, lr, ff, ft.options.train().toBuilder().lr(parseLr(lr)).build(), rule);
+    }
+
+    /** Runs an arm, or loads it when a resumed comparison finished it before. */
+    private Arm arm(String name, String lr, FfConfig ff, TrainConfig t, TrainingRun.StopRule rule) {
         Path saved = plan.dir() == null ? null : plan.dir().resolve("arms").resolve(name + ".json");
         if (saved != null && plan.resume() && Files.isRegularFile(saved)) {
             Arm a = load(saved);
             listener.onArmEnd(a);
             return a;
         }
-        TrainConfig t = ft.options.train().toBuilder().lr(parseLr(lr)).build();
         listener.onArmStart(name, t.maxSteps());
         Path ckpt = saved == null ? null : saved.resolveSibling(name + ".ckpt.safetensors");
         TrainingRun run = ft.newRun(t, ff == null ? FfConfig.off() : ff, ckpt);
@@ -336,8 +400,9 @@ public final class Comparison {
             for (Arm a : order) {
                 if (walls.get(a.name()).size() > r || a.diverged()) continue;  // loaded from a resumed comparison
                 listener.onArmStart(a.name() + " (repeat " + (r + 1) + ")", a.steps());
-                TrainingRun run = ft.newRun(ft.options.train().toBuilder().lr(parseLr(a.lr())).maxSteps(Math.max(1, a.steps())).build(),
-                        a.ff() == null ? FfConfig.off() : a.ff(), null);
+                Method m = first.methods().containsKey(a.name()) ? plan.methods().get(a.name()) : null;
+                TrainConfig t = m != null ? m.apply(ft.options.train()) : ft.options.train().toBuilder().lr(parseLr(a.lr())).build();
+                TrainingRun run = ft.newRun(t.toBuilder().maxSteps(Math.max(1, a.steps())).build(), a.ff() == null ? FfConfig.off() : a.ff(), null);
                 run.run(TrainingRun.StopRule.budget(), listener);
                 double[] w = run.history().wallSeconds();
                 walls.get(a.name()).add(Arrays.copyOf(w, a.history().points.size()));
@@ -346,7 +411,9 @@ public final class Comparison {
         Map<String, Arm> baselines = new LinkedHashMap<>();
         first.baselines().forEach((lr, a) -> baselines.put(lr, a.withWalls(walls.get(a.name()))));
         List<Arm> ff = first.ff().stream().map(a -> a.withWalls(walls.get(a.name()))).toList();
-        Result r = new Result(first.lr(), baselines, ff, first.tunedLr(), first.tunedTarget());
+        Map<String, Arm> methods = new LinkedHashMap<>();
+        first.methods().forEach((name, a) -> methods.put(name, a.withWalls(walls.get(a.name()))));
+        Result r = new Result(first.lr(), baselines, ff, methods, first.tunedLr(), first.tunedTarget());
         if (plan.dir() != null) r.arms().forEach(a -> save(plan.dir().resolve("arms").resolve(a.name() + ".json"), a));
         return r;
     }

@@ -13,10 +13,8 @@ import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Arch;
 import dev.ffwd.model.Pretrained;
-import dev.ffwd.optim.AdamW;
 import dev.ffwd.optim.Optimizer;
 import dev.ffwd.optim.Param;
-import dev.ffwd.optim.Sgd;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -154,10 +152,7 @@ public final class FineTune implements AutoCloseable {
         objective = objective(pretrained.model(), labels.size(), t.seed(), t.memory().lossChunk());
         List<Param> params = new ArrayList<>(lora.params());
         params.addAll(objective.params());
-        Optimizer opt = switch (t.optimizer()) {
-            case SGD -> new Sgd(t.momentum(), t.weightDecay(), t.clipNorm());
-            case ADAMW -> new AdamW(TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, t.adamEps(), t.weightDecay(), t.clipNorm());
-        };
+        Optimizer opt = t.newOptimizer();
         optimizer = opt;
         Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(t));
         if (distributed != null) trainer.gradientsFrom(distributed.create(spec(), t, params));

@@ -74,6 +74,33 @@ public final class History {
         return points.stream().min(java.util.Comparator.comparingDouble(Point::testLoss)).orElse(null);
     }
 
+    /**
+     * Evaluations the smoothed test loss averages over. One evaluation on a few hundred examples is noisy, so the
+     * minimum of single evaluations is a lucky draw rather than a level a run holds; targets use the smoothed loss.
+     */
+    public static final int WINDOW = 3;
+
+    /** The mean test loss of the {@link #WINDOW} evaluations ending at point {@code i} (NaN before there are as many). */
+    public double smoothed(int i) {
+        if (i < WINDOW - 1 || i >= points.size()) return Double.NaN;
+        double sum = 0;
+        for (int j = i - WINDOW + 1; j <= i; j++) sum += points.get(j).testLoss();
+        return sum / WINDOW;
+    }
+
+    /** The lowest smoothed test loss of the run (NaN before {@link #WINDOW} evaluations). */
+    public double bestSmoothed() {
+        double best = Double.NaN;
+        for (int i = WINDOW - 1; i < points.size(); i++) if (!(smoothed(i) >= best)) best = smoothed(i);
+        return best;
+    }
+
+    /** The first point whose smoothed test loss is at or below {@code threshold}, or null. */
+    public Point firstSmoothedAtOrBelow(double threshold) {
+        for (int i = WINDOW - 1; i < points.size(); i++) if (smoothed(i) <= threshold) return points.get(i);
+        return null;
+    }
+
     /** The first point whose test loss is at or below {@code target}, or null. */
     public Point firstAtOrBelow(double target) {
         return points.stream().filter(p -> p.testLoss() <= target).findFirst().orElse(null);

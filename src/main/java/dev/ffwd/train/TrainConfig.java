@@ -1,19 +1,21 @@
 package dev.ffwd.train;
 
+import dev.ffwd.optim.AdamW;
+import dev.ffwd.optim.Optimizer;
+import dev.ffwd.optim.OptimizerSpec;
 import dev.ffwd.optim.Schedule;
 
 /**
  * Optimisation settings, with every default named once here (the CLI shows these). The effective batch is
- * {@code batchSize × gradAccum} sequences (the paper used 512). AdamW's ε and the gradient clip differ between
- * PyTorch's AdamW with clipping (ffwd's default) and the authors' {@code transformers.AdamW} (ε 1e-6, no clipping):
- * see {@link Builder#paperOptimizer()}.
+ * {@code batchSize × gradAccum} sequences (the paper used 512). The optimizer's own settings (betas, ε, Prodigy's d0)
+ * are its {@link OptimizerSpec}; weight decay, the gradient clip and the LoRA+ ratio apply to every optimizer. AdamW's
+ * ε and the gradient clip differ between PyTorch's AdamW with clipping (ffwd's default) and the authors'
+ * {@code transformers.AdamW} (ε 1e-6, no clipping): see {@link Builder#paperOptimizer()}.
  */
 public record TrainConfig(
-        double lr, Schedule.Kind schedule, long warmup, OptimizerKind optimizer, double weightDecay, double clipNorm,
-        double adamEps, double momentum, int batchSize, int gradAccum, long maxSteps, int evalEvery, int evalBatchSize,
+        double lr, Schedule.Kind schedule, long warmup, OptimizerSpec optimizer, double weightDecay, double clipNorm,
+        double loraPlusRatio, int batchSize, int gradAccum, long maxSteps, int evalEvery, int evalBatchSize,
         int checkpointEvery, long seed, Memory memory) implements java.io.Serializable {
-
-    public enum OptimizerKind { ADAMW, SGD }
 
     /**
      * Memory-for-time trade-offs that leave the result unchanged up to fp32 rounding. {@code lossChunk}: positions
@@ -36,12 +38,9 @@ public record TrainConfig(
         }
     }
 
-    public static final double LR = 2e-5;                 // the paper's
+    public static final double LR = AdamW.Spec.LR;        // the paper's
     public static final double CLIP_NORM = 1.0;
-    public static final double ADAM_EPS = 1e-8;           // torch.optim.AdamW
-    public static final double PAPER_ADAM_EPS = 1e-6;     // transformers.AdamW, as the authors' main.py uses it
-    public static final double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999;
-    public static final double SGD_MOMENTUM = 0.9;
+    public static final double LORA_PLUS_RATIO = 1.0;     // plain LoRA: A and B at the same lr
     public static final int BATCH_SIZE = 8;
     public static final int GRAD_ACCUM = 1;
     public static final long WARMUP = 0;             // learning-rate warm-up steps
@@ -70,8 +69,7 @@ public record TrainConfig(
         b.optimizer = optimizer;
         b.weightDecay = weightDecay;
         b.clipNorm = clipNorm;
-        b.adamEps = adamEps;
-        b.momentum = momentum;
+        b.loraPlusRatio = loraPlusRatio;
         b.batchSize = batchSize;
         b.gradAccum = gradAccum;
         b.maxSteps = maxSteps;
@@ -89,7 +87,10 @@ public record TrainConfig(
         if (maxSteps < 1) throw new IllegalArgumentException("max steps must be >= 1, got " + maxSteps);
         if (evalEvery < 1 || evalBatchSize < 1) throw new IllegalArgumentException("eval interval and eval batch size must be >= 1");
         if (checkpointEvery < 1) throw new IllegalArgumentException("checkpoint interval must be >= 1, got " + checkpointEvery);
-        if (!(adamEps > 0)) throw new IllegalArgumentException("AdamW epsilon must be positive, got " + adamEps);
+        if (!(loraPlusRatio > 0) || !Double.isFinite(loraPlusRatio)) throw new IllegalArgumentException("LoRA+ ratio must be positive, got " + loraPlusRatio);
+        if (optimizer != null && loraPlusRatio != 1 && !optimizer.supportsLoraPlus())
+            throw new IllegalArgumentException("LoRA+ (a lora_B lr ratio) combines with adamw or sgd, not with " + optimizer.name());
+        if (!(weightDecay >= 0) || !(clipNorm >= 0)) throw new IllegalArgumentException("weight decay and gradient clip must be >= 0, got " + weightDecay + ", " + clipNorm);
         if (schedule == null || optimizer == null || memory == null) throw new IllegalArgumentException("schedule, optimizer and memory settings must be set");
     }
 
@@ -98,11 +99,10 @@ public record TrainConfig(
         private double lr = LR;
         private Schedule.Kind schedule = Schedule.Kind.CONSTANT;
         private long warmup = WARMUP;
-        private OptimizerKind optimizer = OptimizerKind.ADAMW;
+        private OptimizerSpec optimizer = AdamW.Spec.defaults();
         private double weightDecay = WEIGHT_DECAY;
         private double clipNorm = CLIP_NORM;
-        private double adamEps = ADAM_EPS;
-        private double momentum = SGD_MOMENTUM;
+        private double loraPlusRatio = LORA_PLUS_RATIO;
         private int batchSize = BATCH_SIZE;
         private int gradAccum = GRAD_ACCUM;
         private long maxSteps = MAX_STEPS;
@@ -117,11 +117,10 @@ public record TrainConfig(
         public Builder lr(double v) { lr = v; return this; }
         public Builder schedule(Schedule.Kind v) { schedule = v; return this; }
         public Builder warmup(long v) { warmup = v; return this; }
-        public Builder optimizer(OptimizerKind v) { optimizer = v; return this; }
+        public Builder optimizer(OptimizerSpec v) { optimizer = v; return this; }
         public Builder weightDecay(double v) { weightDecay = v; return this; }
         public Builder clipNorm(double v) { clipNorm = v; return this; }
-        public Builder adamEps(double v) { adamEps = v; return this; }
-        public Builder momentum(double v) { momentum = v; return this; }
+        public Builder loraPlusRatio(double v) { loraPlusRatio = v; return this; }
         public Builder batchSize(int v) { batchSize = v; return this; }
         public Builder gradAccum(int v) { gradAccum = v; return this; }
         public Builder maxSteps(long v) { maxSteps = v; return this; }
@@ -133,13 +132,18 @@ public record TrainConfig(
 
         /** The authors' optimizer: transformers.AdamW (ε 1e-6), no weight decay, no gradient clipping. */
         public Builder paperOptimizer() {
-            return optimizer(OptimizerKind.ADAMW).weightDecay(WEIGHT_DECAY).clipNorm(0.0).adamEps(PAPER_ADAM_EPS);
+            return optimizer(AdamW.Spec.paper()).weightDecay(WEIGHT_DECAY).clipNorm(0.0);
         }
 
         public TrainConfig build() {
-            return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, adamEps, momentum, batchSize, gradAccum,
+            return new TrainConfig(lr, schedule, warmup, optimizer, weightDecay, clipNorm, loraPlusRatio, batchSize, gradAccum,
                     maxSteps, evalEvery, evalBatchSize, checkpointEvery, seed, memory);
         }
+    }
+
+    /** A fresh optimizer of these settings. */
+    public Optimizer newOptimizer() {
+        return optimizer.build(weightDecay, clipNorm, loraPlusRatio, maxSteps);
     }
 
     public Schedule scheduleFor() {

@@ -38,7 +38,6 @@ public final class Trainer {
     private long step;    // optimizer steps done
     private long cursor;  // training examples consumed
     private long tokens;  // training tokens consumed (padding excluded)
-    double lrScale = 1;   // Fast Forward's lr multiplier (FfConfig.lrAdapt), set by TrainingRun before each step
     private long orderEpoch = -1;
     private List<Example> order;
 
@@ -72,8 +71,9 @@ public final class Trainer {
     /**
      * One optimizer step over batchSize × gradAccum examples; returns the mean training loss. The gradient comes from
      * {@link #gradients} (this process, or a cluster); clipping, the optimizer and everything after run here.
+     * {@code lrScale} multiplies the scheduled learning rate (Fast Forward's +lr; 1 otherwise).
      */
-    public double step() {
+    public double step(double lrScale) {
         long t0 = System.nanoTime();
         double paper = 0, exact = 0;
         List<List<Example>> micros = new ArrayList<>(cfg.gradAccum());
@@ -86,6 +86,7 @@ public final class Trainer {
             micros.add(ex);
         }
         double norm, loss;
+        optimizer.useTrainingWeights(params);  // gradients are taken where the optimizer says (Schedule-Free: y)
         try (NDScope ignored = new NDScope()) {
             Gradients.Sum g = gradients.sum(step, micros);
             if (!Double.isFinite(g.loss())) {
@@ -101,6 +102,11 @@ public final class Trainer {
         step++;
         ledger.add(Ledger.Phase.TRAIN, paper, exact, (System.nanoTime() - t0) / 1e9);
         return loss;
+    }
+
+    /** Single-step convenience for tests and benchmarks: {@link #step(double)} at the scheduled lr. */
+    public double step() {
+        return step(1);
     }
 
     /** Mean loss over {@code set} without dropout or gradients, charged to {@code phase}. */
@@ -166,6 +172,7 @@ public final class Trainer {
     public record State(long step, long cursor, long tokens, Map<String, float[]> params, Optimizer.State optimizer, double[] ledger) {}
 
     public State state() {
+        optimizer.useTrainingWeights(params);  // a checkpoint holds the point gradients are taken at
         Map<String, float[]> values = new LinkedHashMap<>();
         for (Param p : params) values.put(p.name(), p.toFloats());
         return new State(step, cursor, tokens, values, optimizer.state(), ledger.state());

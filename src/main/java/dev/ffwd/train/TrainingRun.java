@@ -24,7 +24,10 @@ public final class TrainingRun {
         default void onStage(FastForward.Stage s) {}
     }
 
-    /** When to stop early: after {@code patience} evaluations without a better test loss, or at {@code target}. */
+    /**
+     * When to stop early: after {@code patience} evaluations without a better test loss, or once the smoothed test
+     * loss ({@link History#smoothed}) is at or below {@code target}.
+     */
     public record StopRule(int patience, double minDelta, Double target) {
         /** An improvement smaller than this does not count against the patience. */
         public static final double MIN_DELTA = 1e-4;
@@ -68,8 +71,7 @@ public final class TrainingRun {
                 ff.beforeStep(trainer.steps(), trainer.params());
                 return null;
             });
-            if (ff != null) trainer.lrScale = ff.lrScale();  // after a resume too: the multiplier is in FF's state
-            lastTrain = trainer.step();
+            lastTrain = trainer.step(ff == null ? 1 : ff.lrScale());  // after a resume too: the multiplier is in FF's state
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
                 FastForward.Stage s = chargeToFf(() -> ff.afterStep(trainer.steps(), trainer.params(),
@@ -89,9 +91,15 @@ public final class TrainingRun {
             if (checkpoint != null && (trainer.steps() % cfg.checkpointEvery() == 0 || stop != null
                     || trainer.steps() == cfg.maxSteps()))
                 Checkpoint.save(checkpoint, trainer, ff, history);
-            if (stop != null) return stop;
+            if (stop != null) return atModel(stop);
         }
-        return Stop.MAX_STEPS;
+        return atModel(Stop.MAX_STEPS);
+    }
+
+    /** The run is over (for now): the parameters hold the model's weights, for whatever the caller saves or measures. */
+    private Stop atModel(Stop stop) {
+        trainer.optimizer().useModelWeights(trainer.params());
+        return stop;
     }
 
     /**
@@ -102,14 +110,23 @@ public final class TrainingRun {
         Ledger l = trainer.ledger();
         double probes = l.seconds(Ledger.Phase.FF);
         long t0 = System.nanoTime();
-        T result = work.get();
+        T result = onModelWeights(work);
         double bookkeeping = (System.nanoTime() - t0) / 1e9 - (l.seconds(Ledger.Phase.FF) - probes);
         l.add(Ledger.Phase.FF, 0, 0, bookkeeping);
         return result;
     }
 
+    /**
+     * Runs {@code work} with the model's weights in the parameters (Schedule-Free's x; the trained weights for other
+     * optimizers): evaluation and Fast Forward see what a saved adapter would hold. The next step goes back.
+     */
+    private <T> T onModelWeights(java.util.function.Supplier<T> work) {
+        trainer.optimizer().useModelWeights(trainer.params());
+        return work.get();
+    }
+
     private void record(double trainLoss, Listener listener) {
-        Metrics m = trainer.metrics(test, Ledger.Phase.EVAL);
+        Metrics m = onModelWeights(() -> trainer.metrics(test, Ledger.Phase.EVAL));
         double loss = m.loss();
         if (!Double.isFinite(loss))
             throw new Trainer.Diverged("test loss is " + loss + " after step " + trainer.steps()
@@ -124,7 +141,7 @@ public final class TrainingRun {
 
     private Stop check(StopRule rule) {
         List<History.Point> pts = history.points;
-        if (rule.target() != null && history.lastTestLoss() <= rule.target()) return Stop.TARGET_REACHED;
+        if (rule.target() != null && history.smoothed(pts.size() - 1) <= rule.target()) return Stop.TARGET_REACHED;
         if (rule.patience() > 0 && pts.size() > rule.patience()) {
             double bestBefore = pts.subList(0, pts.size() - rule.patience()).stream()
                     .mapToDouble(History.Point::testLoss).min().orElseThrow();

@@ -54,9 +54,7 @@ class SparkTrainingTest {
     void localTwoWithCheckpointingAndALossChunkEqualsOneProcess() throws Exception {
         Path data = TestData.stories(tmp, 120, 7);
         TrainConfig c = config(4);
-        TrainConfig memory = new TrainConfig(c.lr(), c.schedule(), c.warmup(), c.optimizer(), c.weightDecay(), c.clipNorm(), c.adamEps(),
-                c.momentum(), c.batchSize(), c.gradAccum(), c.maxSteps(), c.evalEvery(), c.evalBatchSize(), c.checkpointEvery(), c.seed(),
-                new TrainConfig.Memory(5, true));
+        TrainConfig memory = c.toBuilder().memory(new TrainConfig.Memory(5, true)).build();
         compare(TestData.tinyLlama(data, memory, 0.1), FF, "local[2]");
     }
 

@@ -70,8 +70,8 @@ class ActivationCheckpointTest {
 
     /** One step's summed gradient (as Trainer takes it), with or without checkpointing; step index {@code step} seeds dropout. */
     private static Step step(Objective objective, List<Param> params, List<List<Example>> micros, boolean checkpoint, long step) {
-        TrainConfig cfg = new TrainConfig(1e-3, Schedule.Kind.CONSTANT, 0, TrainConfig.OptimizerKind.ADAMW, 0, 1.0, TrainConfig.ADAM_EPS,
-                0.9, 3, micros.size(), 10, 1, 3, 10, 7, new TrainConfig.Memory(5, checkpoint));
+        TrainConfig cfg = TrainConfig.builder().lr(1e-3).batchSize(3).gradAccum(micros.size()).maxSteps(10).evalEvery(1).evalBatchSize(3)
+                .checkpointEvery(10).seed(7).memory(new TrainConfig.Memory(5, checkpoint)).build();
         Gradients.Sum sum;
         List<float[]> grads = new ArrayList<>();
         try (NDScope ignored = new NDScope()) {

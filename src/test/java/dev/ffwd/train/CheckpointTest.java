@@ -64,7 +64,7 @@ class CheckpointTest {
             Map<String, float[][]> one = new java.util.LinkedHashMap<>();
             saved.optimizer().buffers().forEach((k, v) -> one.put(k, new float[][]{v[0]}));
             Trainer.State sgd = new Trainer.State(saved.step(), saved.cursor(), saved.tokens(), saved.params(),
-                    new dev.ffwd.optim.Optimizer.State(saved.optimizer().steps(), one), saved.ledger());
+                    new dev.ffwd.optim.Optimizer.State(saved.optimizer().steps(), one, Map.of()), saved.ledger());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> again.trainer().restore(sgd));
             assertTrue(e.getMessage().contains("has 1 buffers, expected 2"), e.getMessage());
         }

@@ -13,10 +13,19 @@ import static org.junit.jupiter.api.Assertions.*;
 class ComparisonTest {
 
     /**
-     * A run whose evaluation i is at step 10·i, costs (i+1)·flopsPerPoint and has test loss losses[i], and test accuracy
-     * 1 − losses[i]/2 (any value that differs between evaluations shows which evaluation a figure was read at).
+     * A run that holds each level of {@code levels} for {@link History#WINDOW} evaluations, so that its smoothed test
+     * loss reaches each level exactly at the level's last evaluation. Evaluation i is at step 10·i, costs
+     * (i+1)·flopsPerPoint and has test accuracy 1 − loss/2 (any value that differs between levels shows which evaluation
+     * a figure was read at). Costs and savings come out as with one evaluation per level, times the window.
      */
-    static Comparison.Arm arm(String name, String lr, FfConfig ff, TrainingRun.Stop stop, double flopsPerPoint, double... losses) {
+    static Comparison.Arm arm(String name, String lr, FfConfig ff, TrainingRun.Stop stop, double flopsPerPoint, double... levels) {
+        double[] losses = new double[levels.length * History.WINDOW];
+        for (int i = 0; i < losses.length; i++) losses[i] = levels[i / History.WINDOW];
+        return raw(name, lr, ff, stop, flopsPerPoint, losses);
+    }
+
+    /** A run with test loss losses[i] at evaluation i (step 10·i, cost (i+1)·flopsPerPoint). */
+    static Comparison.Arm raw(String name, String lr, FfConfig ff, TrainingRun.Stop stop, double flopsPerPoint, double... losses) {
         History h = new History();
         double[] wall = new double[losses.length];
         for (int i = 0; i < losses.length; i++) {
@@ -25,6 +34,25 @@ class ComparisonTest {
             wall[i] = i + 1.0;
         }
         return new Comparison.Arm(name, lr, ff, stop, null, 10L * (losses.length - 1), h, List.of(wall));
+    }
+
+    @Test
+    void theTargetIsTheBestSmoothedLossAndAMethodReachesItsThresholdOnItsOwnSmoothedLoss() {
+        // one lucky evaluation (0.2) is not a level: the smoothed minimum is (0.4 + 0.2 + 0.45)/3 = 0.35
+        Comparison.Arm tuned = raw("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.5, 0.4, 0.2, 0.45, 0.5);
+        assertEquals(0.35, tuned.bestSmoothed(), 1e-12);
+        assertEquals(0.2, tuned.bestTestLoss(), 0);
+        // a method that gets to 0.35·1.01 as a 3-evaluation mean at its 5th evaluation ((0.34 + 0.36 + 0.35)/3)
+        Comparison.Arm m = raw("prodigy", "1.0", null, TrainingRun.Stop.TARGET_REACHED, 1, 1.0, 0.5, 0.34, 0.36, 0.35);
+        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", tuned), List.of(), Map.of("prodigy", m), "1e-3", tuned.bestSmoothed());
+        assertEquals(0.35 * Comparison.SLACK, r.threshold(), 1e-12);
+        assertEquals(40, m.costAt(r.threshold()).step());
+        assertEquals(40, tuned.costAt(r.threshold()).step());
+        assertEquals(1.0, r.ratioVsTuned(m), 1e-12, "both got there at their 5th evaluation");
+        assertEquals(5.0 / 6, r.ratioVsGrid(m), 1e-12, "the grid (one run of 6 evaluations) cost 6 units");
+        Comparison.Arm never = raw("schedule-free", "0.0025", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.2, 0.9, 0.9);
+        assertNull(r.ratioVsTuned(never), "one evaluation under the threshold is not a smoothed loss under it");
+        assertNull(r.ratioVsGrid(never));
     }
 
     @Test
@@ -53,7 +81,7 @@ class ComparisonTest {
         // FF at 1e-4 reaches the same-lr target (0.5) at its 2nd point and the tuned target (0.3) at its 3rd
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.45, 0.3);
         Comparison.Arm slowFf = arm("ff-paper@1e-4", "1e-4", FfConfig.paper(), TrainingRun.Stop.PLATEAU, 10, 1.0, 0.7, 0.55);
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff, slowFf), "1e-3", 0.3);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff, slowFf), Map.of(), "1e-3", 0.3);
 
         Comparison.Saving same = r.vsSameLr(ff);  // baseline@1e-4 reaches 0.5 at its 4th point: 40 paper FLOPs; FF 20
         assertTrue(same.reached());
@@ -81,7 +109,7 @@ class ComparisonTest {
     void accuracyIsReadWhereEachRunFirstReachedTheTarget() {
         Map<String, Comparison.Arm> baselines = grid();
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.45, 0.28);
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), "1e-3", 0.3);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), Map.of(), "1e-3", 0.3);
         Comparison.Saving same = r.vsSameLr(ff);   // target 0.5: FF first at or below it at 0.45, the baseline at 0.5
         assertEquals(accuracy(0.45), same.accuracy(), 0);
         assertEquals(accuracy(0.5), same.referenceAccuracy(), 0);
@@ -101,7 +129,7 @@ class ComparisonTest {
         assertEquals(accuracy(0.3) / 2, base.path("macro_f1_at_best_loss").asDouble(), 0);
         assertEquals(accuracy(0.35), base.path("final_test_accuracy").asDouble(), 0);
         assertEquals(accuracy(0.3), base.path("cost_to_best").path("test_accuracy").asDouble(), 0);
-        assertEquals(accuracy(0.5), base.path("curve").get(1).path("test_accuracy").asDouble(), 0);
+        assertEquals(accuracy(0.5), base.path("curve").get(History.WINDOW).path("test_accuracy").asDouble(), 0);
         assertEquals(accuracy(0.3), json.path("tuned").path("test_accuracy_at_target").asDouble(), 0);
         assertEquals(accuracy(0.28), json.path("savings_vs_tuned").path(ff.name()).path("test_accuracy").asDouble(), 0);
         assertEquals(accuracy(0.3), json.path("savings_vs_tuned").path(ff.name()).path("reference_test_accuracy").asDouble(), 0);
@@ -116,8 +144,9 @@ class ComparisonTest {
         History h = new History();
         h.points.add(new History.Point(0, 1, 1, 1, 2.0, Double.NaN, null, null));
         h.points.add(new History.Point(10, 2, 2, 2, 1.5, 1.7, null, null));
-        Comparison.Arm b = new Comparison.Arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.MAX_STEPS, null, 10, h, List.of(new double[]{1, 2}));
-        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", b), List.of(), "1e-3", 1.5);
+        h.points.add(new History.Point(20, 3, 3, 3, 1.0, 1.2, null, null));
+        Comparison.Arm b = new Comparison.Arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.MAX_STEPS, null, 20, h, List.of(new double[]{1, 2, 3}));
+        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", b), List.of(), Map.of(), "1e-3", 1.5);
         var json = dev.ffwd.report.ComparisonReport.json(r, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode());
         assertFalse(json.path("baselines").path("1e-3").has("best_test_accuracy"));
         assertFalse(json.path("tuned").has("test_accuracy_at_target"));
@@ -129,28 +158,28 @@ class ComparisonTest {
         Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
         baselines.put("1e-4", arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, 10, 0.69, 0.70, 0.71));
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 0.69, 0.68);
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), "1e-4", 0.69);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), Map.of(), "1e-4", 0.69);
         assertFalse(r.vsSameLr(ff).reached(), "the target is θ₀'s own loss: nothing to save, and no 0/0");
         assertFalse(r.vsTuned(ff).reached());
     }
 
     @Test
     void wallTimeIsTheMedianAndMinimumOverRepeats() {
-        Comparison.Arm a = arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.5);
+        Comparison.Arm a = raw("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.5, 0.3);
         Comparison.Arm repeated = new Comparison.Arm(a.name(), a.lr(), null, a.stop(), null, a.steps(), a.history(),
-                List.of(new double[]{1, 4}, new double[]{1, 2}, new double[]{1, 9}));
-        Comparison.Cost c = repeated.costAt(0.5);
+                List.of(new double[]{1, 1, 4}, new double[]{1, 1, 2}, new double[]{1, 1, 9}));
+        Comparison.Cost c = repeated.costAt(0.6);
         assertEquals(4, c.wallMedian());
         assertEquals(2, c.wallMin());
     }
 
     @Test
     void thePlanAlwaysTrainsTheSameLrBaselineAndRejectsBadLearningRates() {
-        Comparison.Plan p = new Comparison.Plan("2e-4", List.of("1e-4", "1e-3"), List.of("lr", "tuned"), Map.of(), 3, 1, null, false);
+        Comparison.Plan p = new Comparison.Plan("2e-4", List.of("1e-4", "1e-3"), List.of("lr", "tuned"), Map.of(), Map.of(), 3, 1, null, false);
         assertEquals(List.of("2e-4", "1e-4", "1e-3"), p.grid());
         assertThrows(IllegalArgumentException.class,
-                () -> new Comparison.Plan("1e-4", List.of("fast"), List.of("lr"), Map.of(), 3, 1, null, false));
+                () -> new Comparison.Plan("1e-4", List.of("fast"), List.of("lr"), Map.of(), Map.of(), 3, 1, null, false));
         assertThrows(IllegalArgumentException.class,
-                () -> new Comparison.Plan("-1", List.of("1e-4"), List.of("lr"), Map.of(), 3, 1, null, false));
+                () -> new Comparison.Plan("-1", List.of("1e-4"), List.of("lr"), Map.of(), Map.of(), 3, 1, null, false));
     }
 }

@@ -15,21 +15,21 @@ class TrainConfigTest {
     @Test
     void builderStartsFromTheNamedDefaults() {
         TrainConfig d = TrainConfig.defaults();
-        assertEquals(List.of(TrainConfig.LR, TrainConfig.CLIP_NORM, TrainConfig.ADAM_EPS, TrainConfig.SGD_MOMENTUM, TrainConfig.WEIGHT_DECAY),
-                List.of(d.lr(), d.clipNorm(), d.adamEps(), d.momentum(), d.weightDecay()));
+        assertEquals(List.of(TrainConfig.LR, TrainConfig.CLIP_NORM, TrainConfig.LORA_PLUS_RATIO, TrainConfig.WEIGHT_DECAY),
+                List.of(d.lr(), d.clipNorm(), d.loraPlusRatio(), d.weightDecay()));
         assertEquals(List.of((long) TrainConfig.BATCH_SIZE, (long) TrainConfig.GRAD_ACCUM, TrainConfig.MAX_STEPS, TrainConfig.WARMUP,
                         (long) TrainConfig.EVAL_EVERY, (long) TrainConfig.EVAL_BATCH_SIZE, (long) TrainConfig.CHECKPOINT_EVERY, TrainConfig.SEED),
                 List.of((long) d.batchSize(), (long) d.gradAccum(), d.maxSteps(), d.warmup(), (long) d.evalEvery(), (long) d.evalBatchSize(),
                         (long) d.checkpointEvery(), d.seed()));
         assertEquals(Schedule.Kind.CONSTANT, d.schedule());
-        assertEquals(TrainConfig.OptimizerKind.ADAMW, d.optimizer());
+        assertEquals(dev.ffwd.optim.AdamW.Spec.defaults(), d.optimizer());
         assertEquals(TrainConfig.Memory.defaults(), d.memory());
     }
 
     @Test
     void toBuilderKeepsEveryFieldAndChangesOnlyWhatIsSet() {
-        TrainConfig t = TrainConfig.builder().lr(3e-4).schedule(Schedule.Kind.COSINE).warmup(5).optimizer(TrainConfig.OptimizerKind.SGD)
-                .weightDecay(0.01).clipNorm(0.5).adamEps(1e-7).momentum(0.8).batchSize(3).gradAccum(2).maxSteps(17).evalEvery(4)
+        TrainConfig t = TrainConfig.builder().lr(3e-4).schedule(Schedule.Kind.COSINE).warmup(5).optimizer(new dev.ffwd.optim.Sgd.Spec(0.8))
+                .weightDecay(0.01).clipNorm(0.5).loraPlusRatio(4).batchSize(3).gradAccum(2).maxSteps(17).evalEvery(4)
                 .evalBatchSize(9).checkpointEvery(6).seed(99).memory(new TrainConfig.Memory(64, true)).build();
         assertEquals(t, t.toBuilder().build());
         TrainConfig longer = t.toBuilder().maxSteps(30).build();
@@ -39,9 +39,9 @@ class TrainConfigTest {
 
     @Test
     void paperOptimizerIsTheAuthorsAdamW() {
-        TrainConfig p = TrainConfig.builder().optimizer(TrainConfig.OptimizerKind.SGD).clipNorm(2).weightDecay(0.1).paperOptimizer().build();
-        assertEquals(TrainConfig.OptimizerKind.ADAMW, p.optimizer());
-        assertEquals(List.of(0.0, 0.0, TrainConfig.PAPER_ADAM_EPS), List.of(p.clipNorm(), p.weightDecay(), p.adamEps()));
+        TrainConfig p = TrainConfig.builder().optimizer(dev.ffwd.optim.Sgd.Spec.defaults()).clipNorm(2).weightDecay(0.1).paperOptimizer().build();
+        assertEquals(new dev.ffwd.optim.AdamW.Spec(0.9, 0.999, 1e-6), p.optimizer());
+        assertEquals(List.of(0.0, 0.0), List.of(p.clipNorm(), p.weightDecay()));
     }
 
     @Test

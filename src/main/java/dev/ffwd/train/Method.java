@@ -1,0 +1,71 @@
+package dev.ffwd.train;
+
+import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.optim.AdamW;
+import dev.ffwd.optim.OptimizerSpec;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A way to train that needs no learning-rate sweep: an optimizer started from its own default learning rate,
+ * optionally with Fast Forward. Written {@code OPTIMIZER[@LR][+FF-VARIANT]} ({@code prodigy}, {@code schedule-free},
+ * {@code prodigy+ffwd}, {@code adamw@1e-4+ffwd+lr}); a bare Fast Forward variant ({@code ffwd+lr}) runs on AdamW
+ * from {@link #FF_START_LR}. {@link #DEFAULT} is what {@code train} runs when no learning rate is given.
+ */
+public record Method(String name, OptimizerSpec optimizer, double lr, FfConfig ff) {
+
+    /**
+     * The tuning-free default, chosen by measurement ({@code ./ffwd suite --quick}; docs/results.md): the method with
+     * the lowest median exact-FLOP ratio to the tuned AdamW run among those that reach its loss.
+     */
+    public static final String DEFAULT = "prodigy";
+
+    /** The methods {@code compare} and {@code suite} measure unless told otherwise: the anchors, FF as a step-size finder, FF on top of them. */
+    public static final List<String> MEASURED = List.of("prodigy", "schedule-free", "dadapt-adam", "ffwd+lr", "prodigy+ffwd", "schedule-free+ffwd");
+
+    /** What {@code compare} measures by default: the default and the two anchors, Prodigy and Schedule-Free AdamW. */
+    public static List<String> compared() {
+        java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(List.of(DEFAULT, "prodigy", "schedule-free"));
+        return List.copyOf(names);
+    }
+
+    /** Where FF's lr multiplier (+lr) starts AdamW when no lr is given: the bottom of the usual LoRA range, which ×64 (its bound) covers. */
+    public static final double FF_START_LR = 1e-4;
+
+    public Method {
+        if (name == null || optimizer == null || ff == null) throw new IllegalArgumentException("method name, optimizer and FF settings must be set");
+        if (!(lr > 0) || !Double.isFinite(lr)) throw new IllegalArgumentException("method '" + name + "': learning rate must be positive, got " + lr);
+    }
+
+    /** The method {@code spec} names, with FF variants built on {@code ffBase} (interval, warm-up, max repeats). */
+    public static Method parse(String spec, FfConfig ffBase) {
+        String s = spec.trim().toLowerCase(Locale.ROOT);
+        String opt = OptimizerSpec.TABLE.keySet().stream().filter(n -> s.equals(n) || s.startsWith(n + "@") || s.startsWith(n + "+"))
+                .max(java.util.Comparator.comparingInt(String::length)).orElse(null);
+        if (opt == null) {  // a Fast Forward variant alone: AdamW from FF_START_LR
+            try {
+                return new Method(s, AdamW.Spec.defaults(), FF_START_LR, FfConfig.parse(s, ffBase));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown method '" + spec + "': expected OPTIMIZER[@LR][+FF-VARIANT] with an optimizer of "
+                        + String.join(", ", OptimizerSpec.TABLE.keySet()) + ", or a Fast Forward variant (" + e.getMessage() + ")");
+            }
+        }
+        OptimizerSpec o = OptimizerSpec.parse(opt);
+        String rest = s.substring(opt.length());
+        double lr = o.defaultLr();
+        if (rest.startsWith("@")) {
+            int plus = rest.indexOf('+');
+            String lrText = plus < 0 ? rest.substring(1) : rest.substring(1, plus);
+            lr = Comparison.parseLr(lrText);
+            rest = plus < 0 ? "" : rest.substring(plus);
+        }
+        FfConfig ff = rest.isEmpty() ? FfConfig.off() : FfConfig.parse(rest.substring(1), ffBase);
+        return new Method(s, o, lr, ff);
+    }
+
+    /** {@code base} with this method's optimizer and learning rate. */
+    public TrainConfig apply(TrainConfig base) {
+        return base.toBuilder().optimizer(optimizer).lr(lr).build();
+    }
+}
