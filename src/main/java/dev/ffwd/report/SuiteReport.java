@@ -48,7 +48,9 @@ public final class SuiteReport {
         ObjectNode root = JSON.createObjectNode().put("command", command);
         ObjectNode tasks = root.putObject("tasks");
         Map<String, Map<String, List<JsonNode>>> overall = new LinkedHashMap<>();  // role → comparison → savings
+        Map<String, List<JsonNode>> methodsOverall = new LinkedHashMap<>();         // method → its line in each comparison
         reports.forEach((task, files) -> {
+            Map<String, List<JsonNode>> methodsHere = new LinkedHashMap<>();
             ObjectNode t = tasks.putObject(task);
             ArrayNode seeds = t.putArray("seeds");
             Map<String, Map<String, List<JsonNode>>> byRole = new LinkedHashMap<>();
@@ -63,6 +65,11 @@ public final class SuiteReport {
                     s.put("tuned_test_accuracy", r.path("tuned").path("test_accuracy_at_target").asDouble());
                 ArrayNode cut = s.putArray("baselines_cut_by_budget");
                 r.path("baselines").fields().forEachRemaining(e -> { if (e.getValue().path("budget_cut").asBoolean()) cut.add(e.getKey()); });
+                r.path("methods").fields().forEachRemaining(e -> {
+                    methodsHere.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue());
+                    methodsOverall.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue());
+                });
+                s.set("methods", r.path("methods"));
                 ObjectNode arms = s.putObject("arms");
                 for (Iterator<Map.Entry<String, JsonNode>> it = r.path("savings").fields(); it.hasNext(); ) {
                     String name = it.next().getKey();
@@ -79,9 +86,32 @@ public final class SuiteReport {
                 }
             }
             t.set("summary", summary(byRole));
+            t.set("methods", methodSummary(methodsHere));
         });
         root.set("overall", summary(overall));
+        root.set("methods", methodSummary(methodsOverall));
+        root.put("default_method", dev.ffwd.train.Method.DEFAULT);
         return root;
+    }
+
+    /** Ratios a method's line in a comparison carries; aggregated over the cases that reached L*. */
+    static final List<String> RATIOS = List.of("ratio_vs_tuned", "ratio_vs_grid");
+
+    /** Per method: the cases that reached L* out of all, and median / min / max of its cost ratios over those that did. */
+    private static ObjectNode methodSummary(Map<String, List<JsonNode>> lines) {
+        ObjectNode out = JSON.createObjectNode();
+        lines.forEach((method, cases) -> {
+            ObjectNode n = out.putObject(method);
+            List<JsonNode> reached = cases.stream().filter(c -> c.path("reached").asBoolean()).toList();
+            n.put("reached", reached.size());
+            n.put("of", cases.size());
+            n.put("reached_share", cases.isEmpty() ? 0 : reached.size() / (double) cases.size());
+            for (String ratio : RATIOS) {
+                double[] v = reached.stream().mapToDouble(c -> c.path(ratio).asDouble()).sorted().toArray();
+                if (v.length > 0) n.putObject(ratio).put("median", median(v)).put("min", v[0]).put("max", v[v.length - 1]);
+            }
+        });
+        return out;
     }
 
     /** The roles an FF arm plays: its variant at the main lr and/or at the tuned lr. */
@@ -161,6 +191,7 @@ public final class SuiteReport {
             roles.forEach(r -> sb.append(" **").append(cell(root.path("overall").path(r).path(v[0]), v[1])).append("** |"));
             sb.append("\n\n");
         }
+        methodTable(root, sb);
         accuracyTable(root, roles, sb);
         List<String> cut = new ArrayList<>();
         root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> s.path("baselines_cut_by_budget")
@@ -168,6 +199,39 @@ public final class SuiteReport {
         sb.append(cut.isEmpty() ? "Every baseline stopped at a plateau, none by the step budget.\n"
                 : "Baselines cut by the step budget (still improving when stopped): " + String.join("; ", cut) + ".\n");
         return sb.toString();
+    }
+
+    /** The tuning-free methods: how often each reached L*, and its exact FLOPs over the tuned AdamW run's and the grid's. */
+    private static void methodTable(JsonNode root, StringBuilder sb) {
+        if (root.path("methods").isEmpty()) return;
+        sb.append("## Without tuning the learning rate: each method from its own default\n\n")
+                .append("Exact FLOPs to L* (its 3-evaluation mean test loss at or below L*·1.01) over the tuned AdamW run's, and over the ")
+                .append("whole grid's; median [min, max] over the task × seed cases that reached L*. ")
+                .append("Default without `--lr`: **").append(root.path("default_method").asText()).append("**.\n\n")
+                .append("| method | reached L* | × tuned AdamW | × whole grid |\n|---|---:|---:|---:|\n");
+        root.path("methods").fields().forEachRemaining(e -> {
+            JsonNode m = e.getValue();
+            sb.append("| ").append(e.getKey()).append(" | ").append(m.path("reached").asInt()).append('/').append(m.path("of").asInt())
+                    .append(" | ").append(ratioCell(m.path("ratio_vs_tuned"))).append(" | ").append(ratioCell(m.path("ratio_vs_grid"))).append(" |\n");
+        });
+        sb.append("\nPer task (× tuned AdamW, reached/cases):\n\n| task |");
+        List<String> names = new ArrayList<>();
+        root.path("methods").fieldNames().forEachRemaining(names::add);
+        names.forEach(n -> sb.append(' ').append(n).append(" |"));
+        sb.append("\n|---|").append("---:|".repeat(names.size())).append('\n');
+        root.path("tasks").fields().forEachRemaining(e -> {
+            sb.append("| ").append(e.getKey()).append(" |");
+            for (String n : names) {
+                JsonNode m = e.getValue().path("methods").path(n);
+                sb.append(' ').append(m.isMissingNode() ? "—" : ratioCell(m.path("ratio_vs_tuned")) + " (" + m.path("reached").asInt() + "/" + m.path("of").asInt() + ")").append(" |");
+            }
+            sb.append('\n');
+        });
+        sb.append('\n');
+    }
+
+    private static String ratioCell(JsonNode r) {
+        return r.isMissingNode() ? "—" : String.format(Locale.ROOT, "%.2f× [%.2f, %.2f]", r.path("median").asDouble(), r.path("min").asDouble(), r.path("max").asDouble());
     }
 
     /**
