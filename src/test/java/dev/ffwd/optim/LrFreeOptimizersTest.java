@@ -133,7 +133,8 @@ class LrFreeOptimizersTest {
                 Map<String, Double> sc = opt.scalars();
                 close(ref.d(), sc.get("d"), "d, " + at);
                 close(ref.dMax(), sc.get("d_max"), "d_max, " + at);
-                close(ref.dNumerator(), sc.get("d_numerator"), "d_numerator, " + at);
+                // ⟨g, x₀ − x⟩ cancels most in fp32 while d stays near d0 (the safeguarded run never leaves it): 1e-3 relative
+                assertEquals(ref.dNumerator(), sc.get("d_numerator"), 1e-3 * Math.abs(ref.dNumerator()), "d_numerator, " + at);
                 assertEquals(ref.k(), sc.get("k").longValue(), at);
             }
             if (!options) assertTrue(ref.d() > 100 * 1e-6, "the problem moves d off d0 (d = " + ref.d() + ")");
