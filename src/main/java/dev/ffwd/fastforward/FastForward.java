@@ -91,7 +91,7 @@ public final class FastForward {
             Stage s = new Line(moved, delta, validationLoss, stepsDone, span).run();
             adapt(s);
             if (cfg.lrAdapt()) {
-                lrScale = nextLrScale(lrScale, s);
+                lrScale = nextLrScale(lrScale, s, cfg.lrRule());
                 s = new Stage(s.step(), s.span(), s.tau(), s.taus(), s.losses(), s.hitNonFinite(), lrScale);
             }
             nextStage = stepsDone + interval;
@@ -100,14 +100,16 @@ public final class FastForward {
     }
 
     /**
-     * Adaptive interval, a back-off: a stage that gained at most one step's worth doubles the interval (up to 4× the
-     * configured one), so that a line with nothing to give costs fewer probes; a stage that gained at least the
-     * interval's worth brings it back to the configured one. It never goes below the configured interval, whose
-     * Δ would be noisier.
+     * Adaptive interval, a back-off: a stage that found nothing (τ = 0) multiplies the interval by
+     * {@link FfConfig#REJECTED_BACKOFF} (up to {@link FfConfig#BACKOFF_CAP}× the configured one), so that at a learning
+     * rate that needs no help stages soon cost almost nothing; one that gained at most one step's worth doubles it (up
+     * to 4×, never lowering it); one that gained at least the interval's worth brings it back to the configured one.
+     * It never goes below the configured interval, whose Δ would be noisier.
      */
     private void adapt(Stage s) {
         if (!cfg.adaptive()) return;
-        if (s.stepsGained() <= 1) interval = Math.min(4 * cfg.interval(), interval * 2);
+        if (s.tau() == 0) interval = Math.min(FfConfig.BACKOFF_CAP * cfg.interval(), interval * FfConfig.REJECTED_BACKOFF);
+        else if (s.stepsGained() <= 1) interval = Math.max(interval, Math.min(4 * cfg.interval(), interval * 2));
         else if (s.stepsGained() >= interval) interval = cfg.interval();
     }
 
@@ -121,8 +123,12 @@ public final class FastForward {
      * [1/{@link FfConfig#LR_SCALE_BOUND}, {@link FfConfig#LR_SCALE_BOUND}] keep a run of noisy stages from
      * driving the lr to 0 or to divergence. Adam's moments are not touched: only the lr of later steps changes.
      */
-    public static double nextLrScale(double scale, Stage s) {
-        double f = s.tau() >= FfConfig.LR_GROW_TAU ? FfConfig.LR_FACTOR : s.tau() == 0 ? 1 / FfConfig.LR_FACTOR : 1;
+    public static double nextLrScale(double scale, Stage s, FfConfig.LrRule rule) {
+        double f = switch (rule) {
+            case OFF -> 1;
+            case DOUBLE -> s.tau() >= FfConfig.LR_GROW_TAU ? FfConfig.LR_FACTOR : s.tau() == 0 ? 1 / FfConfig.LR_FACTOR : 1;
+            case TAU -> s.tau() == 0 ? 1 / FfConfig.LR_FACTOR : Math.min(1 + s.tau(), FfConfig.LR_TAU_MAX_FACTOR);
+        };
         return Math.max(1 / FfConfig.LR_SCALE_BOUND, Math.min(FfConfig.LR_SCALE_BOUND, scale * f));
     }
 

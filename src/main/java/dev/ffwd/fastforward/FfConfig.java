@@ -17,11 +17,35 @@ import java.util.List;
  *                   (a classification head too)
  * @param warmup     optimizer steps before the interval counting starts (the authors' burn-in)
  * @param maxRepeats the largest τ a stage may reach
- * @param lrAdapt    after each stage, scale the optimizer's learning rate by what the stage found about its step
- *                   size ({@link FastForward#nextLrScale}); needs the guard, whose τ = 0 outcome is the signal to lower it
+ * @param lrRule     after each stage, scale the optimizer's learning rate by what the stage found about its step
+ *                   size ({@link FastForward#nextLrScale}): off, by factors of 2 ({@code +lr}), or by 1 + τ ({@code +lrtau});
+ *                   needs the guard, whose τ = 0 outcome is the signal to lower it
  */
 public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
-                       Params params, long warmup, int maxRepeats, boolean lrAdapt) {
+                       Params params, long warmup, int maxRepeats, LrRule lrRule) {
+
+    /**
+     * How a stage moves the optimizer's lr. {@code DOUBLE} ({@code +lr}): ×{@link #LR_FACTOR} when the best τ is at
+     * least {@link #LR_GROW_TAU}, ÷ it when τ = 0. {@code TAU} ({@code +lrtau}), a continuous rule in the spirit of an
+     * Armijo line search along the optimizer's direction: the best displacement from θ_{t−span} was (1 + τ)Δ, so the
+     * lr is multiplied by 1 + τ (at most {@link #LR_TAU_MAX_FACTOR} per stage), and halved when τ = 0.
+     */
+    public enum LrRule { OFF, DOUBLE, TAU }
+
+    /** The most one stage of the {@link LrRule#TAU} rule multiplies the lr by: one lucky τ on 32 examples must not blow it up. */
+    public static final double LR_TAU_MAX_FACTOR = 8;
+
+    /**
+     * An adaptive interval's growth after a stage that found nothing at all (τ = 0: θ_t was the line's best, as at a
+     * tuned learning rate), and its cap, in multiples of the configured interval: such stages are pure cost (two
+     * validation passes), so they must soon become rare.
+     */
+    public static final int REJECTED_BACKOFF = 4, BACKOFF_CAP = 16;
+
+    /** Whether stages move the lr. */
+    public boolean lrAdapt() {
+        return lrRule != LrRule.OFF;
+    }
 
     public static final int INTERVAL = 6;
     /** The tiny validation set's default size (the paper's); the data split holds it out of the test split. */
@@ -58,12 +82,12 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /** The authors' protocol: Δ of the last step, every 6 steps, always accept the first repeat, LoRA tensors only. */
     public static FfConfig paper() {
-        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS, false);
+        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS, LrRule.OFF);
     }
 
     /** ffwd's default: a guarded line search along the interval's mean direction, with an adaptive interval. */
     public static FfConfig defaults() {
-        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS, false);
+        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS, LrRule.OFF);
     }
 
     public static FfConfig off() {
@@ -71,12 +95,13 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
     }
 
     public FfConfig {
+        if (lrRule == null) lrRule = LrRule.OFF;  // arms saved before the rule had a name
         if (mode == null || params == null) throw new IllegalArgumentException("FF mode and params must be set");
         if (interval < 1) throw new IllegalArgumentException("FF interval must be >= 1, got " + interval);
         if (span < 0) throw new IllegalArgumentException("FF span must be >= 0 (0 = the whole interval), got " + span);
         if (warmup < 0) throw new IllegalArgumentException("FF warm-up must be >= 0, got " + warmup);
         if (maxRepeats < 1) throw new IllegalArgumentException("FF max repeats must be >= 1, got " + maxRepeats);
-        if (enabled && lrAdapt && (!guard || mode == Mode.PROFILE))  // without θ_t's loss a stage can only ever raise the lr
+        if (enabled && lrRule != LrRule.OFF && (!guard || mode == Mode.PROFILE))  // without θ_t's loss a stage can only ever raise the lr
             throw new IllegalArgumentException("FF +lr needs the guard and a mode that moves θ (e.g. ffwd+lr), got mode "
                     + mode.name().toLowerCase(java.util.Locale.ROOT) + (guard ? "" : " without the guard"));
     }
@@ -110,8 +135,9 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
                 case "all" -> c.withParams(on ? Params.ALL : Params.LORA);
                 case "lora" -> c.withParams(on ? Params.LORA : Params.ALL);
                 case "lr" -> c.withLrAdapt(on);
+                case "lrtau" -> c.withLrRule(on ? LrRule.TAU : LrRule.OFF);
                 default -> throw new IllegalArgumentException("unknown Fast Forward modifier '" + parts[i] + "' in '" + spec
-                        + "': expected guard, span, adaptive, all, lora or lr");
+                        + "': expected guard, span, adaptive, all, lora, lr or lrtau");
             };
         }
         return c.withEnabled(true);
@@ -122,14 +148,15 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         return span == 0 ? currentInterval : Math.min(span, currentInterval);
     }
 
-    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats, lrAdapt); }
-    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats, lrAdapt); }
-    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, lrAdapt); }
-    public FfConfig withLrAdapt(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, v); }
+    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule); }
+    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule); }
+    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats, lrRule); }
+    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats, lrRule); }
+    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats, lrRule); }
+    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats, lrRule); }
+    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats, lrRule); }
+    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats, lrRule); }
+    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, lrRule); }
+    public FfConfig withLrRule(LrRule v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, v); }
+    public FfConfig withLrAdapt(boolean v) { return withLrRule(v ? LrRule.DOUBLE : LrRule.OFF); }
 }

@@ -75,7 +75,7 @@ public final class Checkpoint {
             m.put("ff_params", ff.params().name().toLowerCase(Locale.ROOT));
             m.put("ff_warmup", Long.toString(ff.warmup()));
             m.put("ff_max_repeats", Integer.toString(ff.maxRepeats()));
-            if (ff.lrAdapt()) m.put("ff_lr", "adapt");  // absent when off, as in checkpoints written before +lr existed
+            if (ff.lrAdapt()) m.put("ff_lr", ff.lrRule() == FfConfig.LrRule.DOUBLE ? "adapt" : ff.lrRule().name().toLowerCase(Locale.ROOT));  // absent when off, as before +lr existed
         }
         return m;
     }

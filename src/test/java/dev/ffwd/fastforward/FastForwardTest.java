@@ -113,21 +113,26 @@ class FastForwardTest {
 
     @Test
     void adaptiveIntervalBacksOffAfterFruitlessStagesAndReturnsAfterAGoodOne() {
-        FfConfig cfg = FfConfig.paper().withMode(FfConfig.Mode.REVERT).withInterval(4).withMaxRepeats(100).withAdaptive(true);
-        FastForward ff = new FastForward(cfg);
-        theta.value().set(new float[]{1f, 1f});
-        long step = 0;
-        // minimum behind θ: nothing gained (4 → 8 → 16 → 16, capped at 4×); far minimum: a long stage (back to 4)
-        double[] targets = {0, 0, 0, 100};
-        int[] expected = {8, 16, 16, 4};
-        for (int i = 0; i < targets.length; i++) {
-            long due = ff.nextStage();
-            for (; step < due; step++) {
-                ff.beforeStep(step, List.of(theta));
-                theta.value().addi(0.25f);
-                ff.afterStep(step + 1, List.of(theta), quadratic(targets[i]));
+        // without the guard the first repeat is always taken (τ = 1, one step's worth): the interval doubles, capped at 4×
+        // (4 → 8 → 16 → 16); with it, a line whose minimum is behind θ_t is rejected (τ = 0): ×4, capped at 16× (4 → 16 → 64 → 64);
+        // a far minimum gives a long stage, and the interval is back to 4
+        for (boolean guard : new boolean[]{false, true}) {
+            FfConfig cfg = FfConfig.paper().withMode(FfConfig.Mode.REVERT).withInterval(4).withMaxRepeats(100).withAdaptive(true).withGuard(guard);
+            FastForward ff = new FastForward(cfg);
+            theta.value().set(new float[]{1f, 1f});
+            long step = 0;
+            double[] targets = {0, 0, 0, 100};
+            int[] expected = guard ? new int[]{16, 64, 64, 4} : new int[]{8, 16, 16, 4};
+            for (int i = 0; i < targets.length; i++) {
+                long due = ff.nextStage();
+                FastForward.Stage st = null;
+                for (; step < due; step++) {
+                    ff.beforeStep(step, List.of(theta));
+                    theta.value().addi(0.25f);
+                    st = ff.afterStep(step + 1, List.of(theta), quadratic(targets[i]));
+                }
+                assertEquals(expected[i], ff.interval(), "guard " + guard + ", after stage " + i + " (τ = " + st.tau() + ")");
             }
-            assertEquals(expected[i], ff.interval(), "after stage " + i);
         }
     }
 
@@ -254,17 +259,32 @@ class FastForwardTest {
         return new FastForward.Stage(12, 6, tau, List.of(0.0, 1.0), List.of(0.5, 0.4), false);
     }
 
+    static final FfConfig.LrRule D = FfConfig.LrRule.DOUBLE;
+
+    @Test
+    void tauRuleScalesTheLrByOnePlusTauCappedPerStageAndHalvesItOnAFruitlessStage() {
+        FfConfig.LrRule t = FfConfig.LrRule.TAU;
+        assertEquals(1.5, FastForward.nextLrScale(1, endedAt(0.5), t), "best displacement 1.5 Δ: the lr grows as much");
+        assertEquals(3.0, FastForward.nextLrScale(1, endedAt(2), t));
+        assertEquals(FfConfig.LR_TAU_MAX_FACTOR, FastForward.nextLrScale(1, endedAt(40), t), "one stage grows it at most 8×");
+        assertEquals(0.5, FastForward.nextLrScale(1, endedAt(0), t), "τ = 0 halves it");
+        assertEquals(FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(32, endedAt(7), t), "the same bounds as +lr");
+        assertEquals(1.0, FastForward.nextLrScale(1, endedAt(3), FfConfig.LrRule.OFF));
+        assertEquals(FfConfig.LrRule.TAU, FfConfig.parse("ffwd+lrtau", FfConfig.defaults()).lrRule());
+        assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("paper+lrtau", FfConfig.defaults()), "needs the guard");
+    }
+
     @Test
     void lrRuleGrowsWhenTheLineKeepsFallingShrinksWhenTheGuardKeepsThetaAndStaysBounded() {
-        assertEquals(2.0, FastForward.nextLrScale(1, endedAt(2)), "τ = 2: steps too short");
-        assertEquals(1.0, FastForward.nextLrScale(0.5, endedAt(8)), "τ = 8 doubles, from 0.5");
-        assertEquals(0.5, FastForward.nextLrScale(1, endedAt(0)), "τ = 0: the guard kept θ_t");
+        assertEquals(2.0, FastForward.nextLrScale(1, endedAt(2), D), "τ = 2: steps too short");
+        assertEquals(1.0, FastForward.nextLrScale(0.5, endedAt(8), D), "τ = 8 doubles, from 0.5");
+        assertEquals(0.5, FastForward.nextLrScale(1, endedAt(0), D), "τ = 0: the guard kept θ_t");
         for (double tau : new double[]{0.4, 1, 1.9})
-            assertEquals(4.0, FastForward.nextLrScale(4, endedAt(tau)), "τ = " + tau + " leaves the lr");
-        assertEquals(FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(FfConfig.LR_SCALE_BOUND, endedAt(4)), "upper bound");
-        assertEquals(1 / FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(1 / FfConfig.LR_SCALE_BOUND, endedAt(0)), "lower bound");
+            assertEquals(4.0, FastForward.nextLrScale(4, endedAt(tau), D), "τ = " + tau + " leaves the lr");
+        assertEquals(FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(FfConfig.LR_SCALE_BOUND, endedAt(4), D), "upper bound");
+        assertEquals(1 / FfConfig.LR_SCALE_BOUND, FastForward.nextLrScale(1 / FfConfig.LR_SCALE_BOUND, endedAt(0), D), "lower bound");
         double s = 1;
-        for (int i = 0; i < 10; i++) s = FastForward.nextLrScale(s, endedAt(0));
+        for (int i = 0; i < 10; i++) s = FastForward.nextLrScale(s, endedAt(0), D);
         assertEquals(1 / FfConfig.LR_SCALE_BOUND, s, "ten rejected stages stop at the bound");
     }
 
