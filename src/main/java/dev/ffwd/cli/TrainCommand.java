@@ -52,12 +52,12 @@ final class TrainCommand implements Runnable {
         FineTune.Options o = opts.options();
         FfConfig ffc = opts.ff(ff);
         if (!ffc.enabled()) o = o.withValidationSize(0);  // plain training needs no Fast Forward validation set
-        System.err.printf(Locale.ROOT, "optimizer: %s at lr %s%s%n", o.train().optimizer().name(), opts.lrText(),
-                opts.defaultMethod() != null ? " (the tuning-free default; --lr or --optimizer chooses another)" : "");
         try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
              Progress progress = new Progress(ft.options.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples%s%n", ft.splits.train().size(), ft.splits.test().size(),
                     ft.splits.validation().size(), ft.truncated > 0 ? " (" + ft.truncated + " truncated to --max-length)" : "");
+            System.err.printf(Locale.ROOT, "optimizer: %s at lr %s%s%n", o.train().optimizer().name(), opts.lrText(),
+                    opts.defaultMethod() != null ? " (the tuning-free default; --lr or --optimizer chooses another)" : "");
             TrainingRun run = ft.newRun(ffc, out.resolve("checkpoint.safetensors"));
             if (resume && run.resume()) System.err.printf("resumed at step %d%n", run.trainer().steps());
             Recorder recorder = new Recorder(ft, run, out, resume ? run.trainer().steps() : -1);

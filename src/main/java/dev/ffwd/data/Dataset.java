@@ -38,7 +38,16 @@ public record Dataset(Splits splits, List<String> labels, int truncated) {
 
     /** Tokenizes {@code records} ({@code source} names them in errors) and splits them, seeded by {@code seed}. */
     public static Dataset encode(List<Record> records, TextTokenizer tok, Settings s, Path source, long seed) {
-        Encoder.Encoded enc = Encoder.encode(records, tok, s.maxLength(), s.pack(), source);
-        return new Dataset(Splits.of(enc.examples(), s.testFraction(), s.validationSize(), seed), enc.labels(), enc.truncated());
+        return encode(records, tok, s, source, seed, null);
+    }
+
+    /**
+     * As above, for masked language modelling when {@code masking} is not null: text records are encoded as masking
+     * candidates and masked, each example seeded by {@code seed} and its index in the encoded data, before the split.
+     */
+    public static Dataset encode(List<Record> records, TextTokenizer tok, Settings s, Path source, long seed, Masking masking) {
+        Encoder.Encoded enc = Encoder.encode(records, tok, s.maxLength(), s.pack(), source, masking != null);
+        List<Example> examples = masking == null ? enc.examples() : masking.apply(enc.examples(), seed);
+        return new Dataset(Splits.of(examples, s.testFraction(), s.validationSize(), seed), enc.labels(), enc.truncated());
     }
 }

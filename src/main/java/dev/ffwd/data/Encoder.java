@@ -9,7 +9,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.TreeSet;
 
-/** Tokenizes records: truncation to {@code maxLength}, optional packing, and the label vocabulary. */
+/**
+ * Tokenizes records: truncation to {@code maxLength}, optional packing, and the label vocabulary. For masked language
+ * modelling ({@code masked}) a text is tokenized with its markers, truncation keeps [CLS] … [SEP] as for classification,
+ * and the target flags mark the masking candidates (every token but the special ones); {@link Masking} then chooses.
+ */
 public final class Encoder {
 
     private Encoder() {}
@@ -18,6 +22,11 @@ public final class Encoder {
     public record Encoded(List<Example> examples, List<String> labels, int truncated) {}
 
     public static Encoded encode(List<Record> records, TextTokenizer tok, int maxLength, boolean pack, Path source) {
+        return encode(records, tok, maxLength, pack, source, false);
+    }
+
+    /** As above; {@code masked}: examples for masked language modelling (text records only), not yet masked. */
+    public static Encoded encode(List<Record> records, TextTokenizer tok, int maxLength, boolean pack, Path source, boolean masked) {
         if (maxLength < 2) throw new IllegalArgumentException("max length must be at least 2, got " + maxLength);
         List<String> labels = records.get(0).label() == null ? List.of()
                 : List.copyOf(new TreeSet<>(records.stream().map(Record::label).toList()));
@@ -33,6 +42,20 @@ public final class Encoder {
                 out.add(new Example(ids, new boolean[ids.length], labels.indexOf(r.label())));
                 continue;
             }
+            if (masked) {
+                if (r.rendered() || r.segments().size() != 1)
+                    throw new IllegalArgumentException(source + ":" + r.line() + ": masked language modelling takes text records only");
+                TextTokenizer.Marked all = tok.encodeMarked(r.segments().get(0).text()), m = pack ? all : all.truncated(maxLength);
+                if (m.ids().length < all.ids().length) truncated++;
+                boolean[] candidate = new boolean[m.ids().length];
+                for (int i = 0; i < candidate.length; i++) candidate[i] = !m.special()[i];
+                Example e = new Example(m.ids(), candidate, -1);
+                if (count(candidate) == 0)
+                    throw new FfwdException(source + ":" + r.line() + ": no tokens to learn from (the text is empty, or max length " + maxLength
+                            + " leaves room for its markers alone)");
+                out.add(e);
+                continue;
+            }
             Example e = tokenize(r, tok);
             if (e.targetCount() == 0) {
                 throw new FfwdException(source + ":" + r.line() + ": no tokens to learn from (the prompt fills the sequence)");
@@ -46,7 +69,9 @@ public final class Encoder {
             }
             out.add(e);
         }
-        return new Encoded(pack ? pack(out, maxLength) : out, labels, truncated);
+        List<Example> rows = pack ? pack(out, maxLength) : out;
+        if (masked && pack) rows = rows.stream().filter(e -> count(e.target()) > 0).toList();  // a tail of markers alone
+        return new Encoded(rows, labels, truncated);
     }
 
     private static Example tokenize(Record r, TextTokenizer tok) {
@@ -84,6 +109,12 @@ public final class Encoder {
             from = Math.max(from, to);
         }
         return new Example(ids, target, -1);
+    }
+
+    private static int count(boolean[] flags) {
+        int n = 0;
+        for (boolean f : flags) if (f) n++;
+        return n;
     }
 
     private static int agreeing(long[] prefix, long[] all) {

@@ -1,5 +1,7 @@
 package dev.ffwd.flops;
 
+import dev.ffwd.data.Example;
+import dev.ffwd.data.Masking;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Layout;
 import dev.ffwd.model.Layout.Role;
@@ -9,7 +11,10 @@ import java.util.List;
 
 /**
  * Analytic matmul FLOPs (2·m·n·k per matmul; element-wise ops, norms and softmax are not counted) of a batch of
- * shape [B, T], under two conventions. The linear layers and their roles come from the family's {@link Layout}.
+ * shape [B, T], under two conventions. The linear layers and their roles come from the family's {@link Layout}. The
+ * LM head (frozen, tied or not) costs 2·d·V per position it scores: every position but the last for a causal LM, the
+ * masked positions for masked language modelling (an encoder without classes); forward, and as much again backward
+ * for the gradient of its input (the head itself gets no weight gradient).
  * <ul>
  *   <li>paper: a train step costs 3 × forward (Rahamim et al.; Kaplan et al.);</li>
  *   <li>exact: forward plus only the backward products that LoRA needs. Frozen weights get no weight gradient;
@@ -27,6 +32,7 @@ public final class FlopCounter {
     private final ModelConfig c;
     private final LoraConfig lora;  // null: no adapters
     private final int headOutputs;   // classes for a classification head, 0 for the LM head
+    private final boolean masked;    // the LM head of an encoder: masked language modelling, at the masked positions only
     private final Layout layout;     // the family's linear layers and their roles
     private final boolean recompute; // activation checkpointing: blocks run forward again in backward
 
@@ -40,18 +46,57 @@ public final class FlopCounter {
         this.layout = c.arch().layout(c);
         this.lora = lora;
         this.headOutputs = classes;
+        this.masked = classes == 0 && !c.causal();
         this.recompute = recompute;
     }
 
-    /** Forward-only FLOPs: an evaluation or Fast Forward validation pass. */
+    /**
+     * Forward-only FLOPs: an evaluation or Fast Forward validation pass over a batch of b rows padded to t tokens. For
+     * masked language modelling the head's positions are estimated as those of b full rows ({@link #headRows}); the
+     * overload that takes the examples counts them exactly.
+     */
     public double forward(long b, long t) {
-        return count(b, t).fwd;
+        return count(b, t, headRows(b, t)).fwd;
+    }
+
+    /** Forward-only FLOPs of a batch of {@code examples}, with the head's positions counted from them. */
+    public double forward(List<Example> examples) {
+        return count(examples.size(), length(examples), headRows(examples)).fwd;
     }
 
     /** A train step (forward and backward) on one micro-batch; optimizer updates are O(params) and not counted. */
     public Flops trainStep(long b, long t) {
-        Tally tl = count(b, t);
+        return flops(count(b, t, headRows(b, t)));
+    }
+
+    /** As {@link #trainStep(long, long)}, with the head's positions counted from the micro-batch's {@code examples}. */
+    public Flops trainStep(List<Example> examples) {
+        return flops(count(examples.size(), length(examples), headRows(examples)));
+    }
+
+    private Flops flops(Tally tl) {
         return new Flops(tl.fwd, tl.fwd + tl.bwd + (recompute ? tl.recompute : 0), 3 * tl.fwd);
+    }
+
+    /**
+     * The positions whose vocabulary logits a batch of b rows padded to t tokens forms: all but the last of each row for
+     * a causal LM (padding included: the chunked loss scores them with weight 0); the masked positions of b rows of t
+     * tokens, two of them markers, for masked LM ({@link Masking#count}: exact when every row has t tokens, an upper
+     * bound otherwise); none for classification.
+     */
+    public long headRows(long b, long t) {
+        if (headOutputs > 0) return 0;
+        return masked ? b * Masking.count((int) Math.max(0, t - 2)) : b * Math.max(0, t - 1);
+    }
+
+    /** As {@link #headRows(long, long)} for these examples: for masked LM, exactly their masked positions. */
+    public long headRows(List<Example> examples) {
+        if (!masked) return headRows(examples.size(), length(examples));
+        return examples.stream().mapToLong(Example::targetCount).sum();
+    }
+
+    private static long length(List<Example> examples) {
+        return examples.stream().mapToInt(Example::length).max().orElse(0);
     }
 
     /** Accumulates forward and backward FLOPs, tracking whether the current activation depends on a trainable tensor. */
@@ -60,7 +105,8 @@ public final class FlopCounter {
         double recompute;  // forward FLOPs of the blocks whose output depends on a trainable tensor
     }
 
-    private Tally count(long b, long t) {
+    /** {@code headRows}: positions at which the LM head forms logits ({@link #headRows}). */
+    private Tally count(long b, long t, long headRows) {
         Tally tl = new Tally();
         long n = b * t, d = c.hidden(), h = c.heads(), hd = c.headDim();
         boolean x = false;  // does the residual stream depend on a trainable tensor?
@@ -93,8 +139,8 @@ public final class FlopCounter {
             x = x || attnOut || mlpOut;
             if (x) tl.recompute += tl.fwd - before;  // checkpointing re-runs this block to back-propagate through it
         }
-        if (headOutputs == 0) {  // LM head on T-1 positions, frozen: input gradient only
-            double f = 2.0 * b * (t - 1) * d * c.vocabSize();
+        if (headOutputs == 0) {  // LM head (T-1 positions per row, or the masked ones), frozen: input gradient only
+            double f = 2.0 * headRows * d * c.vocabSize();
             tl.fwd += f;
             if (x) tl.bwd += f;
         } else {                 // trainable classification head on pooled vectors

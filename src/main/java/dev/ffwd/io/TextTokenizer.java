@@ -38,28 +38,55 @@ public final class TextTokenizer implements AutoCloseable {
         return encode(text, true);
     }
 
-    /** Token ids with the model's markers, and how many markers close the sequence ([SEP], EOS). */
-    public record Marked(long[] ids, int closing) {
+    /**
+     * Token ids with the model's markers, how many markers close the sequence ([SEP], EOS), and which ids are special
+     * tokens (the markers, and any special token written literally in the text), as the tokenizer's special-token mask says.
+     */
+    public record Marked(long[] ids, int closing, boolean[] special) {
         /**
          * At most {@code maxLength} ids: a longer sequence loses content tokens from its end but keeps its closing
          * markers, as Hugging Face's truncation does, so an encoder still sees [CLS] … [SEP].
          */
         public long[] truncate(int maxLength) {
-            if (ids.length <= maxLength) return ids;
+            return truncated(maxLength).ids;
+        }
+
+        /** As {@link #truncate}, with the special flags cut the same way. */
+        public Marked truncated(int maxLength) {
+            if (ids.length <= maxLength) return this;
             long[] out = Arrays.copyOf(ids, maxLength);
+            boolean[] sp = Arrays.copyOf(special, maxLength);
             int keep = Math.min(closing, maxLength - 1);  // the first id (e.g. [CLS]) stays too
             System.arraycopy(ids, ids.length - keep, out, maxLength - keep, keep);
-            return out;
+            System.arraycopy(special, ids.length - keep, sp, maxLength - keep, keep);
+            return new Marked(out, keep, sp);
         }
     }
 
     /** Token ids of {@code text} with the model's markers, and how many of them end it. */
     public Marked encodeMarked(String text) {
         Encoding e = tok.encode(text, true, false);
-        long[] ids = e.getIds(), special = e.getSpecialTokenMask();
+        long[] ids = e.getIds(), mask = e.getSpecialTokenMask();
+        boolean[] special = new boolean[ids.length];
+        for (int i = 0; i < ids.length; i++) special[i] = mask[i] == 1;
         int closing = 0;
-        while (closing < ids.length && special[ids.length - 1 - closing] == 1) closing++;
-        return new Marked(ids, closing);
+        while (closing < ids.length && special[ids.length - 1 - closing]) closing++;
+        return new Marked(ids, closing, special);
+    }
+
+    /** Spellings of the mask token that masked language models use (BERT's, then RoBERTa's). */
+    private static final String[] MASK_TOKENS = {"[MASK]", "<mask>"};
+
+    /**
+     * The id of the mask token ([MASK] or {@code <mask>}: a text that tokenizes to that one token, as an added token
+     * does), or -1 when the tokenizer has none.
+     */
+    public long maskId() {
+        for (String m : MASK_TOKENS) {
+            Encoding e = tok.encode(m, false, false);
+            if (e.getIds().length == 1 && m.equals(e.getTokens()[0])) return e.getIds()[0];
+        }
+        return -1;
     }
 
     public String decode(long[] ids) {

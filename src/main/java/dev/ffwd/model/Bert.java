@@ -42,6 +42,7 @@ public final class Bert extends Transformer {
         super(c, store, manager);
         long d = c.hidden();
         wordEmb = weight("embeddings.word_embeddings.weight", c.vocabSize(), d);
+        wordEmbeddings = wordEmb;  // the masked-LM head is tied to them (all-MiniLM-L6-v2 ships no cls.predictions)
         posEmb = weight("embeddings.position_embeddings.weight", c.maxPositions(), d);
         typeEmb = weight("embeddings.token_type_embeddings.weight", c.typeVocabSize(), d);
         lnEw = norm("embeddings.LayerNorm.weight", d);

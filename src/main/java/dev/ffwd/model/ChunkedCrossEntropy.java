@@ -25,17 +25,23 @@ public final class ChunkedCrossEntropy {
      */
     public static NDArray sum(Transformer model, NDArray h, NDArray targets, NDArray weights, int chunk) {
         if (chunk < 1) throw new IllegalArgumentException("loss chunk must be ≥ 1 position, got " + chunk);
+        try (Fp32 head = model.head()) {                                            // a 2-byte head is upcast once
+            return sum(head, h, targets, weights, chunk);
+        }
+    }
+
+    /** As {@link #sum(Transformer, NDArray, NDArray, NDArray, int)} with a frozen head W [V, d] given (a tied one). */
+    public static NDArray sum(Fp32 head, NDArray h, NDArray targets, NDArray weights, int chunk) {
+        if (chunk < 1) throw new IllegalArgumentException("loss chunk must be ≥ 1 position, got " + chunk);
         boolean grad = JniUtils.isGradMode();  // inside a GradientCollector (DJL's hasGradient() is false for graph nodes)
         NDArray hd = grad ? h.stopGradient() : h;                                   // [N, d], outside the graph
         long n = h.getShape().get(0);
         NDList losses = new NDList(), gradients = new NDList();
-        try (Fp32 head = model.head()) {                                            // a 2-byte head is upcast once
-            for (long s = 0; s < n; s += chunk) {
-                NDIndex rows = new NDIndex("{}:{}", s, Math.min(n, s + chunk));
-                NDList out = chunk(hd.get(rows), targets.get(rows), weights.get(rows), head, grad);
-                losses.add(out.get(0));
-                if (grad) gradients.add(out.get(1));
-            }
+        for (long s = 0; s < n; s += chunk) {
+            NDIndex rows = new NDIndex("{}:{}", s, Math.min(n, s + chunk));
+            NDList out = chunk(hd.get(rows), targets.get(rows), weights.get(rows), head, grad);
+            losses.add(out.get(0));
+            if (grad) gradients.add(out.get(1));
         }
         NDArray total = concat(losses).sum();
         if (!grad) return total;

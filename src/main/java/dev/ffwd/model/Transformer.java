@@ -45,6 +45,8 @@ public abstract class Transformer implements AutoCloseable {
     private final Map<Long, NDArray> causalCache = new HashMap<>();
     /** The LM head [V, d] (possibly the embedding itself); null for encoders. */
     protected NDArray head;
+    /** The word embeddings [V, d] of a family that ties a masked-LM head to them (encoders); null otherwise. */
+    protected NDArray wordEmbeddings;
 
     protected Transformer(ModelConfig config, TensorStore store, NDManager manager) {
         if ((store == null) != (manager == null)) throw new IllegalArgumentException("store and manager go together");
@@ -167,6 +169,15 @@ public abstract class Transformer implements AutoCloseable {
     public Fp32 head() {
         if (head == null) throw new UnsupportedOperationException(config.modelType() + " has no language-model head");
         return Fp32.of(head);
+    }
+
+    /**
+     * The frozen word embeddings [V, d] in fp32, as the tied head of masked language modelling (logits h·Eᵀ, as
+     * BertForMaskedLM's decoder, which shares them); only encoders have one.
+     */
+    public Fp32 wordEmbeddings() {
+        if (wordEmbeddings == null) throw new UnsupportedOperationException(config.modelType() + " has no masked-language-model head");
+        return Fp32.of(wordEmbeddings);
     }
 
     /**

@@ -117,10 +117,9 @@ public final class FineTune implements AutoCloseable {
         List<Record> records = Dataset.read(o.data(), ds, Pretrained.resolve(o.model()), o.train().seed());  // chat: the model's template
         Pretrained p = Pretrained.load(o.model());
         try {
-            if (o.format() != Format.CLASSIFICATION && !p.model().config.causal())
-                throw new dev.ffwd.FfwdException(o.model() + ": " + p.model().config.modelType()
-                        + " is an encoder; use --format classification with it, or a causal LM for " + o.format().name().toLowerCase());
-            Dataset d = Dataset.encode(records, p.tokenizer(), ds, o.data(), o.train().seed());
+            dev.ffwd.data.Masking masking = o.format() == Format.CLASSIFICATION || p.model().config.causal() ? null
+                    : MaskedLanguageModeling.masking(p.model(), p.tokenizer(), o.format(), o.model());  // an encoder on text
+            Dataset d = Dataset.encode(records, p.tokenizer(), ds, o.data(), o.train().seed(), masking);
             if (o.epochs() != null) {
                 TrainConfig t = o.train();
                 long steps = Math.max(1, (long) Math.ceil(o.epochs() * d.splits().train().size() / (double) (t.batchSize() * t.gradAccum())));
@@ -159,9 +158,13 @@ public final class FineTune implements AutoCloseable {
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
     }
 
-    /** Language modelling when {@code labels} is 0, else a classifier over that many classes (head seeded by {@code seed}). */
+    /**
+     * Language modelling when {@code labels} is 0 (causal, or masked for an encoder), else a classifier over that many
+     * classes (head seeded by {@code seed}).
+     */
     static Objective objective(dev.ffwd.model.Transformer model, int labels, long seed, int lossChunk) {
-        return labels == 0 ? new LanguageModeling(model, lossChunk) : new Classification(model, labels, seed);
+        if (labels > 0) return new Classification(model, labels, seed);
+        return model.config.causal() ? new LanguageModeling(model, lossChunk) : new MaskedLanguageModeling(model, lossChunk);
     }
 
     /**

@@ -22,7 +22,7 @@ public record Method(String name, OptimizerSpec optimizer, double lr, FfConfig f
     public static final String DEFAULT = "prodigy";
 
     /** The methods {@code compare} and {@code suite} measure unless told otherwise: the anchors, FF as a step-size finder, FF on top of them. */
-    public static final List<String> MEASURED = List.of("prodigy", "schedule-free", "ffwd+lr", "prodigy+ffwd");
+    public static final List<String> MEASURED = List.of("prodigy", "schedule-free", "ffwd+lr", "ffwd+lrtau", "prodigy+ffwd");
 
     /** What {@code compare} measures by default: the default and the two anchors, Prodigy and Schedule-Free AdamW. */
     public static List<String> compared() {

@@ -127,11 +127,14 @@ public final class Replica implements AutoCloseable {
 
     /**
      * The objective with the driver's memory settings: its loss chunk (checkpointing reaches {@link Gradients#backward}
-     * through the step's TrainConfig). Only the language-model loss has a chunk, and it holds no trainable tensor.
+     * through the step's TrainConfig). Only the language-model losses (causal and masked) have a chunk, and they hold no trainable tensor.
      */
     Objective objective(TrainConfig.Memory memory) {
-        return objective instanceof LanguageModeling lm && lm.lossChunk() != memory.lossChunk()
-                ? new LanguageModeling(model, memory.lossChunk()) : objective;
+        if (objective instanceof LanguageModeling lm && lm.lossChunk() != memory.lossChunk())
+            return new LanguageModeling(model, memory.lossChunk());
+        if (objective instanceof MaskedLanguageModeling mlm && mlm.lossChunk() != memory.lossChunk())
+            return new MaskedLanguageModeling(model, memory.lossChunk());
+        return objective;
     }
 
     /** Trainable tensor names in trainer order (the driver checks they match its own). */

@@ -80,7 +80,7 @@ public final class Trainer {
         for (int micro = 0; micro < cfg.gradAccum(); micro++) {
             List<Example> ex = next(cfg.batchSize());
             for (Example e : ex) tokens += e.length();
-            FlopCounter.Flops f = flops.trainStep(ex.size(), ex.stream().mapToInt(Example::length).max().orElse(0));
+            FlopCounter.Flops f = flops.trainStep(ex);
             paper += f.paper();
             exact += f.exact();
             micros.add(ex);
@@ -134,11 +134,12 @@ public final class Trainer {
         int classes = 0;
         for (int i = 0; i < set.size(); i += cfg.evalBatchSize()) {
             try (NDScope ignored = new NDScope()) {
-                Batch b = Batch.of(set.subList(i, Math.min(set.size(), i + cfg.evalBatchSize())), manager);
+                List<Example> part = set.subList(i, Math.min(set.size(), i + cfg.evalBatchSize()));
+                Batch b = Batch.of(part, manager);
                 Objective.Loss l = objective.loss(b, false);
                 sum += l.sum().getFloat();
                 count += l.count().getFloat();
-                fwd += flops.forward(b.rows(), b.length());
+                fwd += flops.forward(part);
                 if (predicted != null && l.classLogits() != null) {
                     classes = (int) l.classLogits().getShape().get(1);
                     long[] argmax = l.classLogits().argMax(1).toLongArray();  // [B]

@@ -138,4 +138,37 @@ class FlopCounterTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> copy.restore(new double[3]));
         assertTrue(e.getMessage().contains("3 values, expected 9"), e.getMessage());
     }
+
+    /**
+     * Masked LM (tiny-bert: d 32, vocabulary 96, no classes): the tied head costs 2·d·V per masked position forward and
+     * as much again backward when an adapter lies below it (its input gradient; the frozen embeddings get none), nothing
+     * backward without adapters, and 3 × forward in the paper's convention. The batch overload counts the masked
+     * positions; the shape-only one assumes full rows [CLS] … [SEP] of t tokens.
+     */
+    @Test
+    void maskedLmHeadIsChargedPerMaskedPosition() {
+        ModelConfig c = TinyModels.config("tiny-bert");
+        long d = 32, v = 96;
+        List<dev.ffwd.data.Example> batch = new java.util.ArrayList<>(), unmasked = new java.util.ArrayList<>();
+        for (int len : new int[]{40, 23}) {
+            boolean[] words = new boolean[len];
+            java.util.Arrays.fill(words, 1, len - 1, true);
+            long[] ids = new long[len];
+            java.util.Arrays.fill(ids, 10);
+            batch.add(new dev.ffwd.data.Masking(4, (int) v).apply(new dev.ffwd.data.Example(ids, words, -1), 1, len));
+            unmasked.add(new dev.ffwd.data.Example(ids, new boolean[len], -1, ids));
+        }
+        long masked = 6 + 3;  // round(0.15 · 38), round(0.15 · 21)
+        double head = 2.0 * masked * d * v;
+        FlopCounter lora = new FlopCounter(c, new LoraConfig((int) R, 8, 0, List.of("query"), false), 0), none = new FlopCounter(c, null, 0);
+        assertEquals(masked, lora.headRows(batch));
+        assertEquals(head, lora.forward(batch) - lora.forward(unmasked), 1e-6);
+        assertEquals(2 * head, lora.trainStep(batch).exact() - lora.trainStep(unmasked).exact(), 1e-6);
+        assertEquals(3 * head, lora.trainStep(batch).paper() - lora.trainStep(unmasked).paper(), 1e-6);
+        assertEquals(head, none.trainStep(batch).exact() - none.trainStep(unmasked).exact(), 1e-6);
+        assertEquals(2 * 6, lora.headRows(2, 40), "shape only: two full rows of 40 tokens");
+        assertEquals(lora.forward(2, 40) - 2.0 * 2 * 6 * d * v + 2.0 * masked * d * v, lora.forward(batch), 1e-6,
+                "the overloads differ by the head's positions alone");
+        assertEquals(0, new FlopCounter(c, null, 3).headRows(batch), "a classifier has no LM head");
+    }
 }
