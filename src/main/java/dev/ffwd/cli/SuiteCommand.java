@@ -21,27 +21,32 @@ import java.util.Map;
         description = "Fast Forward vs. tuned plain LoRA on several real tasks × seeds; medians and min-max in OUT/report.json and report.md.")
 final class SuiteCommand implements Runnable {
 
-    /** Task name → data file made by scripts/fetch-data.sh. */
-    static final Map<String, String> TASKS = new LinkedHashMap<>(Map.of());
+    /** A task: a data file made by scripts/fetch-data.sh and its --format (text on the encoder: masked language modelling). */
+    record Task(String file, String format) {}
+
+    /** Task name → task: four classification tasks and two token-level ones. */
+    static final Map<String, Task> TASKS = new LinkedHashMap<>();
     static {
-        TASKS.put("spam-assassin", "spam-assassin.jsonl");
-        TASKS.put("sotu-party", "sotu-party.jsonl");
-        TASKS.put("sotu-decade", "sotu-decade.jsonl");
-        TASKS.put("fortunes", "fortunes.jsonl");
+        TASKS.put("spam-assassin", new Task("spam-assassin.jsonl", "classification"));
+        TASKS.put("sotu-party", new Task("sotu-party.jsonl", "classification"));
+        TASKS.put("sotu-decade", new Task("sotu-decade.jsonl", "classification"));
+        TASKS.put("fortunes", new Task("fortunes.jsonl", "classification"));
+        TASKS.put("moby-dick-mlm", new Task("moby-dick.jsonl", "text"));
+        TASKS.put("sotu-mlm", new Task("sotu.jsonl", "text"));
     }
 
     /** The full protocol: the demo's settings on every task. */
     static final List<String> FULL = DemoCommand.PRESET;
 
     /**
-     * --quick: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation set), 32 sequences
+     * --quick: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation set), 16 sequences
      * per step, evaluations every 5 steps, a 60-step budget. The grid is the five learning rates of the tuned target;
      * FF runs at the tuned lr (does it cost anything there?), and the tuning-free methods each from their own default.
      */
     static final List<String> QUICK = List.of(
             "--model", "builtin", "--format", "classification", "--max-length", "32", "--limit", "1000",
             "--test-fraction", "0.3", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
-            "--lr", "1e-4", "--lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "--ff-lrs", "tuned", "--batch-size", "32", "--grad-accum", "1",
+            "--lr", "1e-4", "--lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "--ff-lrs", "tuned", "--batch-size", "16", "--grad-accum", "1",
             "--max-steps", "60", "--eval-every", "5", "--eval-batch-size", "128", "--patience", "4", "--ff-val-size", "32",
             "--modes", "ffwd", "--methods", String.join(",", dev.ffwd.train.Method.MEASURED), "--overwrite", "true");
 
@@ -69,14 +74,15 @@ final class SuiteCommand implements Runnable {
         OutputDir.prepare(out, overwrite, resume);
         Map<String, List<Path>> reports = new LinkedHashMap<>();
         for (String task : names) {
-            Path data = DemoCommand.dataFile(TASKS.get(task), compareOptions);
+            Path data = DemoCommand.dataFile(TASKS.get(task).file(), compareOptions);
             for (int s = 0; s < seeds; s++) {
                 long seed = dev.ffwd.train.TrainConfig.SEED + s;
                 Path dir = out.resolve(task).resolve("seed-" + seed);
                 reports.computeIfAbsent(task, k -> new ArrayList<>()).add(dir.resolve("report.json"));
                 if (resume && Files.isRegularFile(dir.resolve("report.json"))) continue;
                 System.err.printf("suite: %s, seed %d%n", task, seed);
-                List<String> args = new ArrayList<>(List.of("--out", dir.toString(), "--seed", String.valueOf(seed)));
+                List<String> args = new ArrayList<>(List.of("--out", dir.toString(), "--seed", String.valueOf(seed),
+                        "--format", TASKS.get(task).format()));
                 if (resume) args.add("--resume");
                 args.addAll(compareOptions);
                 DemoCommand.compare(quick ? QUICK : FULL, data, args).execute();

@@ -49,6 +49,16 @@ class SparkTrainingTest {
         compare(TestData.tinyLlama(data, config(7), 0.1), FF, "local[2]");
     }
 
+    /** The learning-rate-free optimizers (their global sums included) give the same adapter from a cluster's summed gradients. */
+    @Test
+    void everyLrFreeOptimizerOnLocalTwoEqualsOneProcess() throws Exception {
+        Path data = TestData.stories(tmp, 120, 5);
+        for (String name : List.of("prodigy", "schedule-free", "dadapt-adam")) {
+            dev.ffwd.optim.OptimizerSpec o = dev.ffwd.optim.OptimizerSpec.parse(name);
+            compare(TestData.tinyLlama(data, config(12).toBuilder().optimizer(o).lr(o.defaultLr()).build(), 0.1), FF, "local[2]");  // Prodigy needs ~10 steps to move d up from d0
+        }
+    }
+
     /** The driver's memory settings (a loss chunk of 5 positions, activation checkpointing) reach the executors' replicas. */
     @Test
     void localTwoWithCheckpointingAndALossChunkEqualsOneProcess() throws Exception {

@@ -41,14 +41,27 @@ class TrainerTest {
         // the paper's stage at step 6; and ffwd, whose Δ spans steps 5-8, so that the checkpoint at step 6 must carry
         // the pending snapshot of step 4
         for (FfConfig ff : List.of(FfConfig.paper(), FfConfig.defaults().withInterval(4).withParams(FfConfig.Params.ALL)))
-            resumeMatches(ff);
+            resumeMatches(ff, TestData.config(9, 5e-3));
     }
 
-    private void resumeMatches(FfConfig ff) throws Exception {
+    /**
+     * Every optimizer, each at its own default learning rate with Fast Forward on top, resumes from a checkpoint file bit
+     * for bit: its buffers and named scalars (Prodigy's d and sums, Schedule-Free's weight sum) go through the checkpoint,
+     * and Schedule-Free's checkpoint holds y while its evaluations and stages saw x.
+     */
+    @Test
+    void everyOptimizerResumesFromItsCheckpointBitForBit() throws Exception {
+        for (var spec : dev.ffwd.optim.OptimizerSpec.TABLE.values()) {
+            dev.ffwd.optim.OptimizerSpec o = spec.get();
+            resumeMatches(FfConfig.defaults().withInterval(4), TestData.config(9, o.defaultLr()).toBuilder().optimizer(o).build());
+        }
+    }
+
+    private void resumeMatches(FfConfig ff, TrainConfig t) throws Exception {
         Path data = TestData.stories(tmp, 80, 2);
         Path ckpt = tmp.resolve("ck.safetensors");
         Files.deleteIfExists(ckpt);
-        try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, TestData.config(9, 5e-3), 0.1))) {
+        try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, t, 0.1))) {
             TrainingRun full = ft.newRun(ff, null);
             full.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
             List<float[]> expected = full.trainer().params().stream().map(Param::toFloats).toList();
@@ -61,11 +74,13 @@ class TrainerTest {
             assertEquals(6, b.trainer().steps());
             b.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
             List<float[]> got = b.trainer().params().stream().map(Param::toFloats).toList();
-            for (int i = 0; i < expected.size(); i++) assertArrayEquals(expected.get(i), got.get(i), ff + ": param " + i);
+            String what = t.optimizer().name() + ", " + ff;
+            for (int i = 0; i < expected.size(); i++) assertArrayEquals(expected.get(i), got.get(i), what + ": param " + i);
             assertEquals(full.history().points.stream().map(History.Point::testLoss).toList(),
                     b.history().points.stream().map(History.Point::testLoss).toList());
             assertEquals(full.history().stages.size(), b.history().stages.size());
-            assertFalse(full.history().stages.isEmpty(), ff + ": no stage ran");
+            assertFalse(full.history().stages.isEmpty(), what + ": no stage ran");
+            assertNotEquals(full.history().points.get(0).testLoss(), full.history().lastTestLoss(), what + ": training moved nothing");
         }
     }
 
