@@ -35,8 +35,16 @@ final class SuiteCommand implements Runnable {
         TASKS.put("sotu-mlm", new Task("sotu.jsonl", "text"));
     }
 
-    /** The full protocol: the demo's settings on every task. */
-    static final List<String> FULL = DemoCommand.PRESET;
+    /** The full protocol: the demo's settings on every task, with every measured method and FF at the tuned lr too. */
+    static final List<String> FULL = replace(DemoCommand.PRESET, Map.of("--methods", String.join(",", dev.ffwd.train.Method.MEASURED),
+            "--ff-lrs", "lr,tuned"));
+
+    /** {@code preset} (option-value pairs) with the values of {@code values} in place of its own. */
+    static List<String> replace(List<String> preset, Map<String, String> values) {
+        List<String> out = new ArrayList<>(preset);
+        for (int i = 0; i < out.size(); i += 2) if (values.containsKey(out.get(i))) out.set(i + 1, values.get(out.get(i)));
+        return List.copyOf(out);
+    }
 
     /**
      * --quick: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation set), 16 sequences
