@@ -41,6 +41,43 @@ class SuiteReportTest {
         return f;
     }
 
+    /** A report with one line per method: {ratio vs tuned, or null where it never reached L*}; ratio vs grid = ratio / 4. */
+    Path methodsReport(String name, Map<String, Double> ratios) throws Exception {
+        ObjectNode r = json.createObjectNode().put("lr", "1e-4");
+        r.putObject("tuned").put("lr", "1e-3").put("target_test_loss", 0.1).put("threshold", 0.101);
+        r.putObject("configuration").putObject("train").put("seed", 42);
+        ObjectNode m = r.putObject("methods");
+        ratios.forEach((k, v) -> {
+            ObjectNode n = m.putObject(k).put("reached", v != null).put("final_test_loss", 0.2);
+            if (v != null) n.put("ratio_vs_tuned", v).put("ratio_vs_grid", v / 4).put("flops_exact", v * 1e12);
+        });
+        Path f = tmp.resolve(name + ".json");
+        json.writeValue(f.toFile(), r);
+        return f;
+    }
+
+    @Test
+    void methodsAreAggregatedOverTheCasesThatReachedAndTheBestIsAmongThoseThatReachedNinetyPercent() throws Exception {
+        Map<String, Double> c1 = new LinkedHashMap<>(), c2 = new LinkedHashMap<>(), c3 = new LinkedHashMap<>();
+        c1.put("cheap-but-flaky", 0.5); c1.put("steady", 1.2); c1.put("never", null);
+        c2.put("cheap-but-flaky", null); c2.put("steady", 1.0); c2.put("never", null);
+        c3.put("cheap-but-flaky", 0.7); c3.put("steady", 1.4); c3.put("never", null);
+        Map<String, List<Path>> reports = new LinkedHashMap<>();
+        reports.put("t", List.of(methodsReport("m1", c1), methodsReport("m2", c2), methodsReport("m3", c3)));
+        JsonNode root = SuiteReport.json(reports, "./ffwd suite --quick");
+        JsonNode flaky = root.path("methods").path("cheap-but-flaky"), steady = root.path("methods").path("steady");
+        assertEquals(2, flaky.path("reached").asInt());
+        assertEquals(0.6, flaky.path("ratio_vs_tuned").path("median").asDouble(), 1e-12, "median over the two that reached");
+        assertEquals(1.2, steady.path("ratio_vs_tuned").path("median").asDouble(), 1e-12);
+        assertEquals(0.3, steady.path("ratio_vs_grid").path("median").asDouble(), 1e-12);
+        assertEquals(1.0, steady.path("reached_share").asDouble(), 0);
+        assertEquals("steady", root.path("best_method").asText(), "2 of 3 is below 90%: the cheaper median does not count");
+        assertEquals(dev.ffwd.train.Method.DEFAULT, root.path("default_method").asText());
+        String md = SuiteReport.markdown(root);
+        assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] |"), md);
+        assertTrue(md.contains("| never | 0/3 | — | — |"), md);
+    }
+
     @Test
     void aggregatesByRoleOverReachedSeedsOnly() throws Exception {
         Map<String, List<Path>> reports = new LinkedHashMap<>();
