@@ -76,6 +76,7 @@ public final class ComparisonReport {
         tuned.put("lr", r.tunedLr());
         tuned.put("target_test_loss", r.tunedTarget());
         tuned.put("threshold", r.threshold());
+        tuned.put("learned", r.learned());
         Comparison.Cost atTarget = r.tunedBaseline().costAt(r.threshold());
         cost(tuned.putObject("cost"), atTarget);
         if (atTarget.accuracy() != null) tuned.put("test_accuracy_at_target", atTarget.accuracy());

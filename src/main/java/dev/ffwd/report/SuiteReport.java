@@ -65,7 +65,9 @@ public final class SuiteReport {
                     s.put("tuned_test_accuracy", r.path("tuned").path("test_accuracy_at_target").asDouble());
                 ArrayNode cut = s.putArray("baselines_cut_by_budget");
                 r.path("baselines").fields().forEachRemaining(e -> { if (e.getValue().path("budget_cut").asBoolean()) cut.add(e.getKey()); });
-                r.path("methods").fields().forEachRemaining(e -> {
+                boolean learned = learned(r);
+                s.put("learned", learned);
+                if (learned) r.path("methods").fields().forEachRemaining(e -> {
                     methodsHere.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue());
                     methodsOverall.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue());
                 });
@@ -114,6 +116,16 @@ public final class SuiteReport {
         List<Map.Entry<String, JsonNode>> candidates = all.stream().filter(e -> e.getValue().path("reached_share").asDouble() >= REACH_SHARE).toList();
         return candidates.isEmpty() ? all.stream().min(byShare.thenComparing(byRatio)).orElseThrow().getKey()
                 : candidates.stream().min(byRatio).orElseThrow().getKey();
+    }
+
+    /**
+     * Whether a comparison's grid learned the task ({@link dev.ffwd.train.Comparison.Result#learned}), from its report:
+     * L* against the tuned baseline's test loss at θ₀. A task not learned within the budget says nothing about the methods.
+     */
+    static boolean learned(JsonNode report) {
+        JsonNode curve = report.path("baselines").path(report.path("tuned").path("lr").asText()).path("curve");
+        double atThetaZero = curve.isEmpty() ? Double.NaN : curve.get(0).path("test_loss").asDouble();
+        return dev.ffwd.train.Comparison.Result.learned(report.path("tuned").path("target_test_loss").asDouble(), atThetaZero);
     }
 
     /** Ratios a method's line in a comparison carries; aggregated over the cases that reached L*. */
@@ -218,6 +230,11 @@ public final class SuiteReport {
         List<String> cut = new ArrayList<>();
         root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> s.path("baselines_cut_by_budget")
                 .forEach(lr -> cut.add(e.getKey() + " seed " + s.path("seed").asText() + " lr " + lr.asText()))));
+        List<String> unlearned = new ArrayList<>();
+        root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> {
+            if (s.has("learned") && !s.path("learned").asBoolean()) unlearned.add(e.getKey() + " seed " + s.path("seed").asText());
+        }));
+        if (!unlearned.isEmpty()) sb.append("Not learned within the budget (left out of the method table): ").append(String.join("; ", unlearned)).append(".\n\n");
         sb.append(cut.isEmpty() ? "Every baseline stopped at a plateau, none by the step budget.\n"
                 : "Baselines cut by the step budget (still improving when stopped): " + String.join("; ", cut) + ".\n");
         return sb.toString();
@@ -228,7 +245,8 @@ public final class SuiteReport {
         if (root.path("methods").isEmpty()) return;
         sb.append("## Without tuning the learning rate: each method from its own default\n\n")
                 .append("Exact FLOPs to L* (its 3-evaluation mean test loss at or below L*·1.01) over the tuned AdamW run's, and over the ")
-                .append("whole grid's; median [min, max] over the task × seed cases that reached L*. ")
+                .append("whole grid's; median [min, max] over the task × seed cases that reached L*. Cases whose grid did not learn the task ")
+                .append("(L*·1.01² not below the test loss at θ₀) are left out: any run reaches such an L*. ")
                 .append("Default without `--lr`: **").append(root.path("default_method").asText()).append("**; measured best here")
                 .append(" (lowest median × tuned AdamW among methods that reached L* in at least ").append(Math.round(100 * REACH_SHARE))
                 .append("% of the cases, else the one that reached it most often): **").append(root.path("best_method").asText("—")).append("**.\n\n")

@@ -197,9 +197,18 @@ public final class Comparison {
             return tunedTarget * SLACK;
         }
 
-        /** Whether the grid learned anything: L* below the test loss at θ₀. Otherwise no saving or ratio is claimed. */
+        /**
+         * Whether the grid learned anything: L* below the test loss at θ₀ by more than the slack, twice over (L*·SLACK² < the
+         * loss at θ₀), so that the threshold L*·SLACK is not reached by any run that merely stays where it started.
+         * Otherwise no saving or ratio is claimed.
+         */
         public boolean learned() {
-            return improved(tunedBaseline(), tunedTarget);
+            return learned(tunedTarget, tunedBaseline().history().points.isEmpty() ? Double.NaN : tunedBaseline().history().points.get(0).testLoss());
+        }
+
+        /** {@link #learned()} from L* and the test loss at θ₀. */
+        public static boolean learned(double target, double atThetaZero) {
+            return target * SLACK * SLACK < atThetaZero;
         }
 
         private static boolean improved(Arm a, double smoothedBest) {

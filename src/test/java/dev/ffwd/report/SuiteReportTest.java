@@ -43,9 +43,15 @@ class SuiteReportTest {
 
     /** A report with one line per method: {ratio vs tuned, or null where it never reached L*}; ratio vs grid = ratio / 4. */
     Path methodsReport(String name, Map<String, Double> ratios) throws Exception {
+        return methodsReport(name, ratios, true);
+    }
+
+    /** {@code learned} false: the loss at θ₀ is within twice the slack of L*, so the grid learned nothing. */
+    Path methodsReport(String name, Map<String, Double> ratios, boolean learned) throws Exception {
         ObjectNode r = json.createObjectNode().put("lr", "1e-4");
         r.putObject("tuned").put("lr", "1e-3").put("target_test_loss", 0.1).put("threshold", 0.101);
         r.putObject("configuration").putObject("train").put("seed", 42);
+        r.putObject("baselines").putObject("1e-3").putArray("curve").addObject().put("test_loss", learned ? 0.7 : 0.101);
         ObjectNode m = r.putObject("methods");
         ratios.forEach((k, v) -> {
             ObjectNode n = m.putObject(k).put("reached", v != null).put("final_test_loss", 0.2);
@@ -63,7 +69,8 @@ class SuiteReportTest {
         c2.put("cheap-but-flaky", null); c2.put("steady", 1.0); c2.put("never", null);
         c3.put("cheap-but-flaky", 0.7); c3.put("steady", 1.4); c3.put("never", null);
         Map<String, List<Path>> reports = new LinkedHashMap<>();
-        reports.put("t", List.of(methodsReport("m1", c1), methodsReport("m2", c2), methodsReport("m3", c3)));
+        reports.put("t", List.of(methodsReport("m1", c1), methodsReport("m2", c2), methodsReport("m3", c3),
+                methodsReport("flat", Map.of("cheap-but-flaky", 0.1, "steady", 0.1, "never", 0.1), false)));
         JsonNode root = SuiteReport.json(reports, "./ffwd suite --quick");
         JsonNode flaky = root.path("methods").path("cheap-but-flaky"), steady = root.path("methods").path("steady");
         assertEquals(2, flaky.path("reached").asInt());
@@ -76,6 +83,7 @@ class SuiteReportTest {
         String md = SuiteReport.markdown(root);
         assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] |"), md);
         assertTrue(md.contains("| never | 0/3 | — | — |"), md);
+        assertTrue(md.contains("Not learned within the budget (left out of the method table): t seed 42"), md);
     }
 
     @Test
