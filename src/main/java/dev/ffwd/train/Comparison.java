@@ -46,6 +46,11 @@ public final class Comparison {
         public static final List<String> FF_LRS = List.of("lr", "tuned");
         public static final int PATIENCE = 3;   // evaluations without improvement before an arm stops
         public static final int REPEATS = 1;
+        /**
+         * The step budget of FF arms and methods, in multiples of the grid's: a run that is slower than the tuned one must
+         * still be able to reach L* and show what it cost (the tuned run may reach it at the grid's last step).
+         */
+        public static final int ARM_BUDGET = 2;
 
         /** {@code lr} alone as the grid, the defaults above, and no Fast Forward variants until {@link Builder#variants} sets them. */
         public static Builder builder(String lr) {
@@ -324,7 +329,8 @@ public final class Comparison {
         TrainingRun.StopRule toThreshold = new TrainingRun.StopRule(plan.patience(), TrainingRun.StopRule.MIN_DELTA, target * SLACK);
         List<Arm> ff = new ArrayList<>();
         for (String lr : ffLrs(tuned.lr()))
-            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, lr, cfg, toThreshold)));
+            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, lr, cfg,
+                    longer(ft.options.train().toBuilder().lr(parseLr(lr)).build()), toThreshold)));
         Map<String, Arm> methods = new LinkedHashMap<>();
         plan.methods().forEach((name, m) -> methods.put(name, arm(name, m, toThreshold)));
         Result first = new Result(plan.lr(), baselines, ff, methods, tuned.lr(), target);
@@ -363,7 +369,12 @@ public final class Comparison {
 
     /** A tuning-free method's arm: its optimizer from its own default learning rate, with its FF variant if it has one. */
     private Arm arm(String name, Method m, TrainingRun.StopRule rule) {
-        return arm(name, Double.toString(m.lr()), m.ff().enabled() ? m.ff() : null, m.apply(ft.options.train()), rule);
+        return arm(name, Double.toString(m.lr()), m.ff().enabled() ? m.ff() : null, longer(m.apply(ft.options.train())), rule);
+    }
+
+    /** {@code t} with {@link Plan#ARM_BUDGET} times its step budget. */
+    private static TrainConfig longer(TrainConfig t) {
+        return t.toBuilder().maxSteps(t.maxSteps() * Plan.ARM_BUDGET).build();
     }
 
     private Arm arm(String name, String lr, FfConfig ff, TrainingRun.StopRule rule) {
