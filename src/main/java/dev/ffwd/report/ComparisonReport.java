@@ -114,7 +114,7 @@ public final class ComparisonReport {
     /** A tuning-free method's line: whether and at what exact cost it reached the threshold, against the tuned run and the grid. */
     private static ObjectNode method(Comparison.Result r, Comparison.Arm a) {
         ObjectNode n = JSON.createObjectNode();
-        Comparison.Cost c = a.costAt(r.threshold());
+        Comparison.Cost c = r.learned() ? a.costAt(r.threshold()) : null;  // an L* the grid did not learn is reached by standing still
         n.put("reached", c != null);
         if (c != null) n.put("flops_exact", c.flopsExact()).put("step", c.step());
         else n.putNull("flops_exact");
@@ -239,7 +239,7 @@ public final class ComparisonReport {
         sb.append(String.format(Locale.ROOT, "| AdamW at the tuned lr %s (needs the grid) | yes | %d | %s | 1.00 | %.2f | %.4f |%n", r.tunedLr(),
                 tuned.step(), gflops(tuned.flopsExact()), tuned.flopsExact() / r.gridFlopsExact(), r.tunedBaseline().history().lastTestLoss()));
         r.methods().forEach((name, a) -> {
-            Comparison.Cost c = a.costAt(r.threshold());
+            Comparison.Cost c = r.learned() ? a.costAt(r.threshold()) : null;
             sb.append(String.format(Locale.ROOT, "| %s%s (lr %s) | %s | %s | %s | %s | %s | %.4f |%n", name, name.equals(Method.DEFAULT) ? " **(default)**" : "",
                     a.lr(), c != null ? "yes" : a.diverged() ? "**diverged**" : "no", c == null ? "—" : c.step(), c == null ? "—" : gflops(c.flopsExact()),
                     c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsTuned(a)),
