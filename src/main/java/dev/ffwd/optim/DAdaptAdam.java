@@ -101,11 +101,6 @@ public final class DAdaptAdam extends Optimizer {
         k++;
     }
 
-    /** The current step-size estimate. */
-    public double d() {
-        return d;
-    }
-
     @Override
     protected Map<String, Double> scalars() {
         Map<String, Double> m = new LinkedHashMap<>();
@@ -117,8 +112,8 @@ public final class DAdaptAdam extends Optimizer {
 
     @Override
     protected void restoreScalars(Map<String, Double> s) {
-        d = Prodigy.need(s, "d");
-        numeratorWeighted = Prodigy.need(s, "numerator_weighted");
-        k = (long) Prodigy.need(s, "k");
+        d = scalar(s, "d");
+        numeratorWeighted = scalar(s, "numerator_weighted");
+        k = (long) scalar(s, "k");
     }
 }

@@ -100,6 +100,13 @@ public abstract class Optimizer {
         return Map.of();
     }
 
+    /** Scalar {@code key} of a restored state; a state without it was written by another optimizer. */
+    protected static double scalar(Map<String, Double> s, String key) {
+        Double v = s.get(key);
+        if (v == null) throw new IllegalArgumentException("optimizer state lacks scalar '" + key + "'; was it written by another optimizer?");
+        return v;
+    }
+
     protected void restoreScalars(Map<String, Double> s) {
         if (!s.isEmpty()) throw new IllegalArgumentException("optimizer state has scalars " + s.keySet() + " that "
                 + getClass().getSimpleName() + " does not keep; was it written by another optimizer?");

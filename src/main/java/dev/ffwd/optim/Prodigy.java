@@ -119,11 +119,6 @@ public final class Prodigy extends Optimizer {
         k++;
     }
 
-    /** The current step-size estimate. */
-    public double d() {
-        return d;
-    }
-
     @Override
     protected Map<String, Double> scalars() {
         Map<String, Double> m = new LinkedHashMap<>();
@@ -137,16 +132,10 @@ public final class Prodigy extends Optimizer {
 
     @Override
     protected void restoreScalars(Map<String, Double> s) {
-        d = need(s, "d");
-        dMax = need(s, "d_max");
-        dNumerator = need(s, "d_numerator");
-        dHat = need(s, "d_hat");
-        k = (long) need(s, "k");
-    }
-
-    static double need(Map<String, Double> s, String key) {
-        Double v = s.get(key);
-        if (v == null) throw new IllegalArgumentException("optimizer state lacks scalar '" + key + "'; was it written by another optimizer?");
-        return v;
+        d = scalar(s, "d");
+        dMax = scalar(s, "d_max");
+        dNumerator = scalar(s, "d_numerator");
+        dHat = scalar(s, "d_hat");
+        k = (long) scalar(s, "k");
     }
 }

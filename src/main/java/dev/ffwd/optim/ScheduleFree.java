@@ -147,8 +147,8 @@ public final class ScheduleFree extends Optimizer {
 
     @Override
     protected void restoreScalars(Map<String, Double> s) {
-        k = (long) Prodigy.need(s, "k");
-        weightSum = Prodigy.need(s, "weight_sum");
-        lrMax = Prodigy.need(s, "lr_max");
+        k = (long) scalar(s, "k");
+        weightSum = scalar(s, "weight_sum");
+        lrMax = scalar(s, "lr_max");
     }
 }

@@ -101,8 +101,4 @@ public final class History {
         return null;
     }
 
-    /** The first point whose test loss is at or below {@code target}, or null. */
-    public Point firstAtOrBelow(double target) {
-        return points.stream().filter(p -> p.testLoss() <= target).findFirst().orElse(null);
-    }
 }
