@@ -106,7 +106,7 @@ public final class ComparisonReport {
 
     /** The FF variant an arm ran: "off" for a baseline, the --modes name for an FF arm, the method's own for a method. */
     private static String variant(Comparison.Result r, Comparison.Arm a) {
-        if (a.isBaseline()) return "off";
+        if (a.ff() == null) return "off";  // a baseline, or a method without FF
         if (r.methods().containsKey(a.name())) return a.ff() == null ? "off" : a.name();  // the method names its variant
         return a.name().substring(3, a.name().lastIndexOf('@'));
     }

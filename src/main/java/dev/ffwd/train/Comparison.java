@@ -159,10 +159,6 @@ public final class Comparison {
             return stop == TrainingRun.Stop.DIVERGED;
         }
 
-        public boolean isBaseline() {
-            return ff == null;
-        }
-
         public double bestTestLoss() {
             return history.bestTestLoss();
         }
