@@ -32,7 +32,7 @@ class CompareCommand implements Runnable {
             description = "FF variants to run (see --ff-mode), e.g. paper,search,ffwd,ffwd-guard (default: ${DEFAULT-VALUE}).") List<String> modes;
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
             description = "Tuning-free methods, each from its own default lr: OPTIMIZER[@LR][+FF-VARIANT] (e.g. prodigy, schedule-free, "
-                    + "dadapt-adam, prodigy+ffwd) or an FF variant on AdamW from " + Method.FF_START_LR + " (e.g. ffwd+lr); 'none' for none "
+                    + "dadapt-adam, schedule-free+ffwd) or an FF variant on AdamW from " + Method.FF_START_LR + " (e.g. ffwd+lr); 'none' for none "
                     + "(default: the tuning-free default and the anchors, prodigy and schedule-free).") List<String> methods;
     @Option(names = "--lr-grid", split = ",", paramLabel = "LR", description = "Learning rates for plain AdamW baselines (default: --lr alone).") List<String> lrGrid;
     @Option(names = "--ff-lrs", split = ",", defaultValue = "lr,tuned", paramLabel = "LR",

@@ -7,7 +7,7 @@ import dev.ffwd.optim.Param;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
-import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
 
 /**
  * The Fast Forward stage controller (Rahamim et al., 2024). Call {@link #beforeStep} before each optimizer step
@@ -46,6 +46,36 @@ public final class FastForward {
     }
 
     /**
+     * One validation pass at some θ: the mean loss, and each example's own summed loss ({@code items}, in the same
+     * order at every θ) for the guard's paired comparison. A deterministic loss is one item.
+     */
+    public record Probe(double loss, double[] items) {
+        public Probe {
+            if (items == null || items.length == 0) throw new IllegalArgumentException("a probe needs at least one example's loss");
+        }
+
+        /** A loss without per-example detail: compared by its value alone. */
+        public static Probe of(double loss) {
+            return new Probe(loss, new double[]{loss});
+        }
+
+        /**
+         * Whether this θ is better than {@code other}'s on the same examples beyond the validation set's noise: the
+         * mean per-example difference d is below zero by at least {@link FfConfig#SIGNIFICANCE_Z} standard errors
+         * (a one-sided paired test). With one item, or identical differences, only the sign of d counts.
+         */
+        public boolean clearlyBetterThan(Probe other) {
+            if (items.length != other.items.length) throw new IllegalArgumentException("probes of different validation sets");
+            int n = items.length;
+            double mean = 0, sq = 0;
+            for (int i = 0; i < n; i++) mean += (items[i] - other.items[i]) / n;
+            for (int i = 0; i < n; i++) sq += Math.pow(items[i] - other.items[i] - mean, 2);
+            double se = n < 2 ? 0 : Math.sqrt(sq / (n - 1) / n);
+            return mean < 0 && mean <= -FfConfig.SIGNIFICANCE_Z * se;
+        }
+    }
+
+    /**
      * The schedule, the pending θ_{t−span} snapshot (null when none) and the lr multiplier (1 without
      * {@link FfConfig#lrAdapt()}), as a checkpoint stores them.
      */
@@ -75,7 +105,7 @@ public final class FastForward {
     }
 
     /** Call after an optimizer step; runs a stage when one is due. Returns it, or null. */
-    public Stage afterStep(long stepsDone, List<Param> params, DoubleSupplier validationLoss) {
+    public Stage afterStep(long stepsDone, List<Param> params, Supplier<Probe> validationLoss) {
         if (stepsDone != nextStage) return null;
         List<float[]> prev = before;
         before = null;
@@ -174,17 +204,16 @@ public final class FastForward {
     private final class Line {
         final List<Param> params;
         final List<NDArray> delta;
-        final DoubleSupplier loss;
+        final Supplier<Probe> loss;
         final long step;
         final int span;
         final List<float[]> origin;                            // θ_t
         final List<Double> taus = new ArrayList<>(), losses = new ArrayList<>();
-        final TreeMap<Double, Double> seen = new TreeMap<>();  // τ → validation loss, each τ evaluated once
+        final TreeMap<Double, Probe> seen = new TreeMap<>();   // τ → its finite probe, each τ evaluated once
         double tau;                                            // θ's current offset from θ_t, in units of Δ
-        double bestTau, bestLoss = Double.POSITIVE_INFINITY;
         boolean nonFinite;
 
-        Line(List<Param> params, List<NDArray> delta, DoubleSupplier loss, long step, int span) {
+        Line(List<Param> params, List<NDArray> delta, Supplier<Probe> loss, long step, int span) {
             this.params = params;
             this.delta = delta;
             this.loss = loss;
@@ -194,9 +223,9 @@ public final class FastForward {
         }
 
         Stage run() {
-            double before = cfg.guard() ? at(0) : Double.POSITIVE_INFINITY;  // the guard's reference: θ_t itself
+            Probe before = cfg.guard() ? at(0) : null;  // the guard's reference: θ_t itself
             if (!nonFinite) switch (cfg.mode()) {
-                case PAPER, REVERT -> repeat(cfg.mode() == FfConfig.Mode.REVERT, before);
+                case PAPER, REVERT -> repeat(cfg.mode() == FfConfig.Mode.REVERT, before == null ? Double.POSITIVE_INFINITY : before.loss());
                 case SEARCH -> search(before);
                 case PROFILE -> profile();
             }
@@ -207,6 +236,7 @@ public final class FastForward {
          * θ += Δ until the loss is strictly worse than the previous one. Without the guard the first repeat is
          * always taken, as in the authors' loop; with it, the first repeat must not be worse than θ_t. REVERT undoes
          * the worsening repeat (θ restored bit for bit); PAPER keeps it unless it is worse than θ_t under the guard.
+         * Losses are compared by their means, as the authors do.
          */
         private void repeat(boolean revert, double before) {
             double prev = before;
@@ -214,7 +244,7 @@ public final class FastForward {
                 List<float[]> last = tau == 0 ? origin : snapshot(params);
                 for (int i = 0; i < params.size(); i++) params.get(i).value().addi(delta.get(i));  // the authors' θ += Δ
                 tau++;
-                double l = evaluate(tau);
+                double l = evaluate(tau).loss();
                 boolean worse = l > prev;
                 if (!Double.isFinite(l) || worse && (revert || l > before)) {
                     restore(params, last);
@@ -226,19 +256,22 @@ public final class FastForward {
         }
 
         /**
-         * Bracket by doubling (τ = 1, 2, 4, ..., up to maxRepeats) until the loss stops falling, then one parabolic
-         * interpolation step through the best τ and its two neighbours; θ ends at the best τ evaluated.
+         * Bracket by doubling (τ = 1, 2, 4, ..., up to maxRepeats) while each τ is clearly better than the one before
+         * ({@link Probe#clearlyBetterThan}: with 32 examples a lower mean alone is often noise), then one parabolic
+         * interpolation step through the best τ and its two neighbours. θ ends at the best τ evaluated; under the
+         * guard, only a τ clearly better than θ_t itself may be kept, so at a learning rate that needs no help the
+         * stage leaves θ_t as it was instead of following the noise of the tiny validation set.
          * About log₂k + 3 validation passes instead of the paper loop's k + 1.
          */
-        private void search(double before) {
-            double prevLoss = before;
+        private void search(Probe before) {
+            Probe prev = before;
             for (double t = 1; ; t = Math.min(2 * t, cfg.maxRepeats())) {
-                double l = at(t);
-                if (!Double.isFinite(l) || l >= prevLoss || t >= cfg.maxRepeats()) break;
-                prevLoss = l;
+                Probe p = at(t);
+                if (nonFinite || prev != null && !p.clearlyBetterThan(prev) || t >= cfg.maxRepeats()) break;
+                prev = p;
             }
-            if (!nonFinite && bestTau > 0) refine();
-            moveTo(bestTau);
+            if (!nonFinite && best(null) > 0) refine(best(null));
+            moveTo(best(before));
         }
 
         /** Measures the line at fixed τ and leaves θ_t as it was: what a stage could have gained here. */
@@ -247,11 +280,19 @@ public final class FastForward {
             moveTo(0);
         }
 
-        /** One parabolic step through the best τ and its evaluated neighbours, when they bracket a minimum. */
-        private void refine() {
-            Double a = seen.lowerKey(bestTau), c = seen.higherKey(bestTau);
+        /** The τ of lowest mean loss evaluated, among those clearly better than {@code reference} when one is given (θ_t: 0). */
+        private double best(Probe reference) {
+            return seen.entrySet().stream()
+                    .filter(e -> reference == null || e.getValue().clearlyBetterThan(reference))
+                    .min(java.util.Comparator.comparingDouble(e -> e.getValue().loss()))
+                    .map(java.util.Map.Entry::getKey).orElse(0.0);
+        }
+
+        /** One parabolic step through τ = b and its evaluated neighbours, when they bracket a minimum. */
+        private void refine(double b) {
+            Double a = seen.lowerKey(b), c = seen.higherKey(b);
             if (a == null || c == null) return;
-            double b = bestTau, fa = seen.get(a), fb = bestLoss, fc = seen.get(c);
+            double fa = seen.get(a).loss(), fb = seen.get(b).loss(), fc = seen.get(c).loss();
             double p = (b - a) * (fb - fc), q = (b - c) * (fb - fa);
             double denom = 2 * (p - q);
             if (denom == 0) return;
@@ -259,17 +300,12 @@ public final class FastForward {
             if (v > a && v < c && Math.abs(v - b) > 1e-3 * (c - a)) at(v);
         }
 
-        /** Evaluates θ_t + tΔ (once per τ) and remembers the best τ seen. */
-        private double at(double t) {
-            Double known = seen.get(t);
+        /** Evaluates θ_t + tΔ (once per τ). */
+        private Probe at(double t) {
+            Probe known = seen.get(t);
             if (known != null) return known;
             moveTo(t);
-            double l = evaluate(t);
-            if (Double.isFinite(l) && l < bestLoss) {
-                bestLoss = l;
-                bestTau = t;
-            }
-            return l;
+            return evaluate(t);
         }
 
         /** θ = θ_t + τΔ, computed from θ_t (no drift from repeated additions). */
@@ -280,13 +316,13 @@ public final class FastForward {
             tau = t;
         }
 
-        private double evaluate(double t) {
-            double l = loss.getAsDouble();
+        private Probe evaluate(double t) {
+            Probe p = loss.get();
             taus.add(t);
-            losses.add(l);
-            if (!Double.isFinite(l)) nonFinite = true;
-            else seen.put(t, l);
-            return l;
+            losses.add(p.loss());
+            if (!Double.isFinite(p.loss())) nonFinite = true;
+            else seen.put(t, p);
+            return p;
         }
     }
 }

@@ -11,7 +11,8 @@ import java.util.List;
  * @param interval   optimizer steps between stages (the paper: 6)
  * @param span       optimizer steps that Δ spans: 1 is the paper's last step; 0 means the whole interval, whose mean
  *                   direction is less noisy at a large learning rate
- * @param guard      do no harm: a stage whose best validation loss is not below the loss at τ = 0 restores θ_t
+ * @param guard      do no harm: a stage ends at θ_t unless a τ > 0 beat it; in {@link Mode#SEARCH} it must beat θ_t
+ *                   clearly, example by example ({@link FastForward.Probe#clearlyBetterThan})
  * @param adaptive   stages that pay off come sooner, stages that find nothing come later
  * @param params     which trainable tensors Δ moves: the adapters only (the authors' {@code 'lora' in name}), or all
  *                   (a classification head too)
@@ -37,10 +38,20 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /**
      * An adaptive interval's growth after a stage that found nothing at all (τ = 0: θ_t was the line's best, as at a
-     * tuned learning rate), and its cap, in multiples of the configured interval: such stages are pure cost (two
-     * validation passes), so they must soon become rare.
+     * tuned learning rate), and its cap, in multiples of the configured interval. Such a stage is pure cost: two
+     * validation passes of 32 examples cost about one optimizer step of 16 sequences (a LoRA step's backward costs
+     * about its forward). One fruitless stage therefore sends the next one 16 intervals away, so that FF at a
+     * learning rate that needs no help costs about one step per hundred.
      */
-    public static final int REJECTED_BACKOFF = 4, BACKOFF_CAP = 16;
+    public static final int REJECTED_BACKOFF = 16, BACKOFF_CAP = 64;
+
+    /**
+     * How clearly a point on the line must beat another to count ({@link FastForward.Probe#clearlyBetterThan}): the
+     * mean per-example loss difference over the validation set must be below zero by this many standard errors, a
+     * one-sided paired test at 95%. A stage makes up to log₂k + 3 such comparisons on the same 32 examples; without
+     * the margin, a lower mean that is only noise moves θ off a well-tuned path and costs test loss.
+     */
+    public static final double SIGNIFICANCE_Z = 1.645;
 
     /** Whether stages move the lr. */
     public boolean lrAdapt() {

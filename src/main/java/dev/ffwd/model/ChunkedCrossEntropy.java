@@ -32,21 +32,40 @@ public final class ChunkedCrossEntropy {
 
     /** As {@link #sum(Transformer, NDArray, NDArray, NDArray, int)} with a frozen head W [V, d] given (a tied one). */
     public static NDArray sum(Fp32 head, NDArray h, NDArray targets, NDArray weights, int chunk) {
+        if (!recording()) return perPosition(head, h, targets, weights, chunk).sum();
         if (chunk < 1) throw new IllegalArgumentException("loss chunk must be ≥ 1 position, got " + chunk);
-        boolean grad = JniUtils.isGradMode();  // inside a GradientCollector (DJL's hasGradient() is false for graph nodes)
-        NDArray hd = grad ? h.stopGradient() : h;                                   // [N, d], outside the graph
+        NDArray hd = h.stopGradient();                                              // [N, d], outside the graph
         long n = h.getShape().get(0);
         NDList losses = new NDList(), gradients = new NDList();
         for (long s = 0; s < n; s += chunk) {
             NDIndex rows = new NDIndex("{}:{}", s, Math.min(n, s + chunk));
-            NDList out = chunk(hd.get(rows), targets.get(rows), weights.get(rows), head, grad);
+            NDList out = chunk(hd.get(rows), targets.get(rows), weights.get(rows), head, true);
             losses.add(out.get(0));
-            if (grad) gradients.add(out.get(1));
+            gradients.add(out.get(1));
         }
         NDArray total = concat(losses).sum();
-        if (!grad) return total;
         NDArray dot = h.mul(concat(gradients)).sum();                                // its gradient with respect to h is G
         return dot.sub(dot.stopGradient()).add(total);
+    }
+
+    /**
+     * The weighted NLL of each position [N], for evaluation only (no gradient): what {@link #sum} adds up, kept apart
+     * so that a caller can sum it per sequence.
+     */
+    public static NDArray perPosition(Fp32 head, NDArray h, NDArray targets, NDArray weights, int chunk) {
+        if (chunk < 1) throw new IllegalArgumentException("loss chunk must be ≥ 1 position, got " + chunk);
+        if (recording()) throw new IllegalStateException("per-position losses are for evaluation, outside a gradient collector");
+        NDList losses = new NDList();
+        for (long s = 0, n = h.getShape().get(0); s < n; s += chunk) {
+            NDIndex rows = new NDIndex("{}:{}", s, Math.min(n, s + chunk));
+            losses.add(chunk(h.get(rows), targets.get(rows), weights.get(rows), head, false).get(0));
+        }
+        return concat(losses);
+    }
+
+    /** Whether autograd is recording (inside a GradientCollector; DJL's hasGradient() is false for graph nodes). */
+    public static boolean recording() {
+        return JniUtils.isGradMode();
     }
 
     /** One chunk: the weighted NLL [c] and, with {@code grad}, G = ∂(Σ nll)/∂h [c, d]; the [c, V] arrays are freed before returning. */

@@ -53,7 +53,7 @@ public final class Classification implements Objective {
     public Loss loss(Batch b, boolean training) {
         NDArray logits = logits(b, training);                                                    // [B, C]
         NDArray nll = logits.logSoftmax(-1).gather(b.labels().expandDims(1), 1).squeeze(1).neg(); // [B]
-        return new Loss(nll.sum(), b.labels().getManager().create((float) b.rows()), logits);
+        return Loss.ofRows(nll, b.labels().getManager().create((float) b.rows()), logits);
     }
 
     NDArray logits(Batch b, boolean training) {

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
 import dev.ffwd.data.Batch;
 import dev.ffwd.model.ChunkedCrossEntropy;
+import dev.ffwd.model.Fp32;
 import dev.ffwd.model.Transformer;
 
 /**
@@ -23,7 +24,11 @@ public record LanguageModeling(Transformer model, int lossChunk) implements Obje
         long n = h.getShape().get(0) * h.getShape().get(1);
         NDArray next = b.ids().get(new NDIndex(":, 1:")).reshape(n);                       // [N]
         NDArray w = b.targets().get(new NDIndex(":, 1:")).mul(b.mask().get(new NDIndex(":, 1:"))).reshape(n);
-        NDArray sum = ChunkedCrossEntropy.sum(model, h.reshape(n, h.getShape().get(2)), next, w, lossChunk);  // h as [N, d]
-        return new Loss(sum, w.sum());
+        NDArray hn = h.reshape(n, h.getShape().get(2));                                         // [N, d]
+        if (ChunkedCrossEntropy.recording()) return new Loss(ChunkedCrossEntropy.sum(model, hn, next, w, lossChunk), w.sum());
+        try (Fp32 head = model.head()) {
+            NDArray rows = ChunkedCrossEntropy.perPosition(head, hn, next, w, lossChunk).reshape(b.rows(), b.length() - 1).sum(new int[]{1});  // [B]
+            return Loss.ofRows(rows, w.sum(), null);
+        }
     }
 }

@@ -44,11 +44,15 @@ public record MaskedLanguageModeling(Transformer model, int lossChunk) implement
         NDArray hm = h.reshape(n, h.getShape().get(2)).get(at);                        // [M, d], a differentiable gather
         NDArray original = b.tokenLabels().reshape(n).get(at);                         // [M]
         long m = original.getShape().get(0);
-        NDArray sum;
+        NDArray ones = hm.getManager().ones(new Shape(m)), count = hm.getManager().create((float) m);
         try (Fp32 e = model.wordEmbeddings()) {
-            sum = ChunkedCrossEntropy.sum(e, hm, original, hm.getManager().ones(new Shape(m)), lossChunk);
+            if (ChunkedCrossEntropy.recording()) return new Loss(ChunkedCrossEntropy.sum(e, hm, original, ones, lossChunk), count);
+            NDArray nll = ChunkedCrossEntropy.perPosition(e, hm, original, ones, lossChunk);                 // [M]
+            NDArray row = hm.getManager().arange(0, b.rows(), 1, ai.djl.ndarray.types.DataType.INT64)
+                    .expandDims(1).repeat(1, b.length()).reshape(n).get(at);                                  // [M]: each position's example
+            NDArray rows = nll.expandDims(0).matMul(row.oneHot(b.rows())).squeeze(0);                        // [B]
+            return Loss.ofRows(rows, count, null);
         }
-        return new Loss(sum, hm.getManager().create((float) m));
     }
 
     /**

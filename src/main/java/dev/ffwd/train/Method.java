@@ -24,7 +24,7 @@ public record Method(String name, OptimizerSpec optimizer, double lr, FfConfig f
     public static final String DEFAULT = "schedule-free";
 
     /** The methods {@code compare} and {@code suite} measure unless told otherwise: the anchors, FF as a step-size finder, FF on top of them. */
-    public static final List<String> MEASURED = List.of("prodigy", "schedule-free", "ffwd+lr", "ffwd+lrtau", "prodigy+ffwd");
+    public static final List<String> MEASURED = List.of("prodigy", "schedule-free", "ffwd+lr", "ffwd+lrtau", "schedule-free+ffwd");
 
     /** What {@code compare} measures by default: the default and the two anchors, Prodigy and Schedule-Free AdamW. */
     public static List<String> compared() {

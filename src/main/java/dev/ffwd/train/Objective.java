@@ -23,11 +23,18 @@ public interface Objective {
 
     /**
      * {@code classLogits}: the class scores [B, C] the loss was computed from, for an objective that classifies
-     * (accuracy is read from them without a second forward pass); null otherwise.
+     * (accuracy is read from them without a second forward pass); null otherwise. {@code rows}: each example's own
+     * summed loss [B], which {@code sum} adds up, given when no gradient is recorded so that two weights can be
+     * compared example by example (Fast Forward's paired test); null otherwise.
      */
-    record Loss(NDArray sum, NDArray count, NDArray classLogits) {
+    record Loss(NDArray sum, NDArray count, NDArray classLogits, NDArray rows) {
         public Loss(NDArray sum, NDArray count) {
-            this(sum, count, null);
+            this(sum, count, null, null);
+        }
+
+        /** The total is the sum of each example's loss {@code rows} [B]. */
+        public static Loss ofRows(NDArray rows, NDArray count, NDArray classLogits) {
+            return new Loss(rows.sum(), count, classLogits, rows);
         }
 
         public NDArray mean() {

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDScope;
 import dev.ffwd.FfwdException;
 import dev.ffwd.data.Batch;
 import dev.ffwd.data.Example;
+import dev.ffwd.fastforward.FastForward;
 import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.flops.Ledger;
 import dev.ffwd.optim.Optimizer;
@@ -111,7 +112,13 @@ public final class Trainer {
 
     /** Mean loss over {@code set} without dropout or gradients, charged to {@code phase}. */
     public double evaluate(List<Example> set, Ledger.Phase phase) {
-        return pass(set, phase, null).loss();
+        return pass(set, phase, null, null).loss();
+    }
+
+    /** {@link #evaluate}'s loss and, from the same passes, each example's own summed loss (a Fast Forward probe). */
+    public FastForward.Probe probe(List<Example> set, Ledger.Phase phase) {
+        double[] rows = new double[set.size()];
+        return new FastForward.Probe(pass(set, phase, null, rows).loss(), rows);
     }
 
     /**
@@ -120,7 +127,7 @@ public final class Trainer {
      */
     public Metrics metrics(List<Example> set, Ledger.Phase phase) {
         int[] predicted = new int[set.size()];
-        Pass p = pass(set, phase, predicted);
+        Pass p = pass(set, phase, predicted, null);
         if (p.classes() > 0) return Metrics.classification(p.loss(), Metrics.gold(set), predicted, p.classes());
         return new Metrics.Text(set.size(), (long) p.count(), p.loss(), Math.exp(p.loss()));
     }
@@ -128,7 +135,8 @@ public final class Trainer {
     /** {@code classes}: the objective's number of classes when it classifies (then {@code predicted} is filled), else 0. */
     private record Pass(double loss, double count, int classes) {}
 
-    private Pass pass(List<Example> set, Ledger.Phase phase, int[] predicted) {
+    /** {@code predicted} (classes) and {@code rows} (each example's summed loss), when not null, are filled in. */
+    private Pass pass(List<Example> set, Ledger.Phase phase, int[] predicted, double[] rows) {
         long t0 = System.nanoTime();
         double sum = 0, count = 0, fwd = 0;
         int classes = 0;
@@ -140,6 +148,7 @@ public final class Trainer {
                 sum += l.sum().getFloat();
                 count += l.count().getFloat();
                 fwd += flops.forward(part);
+                if (rows != null) System.arraycopy(l.rows().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).toDoubleArray(), 0, rows, i, part.size());
                 if (predicted != null && l.classLogits() != null) {
                     classes = (int) l.classLogits().getShape().get(1);
                     long[] argmax = l.classLogits().argMax(1).toLongArray();  // [B]

@@ -75,7 +75,7 @@ public final class TrainingRun {
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
                 FastForward.Stage s = chargeToFf(() -> ff.afterStep(trainer.steps(), trainer.params(),
-                        () -> trainer.evaluate(validation, Ledger.Phase.FF)));
+                        () -> trainer.probe(validation, Ledger.Phase.FF)));
                 if (s != null) {
                     Ledger l = trainer.ledger();
                     history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -32,16 +32,16 @@ class FastForwardTest {
     }
 
     /** loss(θ) = (θ₀ − c)² + (θ₁ − c)², recording each θ₀ it is evaluated at. */
-    DoubleSupplier quadratic(double c) {
+    Supplier<FastForward.Probe> quadratic(double c) {
         return () -> {
             float[] v = theta.value().toFloatArray();
             evaluated.add((double) v[0]);
-            return Math.pow(v[0] - c, 2) + Math.pow(v[1] - c, 2);
+            return FastForward.Probe.of(Math.pow(v[0] - c, 2) + Math.pow(v[1] - c, 2));
         };
     }
 
     /** One "optimizer step" of Δ = (0.25, 0.25) from θ = (1, 1), then the stage. */
-    FastForward.Stage stageAfterStep(FfConfig cfg, DoubleSupplier loss) {
+    FastForward.Stage stageAfterStep(FfConfig cfg, Supplier<FastForward.Probe> loss) {
         FastForward ff = new FastForward(cfg);
         theta.value().set(new float[]{1f, 1f});
         for (long s = 0; s < cfg.interval(); s++) {
@@ -99,7 +99,7 @@ class FastForwardTest {
 
     @Test
     void nonFiniteValidationLossRestoresLastGoodTheta() {
-        DoubleSupplier nanAfterTwo = () -> evaluated.size() < 2 ? quadratic(10).getAsDouble() : recordNaN();
+        Supplier<FastForward.Probe> nanAfterTwo = () -> evaluated.size() < 2 ? quadratic(10).get() : FastForward.Probe.of(recordNaN());
         FastForward.Stage s = stageAfterStep(FfConfig.paper().withInterval(1).withMaxRepeats(100), nanAfterTwo);
         assertTrue(s.hitNonFinite());
         assertEquals(2, s.tau());
@@ -114,15 +114,15 @@ class FastForwardTest {
     @Test
     void adaptiveIntervalBacksOffAfterFruitlessStagesAndReturnsAfterAGoodOne() {
         // without the guard the first repeat is always taken (τ = 1, one step's worth): the interval doubles, capped at 4×
-        // (4 → 8 → 16 → 16); with it, a line whose minimum is behind θ_t is rejected (τ = 0): ×4, capped at 16× (4 → 16 → 64 → 64);
+        // (4 → 8 → 16 → 16); with it, a line whose minimum is behind θ_t is rejected (τ = 0): ×16, capped at 64× (4 → 64 → 256 → 256);
         // a far minimum gives a long stage, and the interval is back to 4
         for (boolean guard : new boolean[]{false, true}) {
-            FfConfig cfg = FfConfig.paper().withMode(FfConfig.Mode.REVERT).withInterval(4).withMaxRepeats(100).withAdaptive(true).withGuard(guard);
+            FfConfig cfg = FfConfig.paper().withMode(FfConfig.Mode.REVERT).withInterval(4).withMaxRepeats(1000).withAdaptive(true).withGuard(guard);
             FastForward ff = new FastForward(cfg);
             theta.value().set(new float[]{1f, 1f});
             long step = 0;
-            double[] targets = {0, 0, 0, 100};
-            int[] expected = guard ? new int[]{16, 64, 64, 4} : new int[]{8, 16, 16, 4};
+            double[] targets = {0, 0, 0, 1000};  // θ grows by 0.25 a step: about 145 at the last stage
+            int[] expected = guard ? new int[]{64, 256, 256, 4} : new int[]{8, 16, 16, 4};
             for (int i = 0; i < targets.length; i++) {
                 long due = ff.nextStage();
                 FastForward.Stage st = null;
@@ -204,7 +204,7 @@ class FastForwardTest {
             ff.beforeStep(0, both);
             lora.value().addi(1f);
             head.value().addi(1f);
-            FastForward.Stage s = ff.afterStep(1, both, () -> -lora.value().getFloat() - head.value().getFloat());
+            FastForward.Stage s = ff.afterStep(1, both, () -> FastForward.Probe.of(-lora.value().getFloat() - head.value().getFloat()));
             assertEquals(3, s.tau());
             assertEquals(5f, lora.value().getFloat());
             assertEquals(which == FfConfig.Params.ALL ? 5f : 2f, head.value().getFloat(), which + ": the head");
@@ -327,5 +327,50 @@ class FastForwardTest {
         assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("paper+lr", base), "no guard: τ = 0 never happens");
         assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("ffwd+lr-guard", base));
         assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("profile+lr+guard", base), "profile never moves θ");
+    }
+
+    /**
+     * A noisy validation set: 32 examples whose loss along the line is 2 − gain·τ + curve·τ², plus noise of its own
+     * for each example and each probed τ.
+     */
+    Supplier<FastForward.Probe> noisyLine(double gain, double curve, long seed) {
+        double[] noise = new java.util.Random(seed).doubles(32 * 64).map(x -> 0.5 * (x - 0.5)).toArray();
+        return () -> {
+            double t = (theta.value().toFloatArray()[0] - 1.25) / 0.25;  // θ_t = 1.25, Δ = 0.25
+            int k = (int) Math.round(t * 4) & 63;                       // each probed τ draws its own noise
+            double[] items = new double[32];
+            for (int i = 0; i < 32; i++) items[i] = 2 - gain * t + curve * t * t + noise[i * 64 + k];
+            return new FastForward.Probe(java.util.Arrays.stream(items).average().orElseThrow(), items);
+        };
+    }
+
+    @Test
+    void pairedTestNeedsAMarginBeyondTheNoise() {
+        double[] a = {1.0, 2.0, 3.0, 4.0}, slightlyLower = {0.9, 2.1, 2.9, 4.0}, clearlyLower = {0.8, 1.8, 2.8, 3.8};
+        FastForward.Probe base = new FastForward.Probe(2.5, a);
+        assertFalse(new FastForward.Probe(2.475, slightlyLower).clearlyBetterThan(base), "a lower mean within the noise");
+        assertTrue(new FastForward.Probe(2.3, clearlyLower).clearlyBetterThan(base), "every example lower");
+        assertFalse(base.clearlyBetterThan(base), "equal is not better");
+        assertTrue(FastForward.Probe.of(1).clearlyBetterThan(FastForward.Probe.of(2)), "one item: the sign alone");
+        assertThrows(IllegalArgumentException.class, () -> base.clearlyBetterThan(FastForward.Probe.of(1)));
+    }
+
+    @Test
+    void guardedSearchRarelyFollowsNoiseAndAlwaysFollowsAClearGain() {
+        // a flat line: only noise differs between τ, so a lower mean at τ = 1 is a coin flip; the paired test lets
+        // through about one in twenty. A clear gain (minimum at τ = 4) is taken every time.
+        FfConfig ffwd = FfConfig.defaults().withInterval(2).withParams(FfConfig.Params.ALL);
+        int runs = 200, lowerMean = 0, moved = 0;
+        for (long seed = 0; seed < runs; seed++) {
+            evaluated.clear();
+            FastForward.Stage flat = stageAfterStep(ffwd, noisyLine(0, 0, seed));
+            if (flat.losses().get(1) < flat.losses().get(0)) lowerMean++;
+            if (flat.tau() != 0) moved++;
+            else assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray(), "θ_t kept bit for bit");
+            FastForward.Stage clear = stageAfterStep(ffwd, noisyLine(0.4, 0.05, seed));
+            assertTrue(clear.tau() >= 2, "seed " + seed + ": " + clear);
+        }
+        assertTrue(lowerMean > runs / 3, "a mean-only guard would have moved θ in " + lowerMean + " of " + runs);
+        assertTrue(moved <= runs / 10, "moved θ on a flat line in " + moved + " of " + runs);
     }
 }

@@ -79,8 +79,12 @@ class ChunkedLossTest {
                     assertEquals(g[j], h[j], 1e-5 * scale, lora.params().get(i).name() + "[" + j + "], chunk " + chunk);
             }
         }
-        try (NDScope ignored = new NDScope()) {  // evaluation (no graph) gives the same value as training
-            assertEquals(full.loss, new LanguageModeling(m, 5).loss(b, false).mean().getFloat(), 1e-6 * Math.abs(full.loss));
+        try (NDScope ignored = new NDScope()) {  // evaluation (no graph) gives the same value as training, and each row's sum
+            Objective.Loss eval = new LanguageModeling(m, 5).loss(b, false);
+            assertEquals(full.loss, eval.mean().getFloat(), 1e-6 * Math.abs(full.loss));
+            float[] rows = eval.rows().toFloatArray(), expected = unchunked(m, b).rows().toFloatArray();
+            assertEquals(b.rows(), rows.length);
+            for (int i = 0; i < rows.length; i++) assertEquals(expected[i], rows[i], 1e-5 * Math.abs(expected[i]), "row " + i);
         }
     }
 
@@ -108,7 +112,8 @@ class ChunkedLossTest {
         NDArray logp = m.logits(h).logSoftmax(-1);
         NDArray nll = logp.gather(b.ids().get(new NDIndex(":, 1:")).expandDims(2), 2).squeeze(2).neg();
         NDArray w = b.targets().get(new NDIndex(":, 1:")).mul(b.mask().get(new NDIndex(":, 1:")));
-        return new Objective.Loss(nll.mul(w).sum(), w.sum());
+        NDArray rows = nll.mul(w).sum(new int[]{1});  // [B]
+        return new Objective.Loss(rows.sum(), w.sum(), null, rows);
     }
 
     /** Three rows of different lengths (padding) with some positions not targets (prompt tokens). */

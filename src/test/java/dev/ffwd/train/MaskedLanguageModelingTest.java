@@ -68,6 +68,7 @@ class MaskedLanguageModelingTest {
                 float[] h = m.hidden(b.ids(), b.mask(), false).toFloatArray();  // [B, T, d]
                 float[] e = m.parameters().get(E).toFloatArray();               // [V, d]
                 double sum = 0;
+                double[] rows = new double[ex.size()];
                 int count = 0;
                 for (int i = 0; i < ex.size(); i++) {
                     Example x = ex.get(i);
@@ -83,13 +84,17 @@ class MaskedLanguageModelingTest {
                         }
                         double z = 0;
                         for (double s : logits) z += Math.exp(s - max);
-                        sum += max + Math.log(z) - logits[(int) x.tokenLabels()[pos]];
+                        double nll = max + Math.log(z) - logits[(int) x.tokenLabels()[pos]];
+                        sum += nll;
+                        rows[i] += nll;
                         count++;
                     }
                 }
                 assertEquals(ex.stream().mapToInt(Example::targetCount).sum(), count);
                 assertEquals(count, l.count().getFloat(), "count = masked positions, chunk " + chunk);
                 assertEquals(sum / count, l.mean().getFloat(), 1e-5, "chunk " + chunk);
+                float[] got = l.rows().toFloatArray();  // each example's own sum, for Fast Forward's paired test
+                for (int i = 0; i < rows.length; i++) assertEquals(rows[i], got[i], 1e-4, "example " + i + ", chunk " + chunk);
             }
         }
     }
