@@ -27,19 +27,25 @@ import java.util.Locale;
 final class TrainCommand implements Runnable {
     @Mixin TrainOptions opts;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder (must be empty unless --overwrite or --resume).") Path out;
-    @Option(names = "--resume", description = "Continue from OUT/checkpoint.safetensors.") boolean resume;
+    @Option(names = "--resume", description = "Continue from OUT/checkpoint.safetensors; an error when there is none, or when it was "
+            + "written for another model, data, split, adapter or optimizer setting.") boolean resume;
+    @Option(names = "--resume-or-start", description = "Continue from OUT/checkpoint.safetensors if there is one, else start afresh "
+            + "(for jobs that a scheduler may restart).") boolean resumeOrStart;
     @Option(names = "--overwrite", description = "Replace a non-empty OUT.") boolean overwrite;
     @Option(names = "--ff", description = "Enable Fast Forward stages (holds --ff-val-size validation examples out of the test split).") boolean ff;
     @Option(names = "--patience", defaultValue = "0", paramLabel = "N",
             description = "Stop after N evaluations without a better test loss; 0 trains for the whole budget (default: ${DEFAULT-VALUE}).") int patience;
 
-    static final String METRICS = "metrics.jsonl", BEST = "adapter", LAST = "adapter-last";
+    static final String METRICS = "metrics.jsonl", BEST = "adapter", LAST = "adapter-last", CHECKPOINT = "checkpoint.safetensors";
 
     @Override
     public void run() {
         if (patience < 0) throw new IllegalArgumentException("--patience must be >= 0, got " + patience);
+        if (resume && resumeOrStart) throw new IllegalArgumentException("--resume and --resume-or-start: pass one");
+        if (resume && !Files.isRegularFile(out.resolve(CHECKPOINT)))
+            throw new FfwdException(out.resolve(CHECKPOINT) + ": no checkpoint to resume from; check --out, or pass --resume-or-start to start afresh");
         boolean existed = Files.exists(out);
-        OutputDir.prepare(out, overwrite, resume);
+        OutputDir.prepare(out, overwrite, resume || resumeOrStart);
         try {
             train();
         } catch (RuntimeException e) {
@@ -58,9 +64,10 @@ final class TrainCommand implements Runnable {
                     ft.splits.validation().size(), ft.truncated > 0 ? " (" + ft.truncated + " truncated to --max-length)" : "");
             System.err.printf(Locale.ROOT, "optimizer: %s at lr %s%s%n", o.train().optimizer().name(), opts.lrText(),
                     opts.defaultMethod() != null ? " (the tuning-free default; --lr or --optimizer chooses another)" : "");
-            TrainingRun run = ft.newRun(ffc, out.resolve("checkpoint.safetensors"));
-            if (resume && run.resume()) System.err.printf("resumed at step %d%n", run.trainer().steps());
-            Recorder recorder = new Recorder(ft, run, out, resume ? run.trainer().steps() : -1);
+            TrainingRun run = ft.newRun(ffc, out.resolve(CHECKPOINT));
+            boolean resumed = (resume || resumeOrStart) && run.resume();
+            if (resumed) System.err.printf("resumed at step %d%n", run.trainer().steps());
+            Recorder recorder = new Recorder(ft, run, out, resumed ? run.trainer().steps() : -1);
             progress.onArmStart("train", ft.options.train().maxSteps());
             TrainingRun.Stop stop = run.run(patience > 0 ? TrainingRun.StopRule.plateau(patience) : TrainingRun.StopRule.budget(),
                     both(progress, recorder));

@@ -80,12 +80,15 @@ public final class Checkpoint {
         return m;
     }
 
-    private static Map<String, String> settings(Trainer t, FastForward ff) {
-        return settings(t.config(), ff == null ? null : ff.config());
+    /** The optimisation settings, then the run's {@code fingerprint} (model, data, splits: {@link FineTune#fingerprint}). */
+    private static Map<String, String> settings(Trainer t, FastForward ff, Map<String, String> fingerprint) {
+        Map<String, String> m = settings(t.config(), ff == null ? null : ff.config());
+        m.putAll(fingerprint);
+        return m;
     }
 
-    /** Writes the states of {@code t}, {@code ff} (null: Fast Forward off) and {@code h}. */
-    static void save(Path file, Trainer t, FastForward ff, History h) {
+    /** Writes the states of {@code t}, {@code ff} (null: Fast Forward off) and {@code h}, and the run's {@code fingerprint}. */
+    static void save(Path file, Trainer t, FastForward ff, History h, Map<String, String> fingerprint) {
         Trainer.State ts = t.state();
         List<RawTensor> tensors = new ArrayList<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();  // buffers have their parameter's shape
@@ -102,7 +105,7 @@ public final class Checkpoint {
                 tensors.add(RawTensor.ofFloats(FF_PENDING + i, new long[]{fs.pending().get(i).length}, fs.pending().get(i)));
         History.State hs = h.state();
         State s = new State(ts.step(), ts.cursor(), ts.tokens(), ts.optimizer().steps(), ts.ledger(),
-                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), hs.points(), hs.stages(), settings(t, ff),
+                fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), hs.points(), hs.stages(), settings(t, ff, fingerprint),
                 fs == null ? null : fs.lrScale(), ts.optimizer().scalars().isEmpty() ? null : ts.optimizer().scalars());
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
@@ -111,13 +114,13 @@ public final class Checkpoint {
         }
     }
 
-    /** Restores {@code t}, {@code ff} and {@code h} from {@code file}, after checking that the settings agree. */
-    static void load(Path file, Trainer t, FastForward ff, History h) {
+    /** Restores {@code t}, {@code ff} and {@code h} from {@code file}, after checking that the settings and fingerprint agree. */
+    static void load(Path file, Trainer t, FastForward ff, History h, Map<String, String> fingerprint) {
         try (TensorStore store = SafetensorsReader.open(file)) {
             String json = store.metadata().get(STATE);
             if (json == null) throw new FfwdException(file + ": not an ffwd checkpoint (no '" + STATE + "' metadata)");
             State s = JSON.readValue(json, State.class);
-            if (s.settings() != null) refuseOtherSettings(file, s.settings(), settings(t, ff));
+            if (s.settings() != null) refuseOtherSettings(file, s.settings(), settings(t, ff, fingerprint));
             Map<String, float[]> params = new LinkedHashMap<>();
             Map<String, float[][]> bufs = new LinkedHashMap<>();
             for (String key : store.names()) {

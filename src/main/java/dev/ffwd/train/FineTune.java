@@ -7,6 +7,7 @@ import dev.ffwd.data.Splits;
 import dev.ffwd.fastforward.FastForward;
 import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.flops.FlopCounter;
+import dev.ffwd.io.Digests;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.lora.Lora;
@@ -18,7 +19,10 @@ import dev.ffwd.optim.Param;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The library entry point for LoRA fine-tuning: a model, a dataset split as in the paper, and fresh seeded
@@ -103,6 +107,7 @@ public final class FineTune implements AutoCloseable {
     private Objective objective;
     private Optimizer optimizer;
     private Gradients.Factory distributed;  // null: gradients in this process
+    private Map<String, String> fingerprint;  // computed on first use (it reads the data file)
 
     private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated) {
         this.options = o;
@@ -155,7 +160,35 @@ public final class FineTune implements AutoCloseable {
         optimizer = opt;
         Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(t));
         if (distributed != null) trainer.gradientsFrom(distributed.create(spec(), t, params));
-        return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint);
+        return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint,
+                checkpoint == null ? Map.of() : fingerprint());
+    }
+
+    /**
+     * What a checkpoint of this fine-tuning records besides the optimisation settings, and a resume must match: the
+     * model (its config and weight headers, {@link Digests#model}), the data (its bytes, format and limit), the encoding,
+     * the adapters and the splits (their seed is the training seed, which the optimisation settings hold).
+     */
+    public Map<String, String> fingerprint() {
+        if (fingerprint == null) {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("model_digest", Digests.model(pretrained.dir()));
+            m.put("data_digest", Digests.file(options.data()));
+            m.put("format", options.format().name().toLowerCase(Locale.ROOT));
+            m.put("limit", Integer.toString(options.limit()));
+            m.put("max_length", Integer.toString(options.maxLength()));
+            m.put("pack", Boolean.toString(options.pack()));
+            LoraConfig l = options.lora();
+            m.put("lora_r", Integer.toString(l.rank()));
+            m.put("lora_alpha", Double.toString(l.alpha()));
+            m.put("lora_dropout", Double.toString(l.dropout()));
+            m.put("lora_targets", String.join(",", l.targets()));
+            m.put("dora", Boolean.toString(l.dora()));
+            m.put("test_fraction", Double.toString(options.testFraction()));
+            m.put("validation_size", Integer.toString(options.validationSize()));
+            fingerprint = Map.copyOf(m);
+        }
+        return fingerprint;
     }
 
     /**

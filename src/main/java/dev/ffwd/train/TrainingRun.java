@@ -8,6 +8,7 @@ import dev.ffwd.io.AtomicFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The training loop: optimizer steps, Fast Forward stages when enabled, periodic test loss, checkpoints,
@@ -40,9 +41,16 @@ public final class TrainingRun {
     private final FastForward ff;  // null: plain training
     private final List<Example> test, validation;
     private final Path checkpoint;  // null: no checkpoints
+    private final Map<String, String> fingerprint;  // what else the checkpoint records and a resume must match
     private final History history = new History();
 
-    public TrainingRun(Trainer trainer, FastForward ff, List<Example> test, List<Example> validation, Path checkpoint) {
+    /**
+     * {@code fingerprint}: what shaped this run besides the trainer's and Fast Forward's settings (model, data, splits:
+     * {@link FineTune#fingerprint}); the checkpoint records it, and a resume under another is refused.
+     */
+    public TrainingRun(Trainer trainer, FastForward ff, List<Example> test, List<Example> validation, Path checkpoint,
+                       Map<String, String> fingerprint) {
+        this.fingerprint = Map.copyOf(fingerprint);
         this.trainer = trainer;
         this.ff = ff;
         this.test = test;
@@ -58,7 +66,7 @@ public final class TrainingRun {
         } catch (java.io.IOException e) {
             throw new dev.ffwd.FfwdException(checkpoint + ": cannot clean stale temporary files: " + e.getMessage());
         }
-        Checkpoint.load(checkpoint, trainer, ff, history);
+        Checkpoint.load(checkpoint, trainer, ff, history, fingerprint);
         return true;
     }
 
@@ -90,7 +98,7 @@ public final class TrainingRun {
             }
             if (checkpoint != null && (trainer.steps() % cfg.checkpointEvery() == 0 || stop != null
                     || trainer.steps() == cfg.maxSteps()))
-                Checkpoint.save(checkpoint, trainer, ff, history);
+                Checkpoint.save(checkpoint, trainer, ff, history, fingerprint);
             if (stop != null) return atModel(stop);
         }
         return atModel(Stop.MAX_STEPS);

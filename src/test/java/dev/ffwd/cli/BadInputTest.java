@@ -148,6 +148,23 @@ class BadInputTest {
         assertEquals("precious", Files.readString(out.resolve("keep.txt")));
     }
 
+    @Test
+    void resumeWithoutACheckpointIsAnErrorUnlessStartingIsAsked() throws IOException {
+        Path out = tmp.resolve("typo"), data = tmp.resolve("d.jsonl");
+        Files.writeString(data, "{\"text\": \"the cat sat on the mat\"}\n".repeat(20));
+        String[] args = {"train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(),
+                "--out", out.toString(), "--max-steps", "1", "--test-fraction", "0.2"};
+        assertCleanError(ffwd(concat(args, "--resume")), out.resolve("checkpoint.safetensors").toString(), "no checkpoint", "--resume-or-start");
+        assertFalse(Files.exists(out), "nothing written");
+        assertEquals(0, ffwd(concat(args, "--resume-or-start")).code());
+        assertTrue(Files.exists(out.resolve("checkpoint.safetensors")));
+        assertEquals(0, ffwd(concat(args, "--resume")).code(), "now there is one");
+    }
+
+    static String[] concat(String[] a, String... b) {
+        return Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
+    }
+
     Outcome train(Path model, Path data, String format) {
         return ffwd("train", "--model", model.toString(), "--data", data.toString(), "--format", format,
                 "--out", tmp.resolve("run-" + System.nanoTime()).toString(), "--max-steps", "1");

@@ -73,8 +73,50 @@ class CheckpointTest {
                 .maxLength(o.maxLength()).train(o.train()).testFraction(o.testFraction()).validationSize(o.validationSize()).build();
         try (FineTune ft = FineTune.prepare(rank2)) {
             FfwdException e = assertThrows(FfwdException.class, () -> ft.newRun(FfConfig.paper(), ckpt).resume());
-            assertTrue(e.getMessage().startsWith(ckpt + ": parameter '") && e.getMessage().contains("values, expected"), e.getMessage());
+            assertTrue(e.getMessage().startsWith(ckpt + ": checkpoint was written with lora_r 4, this run has lora_r 2"), e.getMessage());
             assertEquals(1, e.getMessage().lines().count());
+        }
+    }
+
+    /**
+     * The checkpoint's fingerprint: a resume with another model (one config value changed), data file, encoding,
+     * adapter or split setting is refused, naming the setting and both values; the same options resume.
+     */
+    @Test
+    void resumeWithAnotherModelDataAdapterOrSplitIsRefusedNamingIt() throws Exception {
+        Path data = TestData.stories(tmp, 60, 3), ckpt = tmp.resolve("ck.safetensors");
+        FineTune.Options o = TestData.tinyLlama(data, TestData.config(3, 5e-3), 0.0);
+        try (FineTune ft = FineTune.prepare(o)) {
+            ft.newRun(FfConfig.paper(), ckpt).run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {});
+        }
+        Path model = tmp.resolve("other-model");
+        Files.createDirectories(model);
+        try (var files = Files.list(Path.of(o.model()))) {
+            for (Path f : files.toList()) Files.copy(f, model.resolve(f.getFileName()));
+        }
+        String config = Files.readString(model.resolve("config.json"));
+        Files.writeString(model.resolve("config.json"), config.replaceFirst("\\{", "{\"rope_theta\": 5000.0, "));
+        Path otherData = TestData.stories(Files.createDirectories(tmp.resolve("d2")), 60, 4);
+        LoraConfig l = o.lora();
+        Map<String, FineTune.Options> others = new java.util.LinkedHashMap<>();
+        others.put("model_digest", FineTune.Options.builder(model.toString(), data, l).maxLength(o.maxLength()).train(o.train())
+                .testFraction(o.testFraction()).validationSize(o.validationSize()).build());
+        others.put("data_digest", FineTune.Options.builder(o.model(), otherData, l).maxLength(o.maxLength()).train(o.train())
+                .testFraction(o.testFraction()).validationSize(o.validationSize()).build());
+        others.put("max_length", o.toBuilder().maxLength(24).build());
+        others.put("limit", o.toBuilder().limit(50).build());
+        others.put("lora_alpha", FineTune.Options.builder(o.model(), data, new LoraConfig(4, 16, 0.0, l.targets(), false))
+                .maxLength(o.maxLength()).train(o.train()).testFraction(o.testFraction()).validationSize(o.validationSize()).build());
+        others.put("lora_dropout", TestData.tinyLlama(data, o.train(), 0.1));
+        others.put("test_fraction", o.toBuilder().testFraction(0.2).build());
+        others.put("validation_size", o.toBuilder().validationSize(4).build());
+        for (var e : others.entrySet())
+            try (FineTune ft = FineTune.prepare(e.getValue())) {
+                FfwdException x = assertThrows(FfwdException.class, () -> ft.newRun(FfConfig.paper(), ckpt).resume(), e.getKey());
+                assertTrue(x.getMessage().startsWith(ckpt + ": checkpoint was written with " + e.getKey() + " "), x.getMessage());
+            }
+        try (FineTune ft = FineTune.prepare(o)) {
+            assertTrue(ft.newRun(FfConfig.paper(), ckpt).resume(), "the same options resume");
         }
     }
 }
