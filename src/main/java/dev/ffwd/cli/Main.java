@@ -36,29 +36,37 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
+    /** Exit codes: 0 done, {@link #BAD_INPUT} a bad value or file, {@link #USAGE} a command line that does not parse, {@link #INTERNAL} a bug. */
+    public static final int BAD_INPUT = 1, USAGE = 2, INTERNAL = 3;
+
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.setParameterExceptionHandler((e, ignored) -> {  // one line, not the whole usage
+            String cmd = e.getCommandLine().getCommandName();
+            System.err.println("ffwd: error: " + e.getMessage() + "; see '" + (cmd.equals("ffwd") ? "ffwd" : "ffwd " + cmd) + " --help'");
+            return USAGE;
+        });
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             if (debug) e.printStackTrace();
             if (e instanceof FfwdException || e instanceof IllegalArgumentException) {
                 System.err.println("ffwd: error: " + e.getMessage());
-                return 1;
+                return BAD_INPUT;
             }
             System.err.println("ffwd: internal error: " + e + (debug ? "" : " (rerun with --debug for details)"));
-            return 2;
+            return INTERNAL;
         });
         try {
             ConfigFile.install(cli, args);
         } catch (FfwdException e) {
             System.err.println("ffwd: error: " + e.getMessage());
-            return 1;
+            return BAD_INPUT;
         }
         try {
             return cli.execute(args);
         } catch (Error e) {  // e.g. a missing native library: still one line unless --debug
             if (debug) e.printStackTrace();
             System.err.println("ffwd: internal error: " + e + (debug ? "" : " (rerun with --debug for details)"));
-            return 2;
+            return INTERNAL;
         }
     }
 }

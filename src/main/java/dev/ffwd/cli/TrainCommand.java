@@ -60,11 +60,11 @@ final class TrainCommand implements Runnable {
         if (!ffc.enabled()) o = o.withValidationSize(0);  // plain training needs no Fast Forward validation set
         try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
              Progress progress = new Progress(ft.options.train().maxSteps())) {
+            TrainingRun run = ft.newRun(ffc, out.resolve(CHECKPOINT));
             System.err.printf("data: %d train, %d test, %d validation examples%s%n", ft.splits.train().size(), ft.splits.test().size(),
                     ft.splits.validation().size(), ft.truncated > 0 ? " (" + ft.truncated + " truncated to --max-length)" : "");
             System.err.printf(Locale.ROOT, "optimizer: %s at lr %s%s%n", o.train().optimizer().name(), opts.lrText(),
                     opts.defaultMethod() != null ? " (the tuning-free default; --lr or --optimizer chooses another)" : "");
-            TrainingRun run = ft.newRun(ffc, out.resolve(CHECKPOINT));
             boolean resumed = (resume || resumeOrStart) && run.resume();
             if (resumed) System.err.printf("resumed at step %d%n", run.trainer().steps());
             Recorder recorder = new Recorder(ft, run, out, resumed ? run.trainer().steps() : -1);

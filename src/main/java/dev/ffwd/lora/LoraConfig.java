@@ -23,7 +23,8 @@ public record LoraConfig(int rank, double alpha, double dropout, List<String> ta
 
     public LoraConfig {
         if (rank <= 0) throw new IllegalArgumentException("LoRA rank must be positive, got " + rank);
-        if (dropout < 0 || dropout >= 1) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+        if (!(dropout >= 0 && dropout < 1)) throw new IllegalArgumentException("LoRA dropout must be in [0, 1), got " + dropout);
+        if (!(alpha > 0) || !Double.isFinite(alpha)) throw new IllegalArgumentException("LoRA alpha must be positive, got " + alpha);
         if (targets == null || targets.isEmpty()) throw new IllegalArgumentException("LoRA needs at least one target module");
         targets = List.copyOf(targets);
     }

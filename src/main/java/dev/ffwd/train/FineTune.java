@@ -44,6 +44,11 @@ public final class FineTune implements AutoCloseable {
         public Options {
             if (model == null || data == null || format == null || lora == null || train == null)
                 throw new IllegalArgumentException("model, data, format, LoRA and training settings must be set");
+            if (maxLength < 2) throw new IllegalArgumentException("max length must be >= 2 tokens, got " + maxLength);
+            if (!(testFraction > 0 && testFraction < 1)) throw new IllegalArgumentException("test fraction must be in (0, 1), got " + testFraction);
+            if (validationSize < 0) throw new IllegalArgumentException("validation size must be >= 0, got " + validationSize);
+            if (limit < 0) throw new IllegalArgumentException("limit must be >= 0 (0 = all records), got " + limit);
+            if (epochs != null && !(epochs > 0 && Double.isFinite(epochs))) throw new IllegalArgumentException("epochs must be positive, got " + epochs);
         }
 
         /** Options for {@code model} and {@code data} with the defaults above, the library's {@link TrainConfig#defaults()},
@@ -149,6 +154,8 @@ public final class FineTune implements AutoCloseable {
 
     /** A run with other optimisation settings (a learning rate of a grid, a step budget), from the same θ₀. */
     public TrainingRun newRun(TrainConfig t, FfConfig ff, Path checkpoint) {
+        if (ff.enabled() && splits.validation().isEmpty())
+            throw new IllegalArgumentException("Fast Forward needs a validation set; its size (--ff-val-size) is 0");
         if (lora != null) lora.detach();
         if (objective != null) objective.params().forEach(p -> p.value().close());
         if (optimizer != null) optimizer.close();  // an earlier run's moment buffers

@@ -85,6 +85,7 @@ public record TrainConfig(
         if (lr <= 0 || !Double.isFinite(lr)) throw new IllegalArgumentException("learning rate must be positive, got " + lr);
         if (batchSize < 1 || gradAccum < 1) throw new IllegalArgumentException("batch size and grad accumulation must be >= 1");
         if (maxSteps < 1) throw new IllegalArgumentException("max steps must be >= 1, got " + maxSteps);
+        if (warmup < 0) throw new IllegalArgumentException("warm-up steps must be >= 0, got " + warmup);
         if (evalEvery < 1 || evalBatchSize < 1) throw new IllegalArgumentException("eval interval and eval batch size must be >= 1");
         if (checkpointEvery < 1) throw new IllegalArgumentException("checkpoint interval must be >= 1, got " + checkpointEvery);
         if (!(loraPlusRatio > 0) || !Double.isFinite(loraPlusRatio)) throw new IllegalArgumentException("LoRA+ ratio must be positive, got " + loraPlusRatio);

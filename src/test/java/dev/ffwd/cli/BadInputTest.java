@@ -161,6 +161,30 @@ class BadInputTest {
         assertEquals(0, ffwd(concat(args, "--resume")).code(), "now there is one");
     }
 
+    /** Values that once trained with exit 0: each is now one line naming the setting, and nothing is written. */
+    @Test
+    void outOfRangeNumbersAreRefusedBeforeAnythingIsWritten() throws IOException {
+        Path data = tmp.resolve("d.jsonl"), out = tmp.resolve("bad");
+        Files.writeString(data, "{\"text\": \"the cat sat on the mat\"}\n".repeat(20));
+        String[][] bad = {{"--lora-dropout", "NaN", "dropout"}, {"--lora-alpha", "-1", "alpha"}, {"--limit", "-5", "limit"},
+                {"--warmup", "-1", "warm-up"}, {"--clip", "-1", "clip"}, {"--epochs", "0", "epochs"}, {"--epochs", "NaN", "epochs"},
+                {"--test-fraction", "1.5", "test fraction"}, {"--max-length", "1", "max length"}, {"--ff-val-size", "0", "validation set", "--ff"}};
+        for (String[] b : bad) {
+            String[] args = {"train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(),
+                    "--out", out.toString(), "--max-steps", "1", b[0], b[1]};
+            assertCleanError(ffwd(b.length > 3 ? concat(args, b[3]) : args), b[2]);
+            assertFalse(Files.exists(out), b[0] + " " + b[1] + ": nothing written");
+        }
+    }
+
+    @Test
+    void aCommandLineThatDoesNotParseIsOneLineAndTheUsageExitCode() {
+        Outcome o = ffwd("train", "--lora-r", "eight");
+        assertCleanError(o, "--lora-r", "see 'ffwd train --help'");
+        assertEquals(Main.USAGE, o.code());
+        assertEquals(Main.USAGE, ffwd("trian").code());
+    }
+
     static String[] concat(String[] a, String... b) {
         return Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }
