@@ -43,7 +43,7 @@ public final class DecodeBench {
             double[] s = values.clone();
             Arrays.sort(s);
             int n = s.length;
-            return new Spread(s[0], n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2, s[n - 1]);
+            return new Spread(s[0], dev.ffwd.Stats.median(s), s[n - 1]);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.ffwd.cli;
 
+import dev.ffwd.Stats;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -158,16 +159,16 @@ final class BenchCommand implements Runnable {
         out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%n", peak,
                 Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
         ObjectNode r = JSON.createObjectNode();
-        put(r, "ratio_median", median(ratios));
+        put(r, "ratio_median", Stats.median(ratios));
         put(r, "ratio_min", ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
         put(r, "ratio_max", ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
         put(r, "ours_peak_rss_mb", peak);
         put(r, "pytorch_peak_rss_mb", pyPeak);
-        put(r, "gflops", median(gflops));
-        put(r, "sgemm_share", median(gflops) / sgemm);
+        put(r, "gflops", Stats.median(gflops));
+        put(r, "sgemm_share", Stats.median(gflops) / sgemm);
         put(r, "sgemm_gflops", sgemm);
-        put(r, "tokens_per_s", median(tps));
-        put(r, "pytorch_tokens_per_s", median(pyTps));
+        put(r, "tokens_per_s", Stats.median(tps));
+        put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
         r.put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
                 .put("checkpoint_activations", checkpoint).put("pairs", ratios.size());
         return r;
@@ -228,12 +229,6 @@ final class BenchCommand implements Runnable {
     private static void put(ObjectNode o, String key, double v) {
         if (Double.isFinite(v)) o.put(key, v);
         else o.putNull(key);
-    }
-
-    private static double median(List<Double> v) {
-        if (v.isEmpty()) return Double.NaN;
-        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /**

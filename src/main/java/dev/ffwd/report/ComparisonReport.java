@@ -1,5 +1,6 @@
 package dev.ffwd.report;
 
+import dev.ffwd.Stats;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -285,10 +286,10 @@ public final class ComparisonReport {
                     .filter(g -> !g.hitNonFinite() && g.taus().contains(0.0)).toList();
             sb.append(String.format(Locale.ROOT, "| %s | %d | ", a.lr(), st.size()));
             for (double t : taus)
-                sb.append(String.format(Locale.ROOT, "%.2f | ", median(st.stream().mapToDouble(g -> lossAt(g, t) / lossAt(g, 0)).toArray())));
+                sb.append(String.format(Locale.ROOT, "%.2f | ", Stats.median(st.stream().mapToDouble(g -> lossAt(g, t) / lossAt(g, 0)).toArray())));
             long better = st.stream().filter(g -> bestTau(g) > 0).count();
             sb.append(String.format(Locale.ROOT, "%d of %d | %s |%n", better, st.size(),
-                    st.isEmpty() ? "—" : num(median(st.stream().mapToDouble(ComparisonReport::bestTau).toArray()))));
+                    st.isEmpty() ? "—" : num(Stats.median(st.stream().mapToDouble(ComparisonReport::bestTau).toArray()))));
         }
         return sb.append("\nEach cell: validation loss at θ_t + τΔ over the loss at θ_t, median over the arm's stages ")
                 .append("(Δ spans the whole interval). Measured by `--modes profile`.\n").toString();
@@ -303,11 +304,6 @@ public final class ComparisonReport {
         int best = 0;
         for (int i = 1; i < g.losses().size(); i++) if (g.losses().get(i) < g.losses().get(best)) best = i;
         return g.taus().get(best);
-    }
-
-    private static double median(double[] v) {
-        java.util.Arrays.sort(v);
-        return v.length == 0 ? Double.NaN : SuiteReport.median(v);
     }
 
     private static String num(double v) {

@@ -1,5 +1,6 @@
 package dev.ffwd.report;
 
+import dev.ffwd.Stats;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -142,7 +143,7 @@ public final class SuiteReport {
             n.put("reached_share", cases.isEmpty() ? 0 : reached.size() / (double) cases.size());
             for (String ratio : RATIOS) {
                 double[] v = reached.stream().mapToDouble(c -> c.path(ratio).asDouble()).sorted().toArray();
-                if (v.length > 0) n.putObject(ratio).put("median", median(v)).put("min", v[0]).put("max", v[v.length - 1]);
+                if (v.length > 0) n.putObject(ratio).put("median", Stats.median(v)).put("min", v[0]).put("max", v[v.length - 1]);
             }
         });
         return out;
@@ -179,16 +180,11 @@ public final class SuiteReport {
                 for (String m : java.util.stream.Stream.concat(METRICS.stream(), ACCURACIES.stream()).toList()) {
                     double[] v = reached.stream().mapToDouble(s -> s.path(m).asDouble()).sorted().toArray();
                     if (v.length == 0) continue;
-                    n.putObject(m).put("median", median(v)).put("min", v[0]).put("max", v[v.length - 1]);
+                    n.putObject(m).put("median", Stats.median(v)).put("min", v[0]).put("max", v[v.length - 1]);
                 }
             });
         });
         return out;
-    }
-
-    static double median(double[] sorted) {
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static JsonNode read(Path f) {
@@ -291,7 +287,7 @@ public final class SuiteReport {
         for (Map.Entry<String, JsonNode> e : tasks) {
             double[] tuned = java.util.stream.StreamSupport.stream(e.getValue().path("seeds").spliterator(), false)
                     .filter(s -> s.has("tuned_test_accuracy")).mapToDouble(s -> 100 * s.path("tuned_test_accuracy").asDouble()).sorted().toArray();
-            sb.append("| ").append(e.getKey()).append(" | ").append(String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", median(tuned), tuned[0],
+            sb.append("| ").append(e.getKey()).append(" | ").append(String.format(Locale.ROOT, "%.1f%% [%.1f, %.1f]", Stats.median(tuned), tuned[0],
                     tuned[tuned.length - 1])).append(" |");
             roles.forEach(r -> sb.append(' ').append(cell(e.getValue().path("summary").path(r).path("savings_vs_tuned"), "test_accuracy", 100)).append(" |"));
             sb.append('\n');

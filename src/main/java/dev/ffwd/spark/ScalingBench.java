@@ -1,5 +1,6 @@
 package dev.ffwd.spark;
 
+import dev.ffwd.Stats;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -105,7 +106,7 @@ public final class ScalingBench {
             for (int s : o.stepSizes()) {
                 TrainConfig cfg = config(o.micro(), s / o.micro());
                 Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops);
-                double ms = median(time(t, o, null)[0]);
+                double ms = Stats.median(time(t, o, null)[0]);
                 oneProcess.put(s, ms);
                 out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12s%n", s, "1 process", ms, ms, "-");
             }
@@ -119,7 +120,7 @@ public final class ScalingBench {
                         SparkGradients g = (SparkGradients) spark.gradients().create(spec, cfg, lora.params());
                         Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops).gradientsFrom(g);
                         double[][] times = time(t, o, g);
-                        double ms = median(times[0]), compute = median(times[1]);
+                        double ms = Stats.median(times[0]), compute = Stats.median(times[1]);
                         out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12.1f   (%.2fx one process)%n", s,
                                 e + (e == 1 ? " executor" : " executors"), ms, compute, ms - compute, oneProcess.get(s) / ms);
                     }
@@ -150,11 +151,6 @@ public final class ScalingBench {
         if (!Double.isFinite(t.step())) throw new FfwdException("spark-bench: non-finite loss");
     }
 
-    private static double median(double[] xs) {
-        double[] v = xs.clone();
-        Arrays.sort(v);
-        return v[v.length / 2];
-    }
 
     /**
      * Communication per step on paper: the trainable values N (LoRA A and B on the shape's default targets), the

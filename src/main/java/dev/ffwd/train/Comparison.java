@@ -182,8 +182,7 @@ public final class Comparison {
         private Cost cost(History.Point p) {
             int i = history.points.indexOf(p);
             double[] w = walls.stream().mapToDouble(r -> r[i]).sorted().toArray();
-            double median = w.length % 2 == 1 ? w[w.length / 2] : (w[w.length / 2 - 1] + w[w.length / 2]) / 2;
-            return new Cost(p.step(), p.flopsPaper(), p.flopsExact(), median, w[0], p.accuracy());
+            return new Cost(p.step(), p.flopsPaper(), p.flopsExact(), dev.ffwd.Stats.median(w), w[0], p.accuracy());
         }
     }
 
