@@ -98,8 +98,9 @@ public final class ComparisonReport {
         ObjectNode v = root.putObject("versions");
         v.put("ffwd", String.valueOf(ComparisonReport.class.getPackage().getImplementationVersion()));
         v.put("java", System.getProperty("java.version"));
-        v.put("djl", "0.36.0");
-        v.put("libtorch", "2.7.1 (cpu)");
+        ai.djl.engine.Engine torch = ai.djl.engine.Engine.getEngine("PyTorch");  // read from the engine that ran, not typed
+        v.put("djl", ai.djl.engine.Engine.getDjlVersion());
+        v.put("libtorch", torch.getVersion() + (torch.hasCapability(ai.djl.engine.StandardCapabilities.CUDA) ? " (cuda)" : " (cpu)"));
         v.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
         v.put("cpus", Runtime.getRuntime().availableProcessors());
         return root;

@@ -124,6 +124,8 @@ class ComparisonTest {
 
         var json = dev.ffwd.report.ComparisonReport.json(r, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode());
         var base = json.path("baselines").path("1e-3");
+        assertEquals(ai.djl.engine.Engine.getDjlVersion(), json.path("versions").path("djl").asText(), "read from the build");
+        assertTrue(json.path("versions").path("libtorch").asText().matches("\\d+\\.\\d+\\.\\d+.*"), json.path("versions").toString());
         assertEquals(accuracy(0.3), base.path("best_test_accuracy").asDouble(), 0);
         assertEquals(accuracy(0.3), base.path("test_accuracy_at_best_loss").asDouble(), 0);
         assertEquals(accuracy(0.3) / 2, base.path("macro_f1_at_best_loss").asDouble(), 0);
