@@ -16,6 +16,7 @@ import java.util.Locale;
         "loss and perplexity (per target token) for a language model, with or without an adapter."})
 final class EvalCommand implements Runnable {
     @Mixin ModelOption model;
+    @Mixin BaseCheckOption baseCheck;
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder (train's OUT/adapter); omit to evaluate the base model.") Path adapter;
     @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Labelled data: {\"text\", \"label\"} for a classifier, else in --format.") Path data;
     @Option(names = "--format", paramLabel = "FORMAT", description = "text | instruction | chat | classification (default: classification for a classification adapter, else text).") String format;
@@ -25,7 +26,7 @@ final class EvalCommand implements Runnable {
 
     @Override
     public void run() {
-        try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize)) {
+        try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize, baseCheck.allowOtherBase)) {
             Format f = format != null ? Format.parse(format) : p.head != null ? Format.CLASSIFICATION : Format.TEXT;
             Metrics m = p.evaluate(data, f);
             ObjectNode o = new ObjectMapper().createObjectNode();

@@ -17,6 +17,7 @@ import java.util.Locale;
         + "converted to GGUF from the same Hugging Face folder.")
 final class ExportGgufCommand implements Runnable {
     @Mixin ModelOption model;
+    @Mixin BaseCheckOption baseCheck;
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter folder (train's OUT/adapter).") Path adapter;
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.") Path out;
     @Option(names = "--outtype", defaultValue = "f32", paramLabel = "TYPE", description = "Tensor type: f32 or f16 (default: ${DEFAULT-VALUE}).") String outtype;
@@ -30,7 +31,7 @@ final class ExportGgufCommand implements Runnable {
             default -> throw new IllegalArgumentException("--outtype must be f32 or f16, got '" + outtype + "'");
         };
         if (Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
-        LoraToGguf.Result r = LoraToGguf.export(Pretrained.resolve(model.model), adapter, out, type);
+        LoraToGguf.Result r = LoraToGguf.export(Pretrained.resolve(model.model), adapter, out, type, baseCheck.allowOtherBase);
         System.out.printf(Locale.ROOT, "wrote %s: %d adapted weights, architecture %s, alpha %s, %s%n", out, r.adaptedWeights(), r.arch(),
                 r.alpha(), type.name());
     }

@@ -22,6 +22,7 @@ import java.util.Map;
 @Command(name = "merge", description = "Fold a PEFT LoRA adapter into the base weights; writes a full HF model folder (fp32).")
 final class MergeCommand implements Runnable {
     @Mixin ModelOption model;
+    @Mixin BaseCheckOption baseCheck;
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT LoRA adapter folder (train's OUT/adapter).") Path adapter;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for the merged model (must be empty unless --overwrite).") Path out;
     @Option(names = "--overwrite", description = "Replace a non-empty --out folder.") boolean overwrite;
@@ -30,6 +31,7 @@ final class MergeCommand implements Runnable {
     public void run() {
         OutputDir.prepare(out, overwrite, false);
         try (Pretrained p = Pretrained.load(model.model); PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
+            a.requireBase(p.dir(), p.model().config.modelType(), baseCheck.allowOtherBase);
             Lora.load(p.model(), a.config(), a.tensors()).merge();
             List<RawTensor> tensors = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : p.model().parameters().entrySet())

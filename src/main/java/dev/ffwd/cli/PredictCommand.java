@@ -18,6 +18,7 @@ import java.util.List;
         "Prints (or writes to --out) one JSON object per record: {\"line\", \"label\", \"probabilities\": {label: p}}."})
 final class PredictCommand implements Runnable {
     @Mixin ModelOption model;
+    @Mixin BaseCheckOption baseCheck;
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "Classification adapter folder (train's OUT/adapter).") Path adapter;
     @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Records with a \"text\" field (other fields are ignored).") Path data;
     @Option(names = "--out", paramLabel = "FILE.jsonl", description = "Write the predictions here instead of standard output.") Path out;
@@ -30,7 +31,7 @@ final class PredictCommand implements Runnable {
     @Override
     public void run() {
         if (out != null && Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
-        try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize)) {
+        try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize, baseCheck.allowOtherBase)) {
             if (p.head == null) throw new FfwdException(adapter + ": not a classification adapter (task_type is not SEQ_CLS); use score or generate");
             List<String> labels = p.head.labels();
             StringBuilder lines = new StringBuilder();

@@ -87,10 +87,15 @@ public final class LoraToGguf {
     public record Result(String arch, int adaptedWeights, float alpha) {}
 
     /**
-     * Converts the PEFT adapter in {@code adapterDir} for the base model in {@code modelDir} (only its config.json is
-     * read) into {@code out}.
+     * Converts the PEFT adapter in {@code adapterDir} for the base model in {@code modelDir} (its config.json, and the
+     * weight headers when the adapter records its base) into {@code out}.
      */
     public static Result export(Path modelDir, Path adapterDir, Path out, GgufWriter.TensorType type) {
+        return export(modelDir, adapterDir, out, type, false);
+    }
+
+    /** As {@link #export(Path, Path, Path, GgufWriter.TensorType)}; {@code allowOtherBase}: see {@link PeftAdapter.Loaded#requireBase}. */
+    public static Result export(Path modelDir, Path adapterDir, Path out, GgufWriter.TensorType type, boolean allowOtherBase) {
         Path cfgFile = modelDir.resolve("config.json");
         JsonNode cfg = readConfig(cfgFile);
         String modelType = cfg.path("model_type").asText("");
@@ -106,6 +111,7 @@ public final class LoraToGguf {
         float alpha;
         int adapted = 0;
         try (PeftAdapter.Loaded a = PeftAdapter.load(adapterDir)) {
+            a.requireBase(modelDir, modelType, allowOtherBase);
             Path weights = a.tensors().source();
             if (a.config().dora()) throw new FfwdException(adapterDir + ": a DoRA adapter cannot be written as GGUF: llama.cpp has no DoRA");
             if (!a.taskType().equals("CAUSAL_LM"))

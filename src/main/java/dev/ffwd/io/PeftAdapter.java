@@ -28,8 +28,31 @@ public final class PeftAdapter {
 
     private PeftAdapter() {}
 
+    /**
+     * Metadata keys of {@code adapter_model.safetensors} naming the base an ffwd adapter was trained on (safetensors
+     * metadata: PEFT and transformers ignore them).
+     */
+    static final String BASE_TYPE = "ffwd.base_model_type", BASE_DIGEST = "ffwd.base_digest";
+
+    /** The model an adapter was trained on: its {@code model_type} and its {@link Digests#model} digest. */
+    public record Base(String modelType, String digest) {}
+
     /** An adapter read back: its settings, task type and tensors by PEFT key. */
     public record Loaded(LoraConfig config, String taskType, List<String> modulesToSave, TensorStore tensors) implements AutoCloseable {
+        /**
+         * Refuses to apply this adapter to {@code modelDir} when the adapter records another base (ffwd's adapters do;
+         * PEFT's own record none, and then only the shapes are checked, by {@code Lora.load}), unless {@code allowOther}.
+         */
+        public void requireBase(Path modelDir, String modelType, boolean allowOther) {
+            String trainedOn = tensors.metadata().get(BASE_DIGEST);
+            if (allowOther || trainedOn == null) return;
+            String here = Digests.model(modelDir);
+            if (!trainedOn.equals(here))
+                throw new FfwdException(tensors.source().getParent() + ": adapter was trained on a "
+                        + tensors.metadata().getOrDefault(BASE_TYPE, "?") + " model with digest " + trainedOn + ", but " + modelDir
+                        + " is a " + modelType + " model with digest " + here + " (config.json and weight headers); pass --allow-other-base to apply it anyway");
+        }
+
         @Override
         public void close() {
             tensors.close();
@@ -39,7 +62,7 @@ public final class PeftAdapter {
     /** taskType: PEFT's CAUSAL_LM, SEQ_CLS or FEATURE_EXTRACTION; the adapted layers are nn.Linear (not Conv1D). */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
                             Collection<RawTensor> tensors) {
-        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "", false);
+        save(dir, cfg, taskType, baseModel, modulesToSave, tensors, "", false, null);
     }
 
     /**
@@ -100,9 +123,10 @@ public final class PeftAdapter {
      * the tensor names. {@code conv1d}: the adapted layers are HF Conv1D (GPT-2), whose weight is stored [in, out]; PEFT
      * then sets {@code fan_in_fan_out} (it does so itself on loading, with a warning, and saves it so). lora_A [r, in]
      * and lora_B [out, r] keep their shapes either way: the flag only transposes B·A when merging into the weight.
+     * {@code base} (null: not recorded) goes into the weights' metadata, for {@link Loaded#requireBase}.
      */
     public static void save(Path dir, LoraConfig cfg, String taskType, String baseModel, List<String> modulesToSave,
-                            Collection<RawTensor> tensors, String modulePrefix, boolean conv1d) {
+                            Collection<RawTensor> tensors, String modulePrefix, boolean conv1d, Base base) {
         ObjectNode c = JSON.createObjectNode();
         c.put("peft_type", "LORA");
         c.put("task_type", taskType);
@@ -126,7 +150,12 @@ public final class PeftAdapter {
         c.put("revision", (String) null);
         try {
             Files.createDirectories(dir);
-            SafetensorsWriter.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+            Map<String, String> meta = new LinkedHashMap<>(Map.of("format", "pt"));
+            if (base != null) {
+                meta.put(BASE_TYPE, base.modelType());
+                meta.put(BASE_DIGEST, base.digest());
+            }
+            SafetensorsWriter.write(dir.resolve(WEIGHTS), tensors, meta);
             AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(c) + "\n");
         } catch (IOException e) {
             throw new FfwdException(dir + ": cannot write adapter: " + e.getMessage());

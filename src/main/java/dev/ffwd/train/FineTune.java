@@ -113,6 +113,7 @@ public final class FineTune implements AutoCloseable {
     private Optimizer optimizer;
     private Gradients.Factory distributed;  // null: gradients in this process
     private Map<String, String> fingerprint;  // computed on first use (it reads the data file)
+    private String baseDigest;
 
     private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated) {
         this.options = o;
@@ -171,6 +172,12 @@ public final class FineTune implements AutoCloseable {
                 checkpoint == null ? Map.of() : fingerprint());
     }
 
+    /** The base model's {@link Digests#model} digest (computed once). */
+    public String baseDigest() {
+        if (baseDigest == null) baseDigest = Digests.model(pretrained.dir());
+        return baseDigest;
+    }
+
     /**
      * What a checkpoint of this fine-tuning records besides the optimisation settings, and a resume must match: the
      * model (its config and weight headers, {@link Digests#model}), the data (its bytes, format and limit), the encoding,
@@ -179,7 +186,7 @@ public final class FineTune implements AutoCloseable {
     public Map<String, String> fingerprint() {
         if (fingerprint == null) {
             Map<String, String> m = new LinkedHashMap<>();
-            m.put("model_digest", Digests.model(pretrained.dir()));
+            m.put("model_digest", baseDigest());
             m.put("data_digest", Digests.file(options.data()));
             m.put("format", options.format().name().toLowerCase(Locale.ROOT));
             m.put("limit", Integer.toString(options.limit()));
@@ -249,7 +256,8 @@ public final class FineTune implements AutoCloseable {
         tensors.addAll(heads);
         List<String> save = PeftAdapter.modulesToSave(heads);
         boolean conv1d = pretrained.model().layout().linears().stream().anyMatch(m -> m.conv1d() && options.lora().matches(m.name()));
-        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix, conv1d);
+        PeftAdapter.save(dir, options.lora(), task, pretrained.dir().toAbsolutePath().toString(), save, tensors, prefix, conv1d,
+                new PeftAdapter.Base(pretrained.model().config.modelType(), baseDigest()));
         if (!labels.isEmpty()) {
             boolean causal = pretrained.model().config.causal();
             new ClassifierHead(labels, causal ? ClassifierHead.Pooling.LAST_TOKEN : ClassifierHead.Pooling.MEAN, save.get(0),

@@ -49,7 +49,7 @@ public final class Predictor implements AutoCloseable {
      * (null: the length the classifier was trained with, else 128) truncates inputs; {@code batchSize} rows go through
      * the model at once.
      */
-    public static Predictor load(String model, Path adapter, Integer maxLength, int batchSize) {
+    public static Predictor load(String model, Path adapter, Integer maxLength, int batchSize, boolean allowOtherBase) {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (maxLength != null && maxLength < 2) throw new IllegalArgumentException("max length must be at least 2, got " + maxLength);
         Pretrained p = Pretrained.load(model);
@@ -58,6 +58,7 @@ public final class Predictor implements AutoCloseable {
             Classification classifier = null;
             if (adapter != null) {
                 try (PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
+                    a.requireBase(p.dir(), p.model().config.modelType(), allowOtherBase);
                     Lora.load(p.model(), a.config(), a.tensors());
                     if (a.taskType().equals("SEQ_CLS")) {
                         String module = headModule(a);

@@ -185,6 +185,29 @@ class BadInputTest {
         assertEquals(Main.USAGE, ffwd("trian").code());
     }
 
+    /**
+     * An ffwd adapter records its base (model_type and a digest of config.json and the weight headers): merge, eval and
+     * export-gguf refuse another base with the same shapes, naming both, unless --allow-other-base.
+     */
+    @Test
+    void anAdapterIsRefusedOnAnotherBaseUnlessAllowed() throws IOException {
+        Path data = tmp.resolve("d.jsonl"), run = tmp.resolve("run");
+        Files.writeString(data, "{\"text\": \"the cat sat on the mat\"}\n".repeat(20));
+        Path llama = TinyModels.dir("tiny-llama"), other = copyFixture("tiny-llama");
+        Files.writeString(other.resolve("config.json"), Files.readString(other.resolve("config.json")).replaceFirst("\\{", "{\"rope_theta\": 5000.0, "));
+        assertEquals(0, ffwd("train", "--model", llama.toString(), "--data", data.toString(), "--out", run.toString(), "--max-steps", "1").code());
+        String adapter = run.resolve("adapter").toString();
+        List<String[]> uses = List.of(
+                new String[]{"merge", "--model", other.toString(), "--adapter", adapter, "--out", tmp.resolve("merged").toString()},
+                new String[]{"eval", "--model", other.toString(), "--adapter", adapter, "--data", data.toString()},
+                new String[]{"export-gguf", "--model", other.toString(), "--adapter", adapter, "--out", tmp.resolve("a.gguf").toString()});
+        for (String[] use : uses) {
+            assertCleanError(ffwd(use), adapter, "trained on a llama model", other.toString(), "--allow-other-base");
+            assertEquals(0, ffwd(concat(use, "--allow-other-base")).code(), use[0] + " --allow-other-base");
+        }
+        assertEquals(0, ffwd("eval", "--model", llama.toString(), "--adapter", adapter, "--data", data.toString()).code(), "its own base");
+    }
+
     static String[] concat(String[] a, String... b) {
         return Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }
