@@ -24,6 +24,7 @@ import java.util.Set;
 @Command(name = "generate", description = "Continue a prompt with a causal LM (KV cache; greedy or sampled; stops at the model's EOS), or answer it in the model's chat format (--chat).")
 final class GenerateCommand implements Runnable {
     @Mixin ModelOption model;
+    @Mixin AdapterOption adapter;
 
     @ArgGroup(multiplicity = "1")
     PromptInput input;
@@ -49,6 +50,7 @@ final class GenerateCommand implements Runnable {
         if (!chat && (system != null || !templateVars.isEmpty())) throw new IllegalArgumentException("--system and --template-var need --chat");
         if (chat && input.ids != null) throw new IllegalArgumentException("--chat needs --prompt (the user's message), not --token-ids");
         try (Pretrained p = Pretrained.load(model.model)) {
+            adapter.apply(p);
             long[] prompt = input.ids != null ? input.ids
                     : chat ? p.tokenizer().encode(chatPrompt(ChatTemplate.load(p.dir())), false)  // the template wrote the special tokens
                     : p.tokenizer().encode(input.text);

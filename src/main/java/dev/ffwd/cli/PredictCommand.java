@@ -32,7 +32,7 @@ final class PredictCommand implements Runnable {
     public void run() {
         if (out != null && Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
         try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize, baseCheck.allowOtherBase)) {
-            if (p.head == null) throw new FfwdException(adapter + ": not a classification adapter (task_type is not SEQ_CLS); use score or generate");
+            if (p.head == null) throw new FfwdException(adapter + ": not a classification adapter (task_type is not SEQ_CLS); score and generate take it with --adapter");
             List<String> labels = p.head.labels();
             StringBuilder lines = new StringBuilder();
             for (Predictor.Prediction pr : p.predict(data)) {

@@ -15,6 +15,7 @@ import java.util.Arrays;
 @Command(name = "score", description = "Per-token log-probabilities and mean negative log-likelihood under a causal LM.")
 final class ScoreCommand implements Runnable {
     @Mixin ModelOption model;
+    @Mixin AdapterOption adapter;
 
     @ArgGroup(multiplicity = "1")
     PromptInput input;
@@ -24,7 +25,11 @@ final class ScoreCommand implements Runnable {
     @Override
     public void run() {
         try (Pretrained p = Pretrained.load(model.model)) {
+            adapter.apply(p);
             long[] ids = input.ids != null ? input.ids : p.tokenizer().encode(input.text);
+            if (ids.length < 2)
+                throw new IllegalArgumentException("nothing to score: the input is " + ids.length + " token" + (ids.length == 1 ? "" : "s")
+                        + ", and the first token of a text has no log-probability; give at least two");
             double[] lp = Scoring.tokenLogprobs(p.model(), ids);
             double nll = Scoring.meanNll(lp);
             if (json) {

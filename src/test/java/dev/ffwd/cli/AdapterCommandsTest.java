@@ -1,0 +1,56 @@
+package dev.ffwd.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.TinyModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** score and generate take a trained adapter unmerged, and agree with the merged folder. */
+class AdapterCommandsTest {
+
+    @TempDir Path tmp;
+
+    @Test
+    void scoreAndGenerateWithAnAdapterEqualTheMergedModel() throws Exception {
+        Path data = tmp.resolve("d.jsonl"), run = tmp.resolve("run"), merged = tmp.resolve("merged");
+        Files.writeString(data, "{\"text\": \"the cat sat on the mat and the dog sat on the log\"}\n".repeat(24));
+        String llama = TinyModels.dir("tiny-llama").toString();
+        assertEquals(0, Cli.run("train", "--model", llama, "--data", data.toString(), "--out", run.toString(), "--max-steps", "4",
+                "--optimizer", "adamw", "--lr", "1e-2", "--lora-r", "4", "--eval-every", "2").code());
+        String adapter = run.resolve("adapter-last").toString();
+        assertEquals(0, Cli.run("merge", "--model", llama, "--adapter", adapter, "--out", merged.toString()).code());
+
+        String[] ids = {"--token-ids", "2,40,41,42,43,44"};
+        JsonNode viaAdapter = json(Cli.run("score", "--model", llama, "--adapter", adapter, "--json", ids[0], ids[1]));
+        JsonNode viaMerged = json(Cli.run("score", "--model", merged.toString(), "--json", ids[0], ids[1]));
+        JsonNode base = json(Cli.run("score", "--model", llama, "--json", ids[0], ids[1]));
+        assertNotEquals(base.path("mean_nll").asDouble(), viaAdapter.path("mean_nll").asDouble(), 1e-4, "the adapter changes the scores");
+        for (int t = 1; t < viaMerged.path("token_logprobs").size(); t++)
+            assertEquals(viaMerged.path("token_logprobs").get(t).asDouble(), viaAdapter.path("token_logprobs").get(t).asDouble(), 1e-5, "token " + t);
+
+        String[] gen = {"--greedy", "--max-new-tokens", "8", "--ignore-eos", "--json", ids[0], ids[1]};
+        assertEquals(json(Cli.run(concat(new String[]{"generate", "--model", merged.toString()}, gen))).path("generated_ids"),
+                json(Cli.run(concat(new String[]{"generate", "--model", llama, "--adapter", adapter}, gen))).path("generated_ids"));
+
+        Cli.Result one = Cli.run("score", "--model", llama, "--token-ids", "2");
+        assertEquals(Main.BAD_INPUT, one.code());
+        assertTrue(one.err().contains("nothing to score"), one.err());
+    }
+
+    private static JsonNode json(Cli.Result r) throws Exception {
+        assertEquals(0, r.code(), r.err());
+        return new ObjectMapper().readTree(r.out());
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
