@@ -197,7 +197,7 @@ public final class FastForward {
     }
 
     static void restore(List<Param> params, List<float[]> values) {
-        for (int i = 0; i < params.size(); i++) params.get(i).value().set(values.get(i));
+        for (int i = 0; i < params.size(); i++) params.get(i).set(values.get(i));
     }
 
     /** The walk along θ_t + τΔ for one stage. θ is always left at a τ that was evaluated with a finite loss (or at θ_t). */

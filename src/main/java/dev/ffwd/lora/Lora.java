@@ -73,7 +73,7 @@ public final class Lora {
             if (!java.util.Arrays.equals(t.shape(), p.value().getShape().getShape()))
                 throw new FfwdException(tensors.source() + ": tensor '" + p.name() + "' has shape " + java.util.Arrays.toString(t.shape())
                         + " but the model needs " + p.value().getShape());
-            p.value().set(t.toFloats());
+            p.set(t.toFloats());
         }
         return lora;
     }

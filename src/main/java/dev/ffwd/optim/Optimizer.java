@@ -178,7 +178,7 @@ public abstract class Optimizer {
                 if (bufs[i].length != p.size())
                     throw new IllegalArgumentException("optimizer buffer " + i + " of '" + p.name() + "' has " + bufs[i].length
                             + " values, expected " + p.size());
-                fresh[i].set(bufs[i]);
+                Param.write(fresh[i], bufs[i]);
             }
         }
     }

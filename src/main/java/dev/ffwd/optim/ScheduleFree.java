@@ -96,7 +96,7 @@ public final class ScheduleFree extends Optimizer {
             NDArray denom = v.div((float) bc2).sqrt().addi((float) spec.eps());
             z.subi(g.div(denom).muli((float) lr));
             x.muli((float) (1 - ckp1)).addi(z.mul((float) ckp1));
-            trainingPoint(x, z).copyTo(y);
+            Param.write(y, trainingPoint(x, z));
         }
         k++;
     }
@@ -111,7 +111,7 @@ public final class ScheduleFree extends Optimizer {
         if (modelView) return;
         for (Param p : params) {
             NDArray[] st = state.get(p.name());
-            if (st != null) st[2].copyTo(p.value());
+            if (st != null) Param.write(p.value(), st[2]);
         }
         modelView = true;
     }
@@ -123,8 +123,8 @@ public final class ScheduleFree extends Optimizer {
             for (Param p : params) {
                 NDArray[] st = state.get(p.name());
                 if (st == null) continue;
-                p.value().copyTo(st[2]);                      // x, as the model view left it
-                trainingPoint(st[2], st[0]).copyTo(p.value());
+                Param.write(st[2], p.value());                 // x, as the model view left it
+                Param.write(p.value(), trainingPoint(st[2], st[0]));
             }
         }
         modelView = false;

@@ -73,7 +73,7 @@ public final class Predictor implements AutoCloseable {
                             if (!Arrays.equals(t.shape(), q.value().getShape().getShape()))
                                 throw new FfwdException(a.tensors().source() + ": head tensor '" + q.name() + "' has shape "
                                         + Arrays.toString(t.shape()) + " but the model needs " + q.value().getShape());
-                            q.value().set(t.toFloats());
+                            q.set(t.toFloats());
                         }
                     }
                 }

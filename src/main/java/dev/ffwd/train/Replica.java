@@ -106,7 +106,7 @@ public final class Replica implements AutoCloseable {
         for (int i = 0; i < values.length; i++) {
             if (values[i].length != params.get(i).size())
                 throw new FfwdException(params.get(i).name() + ": the driver sent " + values[i].length + " values, expected " + params.get(i).size());
-            params.get(i).value().set(values[i]);
+            params.get(i).set(values[i]);
         }
         Optimizer.zeroGrad(params);
         long t0 = System.nanoTime();

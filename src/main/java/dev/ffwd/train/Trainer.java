@@ -198,7 +198,7 @@ public final class Trainer {
             if (v == null) throw new FfwdException("no values for parameter '" + p.name() + "'; was it made with other LoRA settings?");
             if (v.length != p.size()) throw new FfwdException("parameter '" + p.name() + "' has " + v.length + " values, expected " + p.size());
         }
-        for (Param p : params) p.value().set(s.params().get(p.name()));
+        for (Param p : params) p.set(s.params().get(p.name()));
         optimizer.restore(s.optimizer(), params);
         ledger.restore(s.ledger());
         step = s.step();

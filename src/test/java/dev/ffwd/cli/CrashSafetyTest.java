@@ -89,6 +89,8 @@ class CrashSafetyTest {
         List<String> args = new ArrayList<>(trainArgs(data, crashed));
         args.add("--resume");
         await(child(args, tmp.resolve("final.log")), tmp.resolve("final.log"));
+        assertFalse(readQuietly(tmp.resolve("final.log")).contains("Warning:"),
+                "a resumed run restores tensors without libtorch's deprecation warning:\n" + readQuietly(tmp.resolve("final.log")));
 
         try (TensorStore a = SafetensorsReader.open(clean.resolve("adapter/adapter_model.safetensors"));
              TensorStore b = SafetensorsReader.open(crashed.resolve("adapter/adapter_model.safetensors"))) {
