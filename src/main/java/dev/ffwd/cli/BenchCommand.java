@@ -82,7 +82,7 @@ final class BenchCommand implements Runnable {
         try {
             if (inProcess) {
                 ObjectNode r = JSON.createObjectNode();
-                for (String s : shapes) r.set(s.trim().toLowerCase(), bench(BenchModel.valueOf(s.trim().toUpperCase()), Files.createTempDirectory("ffwd-bench"), sgemmGiven));
+                for (String s : shapes) r.set(s.trim().toLowerCase(), bench(Choice.of(BenchModel.class, s, "--shape"), Files.createTempDirectory("ffwd-bench"), sgemmGiven));
                 if (result != null) AtomicFiles.writeString(result, JSON.writeValueAsString(r));
                 return;
             }
@@ -94,7 +94,7 @@ final class BenchCommand implements Runnable {
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
             for (String s : shapes) {  // each shape in its own process: peak RSS is per process
                 String name = s.trim().toLowerCase();
-                BenchModel bm = BenchModel.valueOf(name.toUpperCase());  // an unknown shape fails here, before a JVM starts
+                BenchModel bm = Choice.of(BenchModel.class, name, "--shape");  // an unknown shape fails here, before a JVM starts
                 boolean checkpoint = plan(bm);                              // or a shape that cannot fit
                 bm.cached(SEED, storage(bm));                               // generated once, before the timed process
                 Path res = work.resolve(name + ".json");
@@ -236,7 +236,7 @@ final class BenchCommand implements Runnable {
      * afterwards; prints a Markdown table of tokens/s (min / median / max over the repeats).
      */
     private void decode() {
-        BenchModel shape = BenchModel.valueOf((smoke ? "pythia_70m" : decodeShape).trim().toUpperCase(Locale.ROOT));
+        BenchModel shape = Choice.of(BenchModel.class, smoke ? "pythia_70m" : decodeShape, "--decode-shape");
         if (smoke) {
             newTokens = 4;
             repeats = 1;

@@ -26,12 +26,7 @@ final class SparkBenchCommand implements Runnable {
 
     @Override
     public void run() {
-        BenchModel bm;
-        try {
-            bm = BenchModel.valueOf(shape.trim().toUpperCase());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--shape: unknown shape '" + shape + "'");
-        }
+        BenchModel bm = Choice.of(BenchModel.class, shape, "--shape");
         try {
             if (commOnly) {
                 System.out.print(dev.ffwd.spark.ScalingBench.communication(bm, rank, seq, stepSizes));

@@ -102,7 +102,7 @@ final class TrainOptions {
     /** The Fast Forward settings every variant shares. */
     FfConfig ffBase() {
         return FfConfig.defaults().withInterval(ffInterval).withWarmup(ffWarmup)
-                .withMaxRepeats(ffMaxRepeats).withParams(FfConfig.Params.valueOf(ffParams.trim().toUpperCase()));
+                .withMaxRepeats(ffMaxRepeats).withParams(Choice.of(FfConfig.Params.class, ffParams, "--ff-params"));
     }
 
     /** The variant of --ff-mode, or Fast Forward off; the default method's variant when it has one and --ff is not given. */
@@ -151,7 +151,7 @@ final class TrainOptions {
         if (data == null) throw new IllegalArgumentException("--data FILE.jsonl is required");
         List<String> t = targets;
         if (t == null || t.isEmpty()) t = FineTune.defaultTargets(modelConfig().arch());
-        TrainConfig tc = TrainConfig.builder().lr(lr()).schedule(Schedule.Kind.valueOf(schedule.toUpperCase())).warmup(warmup)
+        TrainConfig tc = TrainConfig.builder().lr(lr()).schedule(Choice.of(Schedule.Kind.class, schedule, "--schedule")).warmup(warmup)
                 .optimizer(optimizerSpec()).weightDecay(weightDecay).clipNorm(clip).loraPlusRatio(loraPlusRatio).batchSize(batchSize).gradAccum(gradAccum).maxSteps(maxSteps).evalEvery(evalEvery)
                 .evalBatchSize(evalBatchSize).checkpointEvery(checkpointEvery).seed(seed)
                 .memory(new TrainConfig.Memory(lossChunk, checkpointActivations)).build();

@@ -208,6 +208,15 @@ class BadInputTest {
         assertEquals(0, ffwd("eval", "--model", llama.toString(), "--adapter", adapter, "--data", data.toString()).code(), "its own base");
     }
 
+    @Test
+    void aWrongChoiceListsTheChoices() throws IOException {
+        Path data = tmp.resolve("d.jsonl");
+        Files.writeString(data, "{\"text\": \"the cat sat on the mat\"}\n".repeat(20));
+        assertCleanError(ffwd("train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", data.toString(),
+                "--out", tmp.resolve("x").toString(), "--schedule", "poly"), "--schedule: unknown value 'poly'", "constant, linear, cosine");
+        assertCleanError(ffwd("bench", "--shape", "gpt5"), "--shape: unknown value 'gpt5'", "pythia_70m");
+    }
+
     static String[] concat(String[] a, String... b) {
         return Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }
