@@ -23,6 +23,7 @@ final class ConfigFile {
         String file = value(args, "--config"), preset = value(args, "--preset");
         if (file == null && preset == null) return;
         JsonNode cfg = file == null ? null : read(Path.of(file));
+        if (cfg != null) refuseUnknownKeys(Path.of(file), cfg, command(cli, args));
         java.util.Map<String, String> p = preset == null ? java.util.Map.of() : Presets.get(preset);
         cli.setDefaultValueProvider(arg -> {
             if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
@@ -32,6 +33,25 @@ final class ConfigFile {
             if (v.isArray()) return StreamSupport.stream(v.spliterator(), false).map(JsonNode::asText).collect(Collectors.joining(","));
             return v.asText();
         });
+    }
+
+    /** The subcommand named on the command line (the first argument that names one), or the top command. */
+    private static CommandLine command(CommandLine cli, String[] args) {
+        for (String a : args) if (cli.getSubcommands().containsKey(a)) return cli.getSubcommands().get(a);
+        return cli;
+    }
+
+    /** A key that names none of {@code cmd}'s options is an error naming the key, not a silently ignored setting. */
+    private static void refuseUnknownKeys(Path file, JsonNode cfg, CommandLine cmd) {
+        java.util.Set<String> known = new java.util.TreeSet<>();
+        for (CommandLine.Model.OptionSpec o : cmd.getCommandSpec().options())
+            for (String n : o.names()) if (n.startsWith("--")) known.add(n.substring(2));
+        for (var it = cfg.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!known.contains(key))
+                throw new FfwdException(file + ": unknown option '" + key + "' for 'ffwd " + cmd.getCommandName()
+                        + "'; keys are its long option names without '--' (see 'ffwd " + cmd.getCommandName() + " --help')");
+        }
     }
 
     /** The value of {@code --name X} or {@code --name=X} on the command line, or null. */

@@ -18,6 +18,10 @@ public final class Main implements Runnable {
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT, description = "Print stack traces on errors.")
     static boolean debug;
 
+    @Option(names = "--config", scope = CommandLine.ScopeType.INHERIT, paramLabel = "FILE",
+            description = "YAML or JSON file of this command's option values, keyed by long name (lora-r: 64); the command line wins.")
+    static java.nio.file.Path config;  // read by ConfigFile before parsing, to supply defaults
+
     @Option(names = "--threads", scope = CommandLine.ScopeType.INHERIT, description = "Compute threads (default: all cores).")
     static void threads(int n) {
         if (n < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + n);

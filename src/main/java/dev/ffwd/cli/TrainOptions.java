@@ -21,7 +21,7 @@ import java.util.Map;
 
 /**
  * Options shared by train, compare and demo. Defaults are the library's named constants. Any option may also come
- * from --config FILE (YAML or JSON) or --preset NAME; the command line wins over both.
+ * from --config FILE (YAML or JSON, any command) or --preset NAME; the command line wins over both.
  */
 final class TrainOptions {
     @Mixin ModelOption model;
@@ -60,7 +60,6 @@ final class TrainOptions {
     @Option(names = "--test-fraction", defaultValue = "" + FineTune.Options.TEST_FRACTION, description = "Share of the data held out for testing (default: ${DEFAULT-VALUE}).") double testFraction;
     @Option(names = "--limit", defaultValue = "" + FineTune.Options.LIMIT, description = "Use at most this many records, 0 = all (default: ${DEFAULT-VALUE}).") int limit;
     @Option(names = "--seed", defaultValue = "" + TrainConfig.SEED, description = "Seed for splits, initialisation, data order and dropout (default: ${DEFAULT-VALUE}).") long seed;
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML or JSON file with any of these options (long names).") Path config;
     @Option(names = "--preset", paramLabel = "NAME", description = "Option defaults from a named protocol: ${COMPLETION-CANDIDATES}.", completionCandidates = Presets.Names.class) String preset;
 
     // Data-parallel training on Spark

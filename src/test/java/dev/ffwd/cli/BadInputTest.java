@@ -217,6 +217,18 @@ class BadInputTest {
         assertCleanError(ffwd("bench", "--shape", "gpt5"), "--shape: unknown value 'gpt5'", "pythia_70m");
     }
 
+    /** --config works on every command, and a key that is not one of the command's options is refused, naming it. */
+    @Test
+    void configFileOnAnyCommandAndUnknownKeysRefused() throws IOException {
+        Path good = tmp.resolve("score.yaml"), bad = tmp.resolve("train.yaml");
+        Files.writeString(good, "json: true\n");
+        Cli.Result r = Cli.run("score", "--model", TinyModels.dir("tiny-llama").toString(), "--token-ids", "2,40,41", "--config", good.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("\"mean_nll\""), "the config's json: true took effect: " + r.out());
+        Files.writeString(bad, "lora-r: 8\nlora_rank: 8\n");
+        assertCleanError(ffwd("train", "--config", bad.toString()), bad.toString(), "unknown option 'lora_rank'", "ffwd train");
+    }
+
     static String[] concat(String[] a, String... b) {
         return Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }
