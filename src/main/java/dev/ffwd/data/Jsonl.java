@@ -7,9 +7,7 @@ import dev.ffwd.FfwdException;
 import dev.ffwd.chat.ChatTemplate;
 import dev.ffwd.chat.Message;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,10 +41,9 @@ public final class Jsonl {
     public static List<Record> read(Path file, Format format, ChatTemplate template) {
         if (!Files.isRegularFile(file)) throw new FfwdException(file + ": data file not found");
         List<Record> out = new ArrayList<>();
-        int lineNo = 0;
-        try (BufferedReader r = Files.newBufferedReader(file)) {
-            for (String line; (line = r.readLine()) != null; ) {
-                lineNo++;
+        try (Lines r = new Lines(file)) {
+            for (String line; (line = r.next()) != null; ) {
+                int lineNo = r.lineNo;
                 if (line.isBlank()) continue;
                 JsonNode n;
                 try {
@@ -57,13 +54,57 @@ public final class Jsonl {
                 if (n == null || !n.isObject()) throw new FfwdException(file + ":" + lineNo + ": expected a JSON object");
                 out.add(parse(n, format, new Where(file, lineNo), template));
             }
-        } catch (CharacterCodingException e) {
-            throw new FfwdException(file + ":" + (lineNo + 1) + ": not valid UTF-8");
         } catch (IOException e) {
             throw new FfwdException(file + ": cannot read: " + e.getMessage());
         }
         if (out.isEmpty()) throw new FfwdException(file + ": no records (the file is empty)");
         return out;
+    }
+
+    /**
+     * A file's lines, each decoded strictly as UTF-8 on its own, so that a bad byte is reported at its own line and
+     * byte offset (a buffered reader decodes ahead, in blocks, and would blame the line it had reached).
+     */
+    private static final class Lines implements java.io.Closeable {
+        private final Path file;
+        private final java.io.InputStream in;
+        private long offset;  // bytes consumed
+        int lineNo;
+
+        Lines(Path file) throws IOException {
+            this.file = file;
+            this.in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        }
+
+        /** The next line without its terminator (\n or \r\n), or null at the end. */
+        String next() throws IOException {
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            long start = offset;
+            int b;
+            while ((b = in.read()) != -1) {
+                offset++;
+                if (b == '\n') break;
+                buf.write(b);
+            }
+            if (b == -1 && buf.size() == 0) return null;
+            lineNo++;
+            byte[] bytes = buf.toByteArray();
+            int n = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(bytes, 0, n);
+            java.nio.CharBuffer cb = java.nio.CharBuffer.allocate(n);
+            java.nio.charset.CoderResult cr = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(bb, cb, true);
+            if (cr.isError())
+                throw new FfwdException(file + ":" + lineNo + ": not valid UTF-8 at byte " + (bb.position() + 1) + " of the line (byte offset "
+                        + (start + bb.position()) + " in the file)");
+            return cb.flip().toString();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
     }
 
     private record Where(Path file, int line) {

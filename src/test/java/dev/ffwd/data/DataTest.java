@@ -18,6 +18,23 @@ class DataTest {
 
     @TempDir Path tmp;
 
+    /** A bad byte deep in a file is reported at its own line and offset, not where a buffered reader had got to. */
+    @Test
+    void invalidUtf8IsReportedAtItsLine() throws IOException {
+        Path f = tmp.resolve("bad.jsonl");
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 300; i++) b.writeBytes(("{\"text\": \"line " + i + " caf\u00e9\"}\r\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        int offset = b.size() + 11;
+        b.writeBytes("{\"text\": \"".getBytes());
+        b.write(0xff);
+        b.writeBytes("\"}\n".getBytes());
+        Files.write(f, b.toByteArray());
+        dev.ffwd.FfwdException e = assertThrows(dev.ffwd.FfwdException.class, () -> Jsonl.read(f, Format.TEXT));
+        assertEquals(f + ":301: not valid UTF-8 at byte 11 of the line (byte offset " + (offset - 1) + " in the file)", e.getMessage());
+        Files.write(f, java.util.Arrays.copyOf(b.toByteArray(), offset - 11));
+        assertEquals(300, Jsonl.read(f, Format.TEXT).size(), "CRLF lines and non-ASCII text read as before");
+    }
+
     Path write(String... lines) throws IOException {
         Path f = tmp.resolve("d" + System.nanoTime() + ".jsonl");
         Files.write(f, List.of(lines));
