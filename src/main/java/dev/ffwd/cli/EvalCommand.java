@@ -18,7 +18,7 @@ final class EvalCommand implements Runnable {
     @Mixin ModelOption model;
     @Mixin BaseCheckOption baseCheck;
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder (train's OUT/adapter); omit to evaluate the base model.") Path adapter;
-    @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Labelled data: {\"text\", \"label\"} for a classifier, else in --format.") Path data;
+    @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Labelled data: {\"text\", \"label\"} for a classifier, else in --format; '-' reads standard input.") Path data;
     @Option(names = "--format", paramLabel = "FORMAT", description = "text | instruction | chat | classification (default: classification for a classification adapter, else text).") String format;
     @Option(names = "--max-length", paramLabel = "N", description = "Truncate examples to N tokens (default: the classifier's training length, else 128).") Integer maxLength;
     @Option(names = "--batch-size", defaultValue = "32", description = "Examples per forward pass (default: ${DEFAULT-VALUE}).") int batchSize;
@@ -28,7 +28,7 @@ final class EvalCommand implements Runnable {
     public void run() {
         try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize, baseCheck.allowOtherBase)) {
             Format f = format != null ? Format.parse(format) : p.head != null ? Format.CLASSIFICATION : Format.TEXT;
-            Metrics m = p.evaluate(data, f);
+            Metrics m = p.evaluate(DataFile.resolve(data), f);
             ObjectNode o = new ObjectMapper().createObjectNode();
             if (m instanceof Metrics.Classification c) {
                 o.put("examples", c.examples()).put("loss", c.loss()).put("accuracy", c.accuracy()).put("macro_f1", c.macroF1());

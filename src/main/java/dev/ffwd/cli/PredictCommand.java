@@ -20,7 +20,7 @@ final class PredictCommand implements Runnable {
     @Mixin ModelOption model;
     @Mixin BaseCheckOption baseCheck;
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "Classification adapter folder (train's OUT/adapter).") Path adapter;
-    @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Records with a \"text\" field (other fields are ignored).") Path data;
+    @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Records with a \"text\" field (other fields are ignored); '-' reads standard input.") Path data;
     @Option(names = "--out", paramLabel = "FILE.jsonl", description = "Write the predictions here instead of standard output.") Path out;
     @Option(names = "--overwrite", description = "Replace an existing --out file.") boolean overwrite;
     @Option(names = "--max-length", paramLabel = "N", description = "Truncate inputs to N tokens (default: the length the adapter was trained with).") Integer maxLength;
@@ -35,7 +35,7 @@ final class PredictCommand implements Runnable {
             if (p.head == null) throw new FfwdException(adapter + ": not a classification adapter (task_type is not SEQ_CLS); score and generate take it with --adapter");
             List<String> labels = p.head.labels();
             StringBuilder lines = new StringBuilder();
-            for (Predictor.Prediction pr : p.predict(data)) {
+            for (Predictor.Prediction pr : p.predict(DataFile.resolve(data))) {
                 ObjectNode o = JSON.createObjectNode();
                 o.put("line", pr.line());
                 o.put("label", labels.get(pr.label()));

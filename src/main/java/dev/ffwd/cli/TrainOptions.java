@@ -25,7 +25,7 @@ import java.util.Map;
  */
 final class TrainOptions {
     @Mixin ModelOption model;
-    @Option(names = "--data", paramLabel = "FILE.jsonl", description = "Training data (JSONL).") Path data;
+    @Option(names = "--data", paramLabel = "FILE.jsonl", description = "Training data (JSONL); '-' reads standard input.") Path data;
     @Option(names = "--format", defaultValue = "text", description = "text | instruction | chat | classification (default: ${DEFAULT-VALUE}).") String format;
     @Option(names = "--lora-r", defaultValue = "" + LoraConfig.RANK, description = "LoRA rank (default: ${DEFAULT-VALUE}).") int loraR;
     @Option(names = "--lora-alpha", defaultValue = "" + LoraConfig.ALPHA, description = "LoRA alpha; the update is scaled by alpha/r (default: ${DEFAULT-VALUE}).") double loraAlpha;
@@ -154,6 +154,7 @@ final class TrainOptions {
                 .optimizer(optimizerSpec()).weightDecay(weightDecay).clipNorm(clip).loraPlusRatio(loraPlusRatio).batchSize(batchSize).gradAccum(gradAccum).maxSteps(maxSteps).evalEvery(evalEvery)
                 .evalBatchSize(evalBatchSize).checkpointEvery(checkpointEvery).seed(seed)
                 .memory(new TrainConfig.Memory(lossChunk, checkpointActivations)).build();
+        data = DataFile.resolve(data);  // once: a stream is copied to a file, which later calls then read
         return FineTune.Options.builder(model.model, data, new LoraConfig(loraR, loraAlpha, loraDropout, t, dora))
                 .format(Format.parse(format)).maxLength(maxLength).pack(pack).train(tc).testFraction(testFraction)
                 .validationSize(ffValSize).limit(limit).epochs(epochs).build();

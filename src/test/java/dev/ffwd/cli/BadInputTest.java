@@ -229,6 +229,21 @@ class BadInputTest {
         assertCleanError(ffwd("train", "--config", bad.toString()), bad.toString(), "unknown option 'lora_rank'", "ffwd train");
     }
 
+    /** --data - reads standard input (copied once, since the data is read again for the checkpoint's digest). */
+    @Test
+    void dataFromStandardInput() throws IOException {
+        java.io.InputStream old = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("{\"text\": \"the cat sat on the mat\"}\n".repeat(20).getBytes()));
+        try {
+            Cli.Result r = Cli.run("train", "--model", TinyModels.dir("tiny-llama").toString(), "--data", "-",
+                    "--out", tmp.resolve("stdin-run").toString(), "--max-steps", "1");
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("data: 18 train, 2 test"), r.err());
+        } finally {
+            System.setIn(old);
+        }
+    }
+
     static String[] concat(String[] a, String... b) {
         return Stream.concat(java.util.Arrays.stream(a), java.util.Arrays.stream(b)).toArray(String[]::new);
     }
