@@ -15,7 +15,7 @@ final class Progress implements Comparison.Listener, AutoCloseable {
 
     private final long maxSteps;
     private ProgressBar bar;
-    private double test = Double.NaN;
+    private double test = Double.NaN, trainLoss = Double.NaN, rate;
     private String accuracy = "";
     private String stage = "";
     private long startTokens = -1;
@@ -46,20 +46,34 @@ final class Progress implements Comparison.Listener, AutoCloseable {
         }
         bar.stepTo(t.steps());
         double secs = (System.nanoTime() - started) / 1e9;
-        double rate = secs > 0 ? (t.tokens() - startTokens) / secs : 0;
-        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f%s %.0f tok/s%s", loss, test, accuracy, rate, stage));
+        rate = secs > 0 ? (t.tokens() - startTokens) / secs : 0;
+        trainLoss = loss;
+        render();
     }
 
+    /** The evaluation after a step updates the line at once, so the last line shows the final evaluation. */
     @Override
     public void onEval(History.Point p) {
         test = p.testLoss();
         accuracy = p.accuracy() == null ? "" : String.format(Locale.ROOT, " acc %.3f", p.accuracy());
+        render();
     }
 
     @Override
     public void onStage(FastForward.Stage s) {
         stage = String.format(Locale.ROOT, " FF τ=%.2f×%d (%d probes)%s", s.tau(), s.span(), s.evaluations(),
                 s.lrScale() == null ? "" : String.format(Locale.ROOT, " lr×%s", s.lrScale()));
+        render();
+    }
+
+    /** What the bar shows after the counters (for tests). */
+    String message() {
+        return bar == null ? "" : bar.getExtraMessage();
+    }
+
+    private void render() {
+        if (bar != null)
+            bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f test %.4f%s %.0f tok/s%s", trainLoss, test, accuracy, rate, stage));
     }
 
     @Override
