@@ -56,6 +56,10 @@ final class GenerateCommand implements Runnable {
                     : p.tokenizer().encode(input.text);
             Set<Long> eos = ignoreEos ? Set.of() : Eos.of(p.dir());
             long[] out = Scoring.generate(p.model(), prompt, maxNew, sampling, seed, eos, !noCache);
+            int limit = p.model().config.maxPositions();
+            if (out.length < maxNew && prompt.length + out.length >= limit && (out.length == 0 || !eos.contains(out[out.length - 1])))
+                System.err.printf("ffwd: note: stopped after %d of %d new tokens at the model's context limit of %d positions%n",
+                        out.length, maxNew, limit);
             if (json) {
                 ObjectNode o = new ObjectMapper().createObjectNode();
                 Arrays.stream(out).forEach(o.putArray("generated_ids")::add);

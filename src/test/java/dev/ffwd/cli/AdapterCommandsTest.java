@@ -43,6 +43,18 @@ class AdapterCommandsTest {
         assertTrue(one.err().contains("nothing to score"), one.err());
     }
 
+    @Test
+    void generationSaysWhenItStopsAtTheContextLimit() throws Exception {
+        String llama = TinyModels.dir("tiny-llama").toString();
+        int limit = dev.ffwd.model.ModelConfig.load(TinyModels.dir("tiny-llama").resolve("config.json")).maxPositions();
+        String prompt = String.join(",", java.util.Collections.nCopies(limit - 2, "40"));
+        Cli.Result r = Cli.run("generate", "--model", llama, "--token-ids", prompt, "--max-new-tokens", "8", "--greedy", "--ignore-eos", "--json");
+        assertEquals(2, json(r).path("generated_ids").size());
+        assertTrue(r.err().contains("stopped after 2 of 8 new tokens at the model's context limit of " + limit), r.err());
+        Cli.Result free = Cli.run("generate", "--model", llama, "--token-ids", "40,41", "--max-new-tokens", "3", "--greedy", "--ignore-eos");
+        assertFalse(free.err().contains("context limit"), free.err());
+    }
+
     private static JsonNode json(Cli.Result r) throws Exception {
         assertEquals(0, r.code(), r.err());
         return new ObjectMapper().readTree(r.out());
