@@ -50,7 +50,17 @@ class CompareCommand implements Runnable {
 
     /** Runs the comparison and writes its report; returns the result. */
     Comparison.Result execute() {
+        boolean existed = Files.exists(out);
         OutputDir.prepare(out, overwrite, resume);
+        try {
+            return compare();
+        } catch (RuntimeException e) {
+            if (!existed) OutputDir.removeIfEmpty(out);  // a comparison refused before it wrote anything leaves no OUT
+            throw e;
+        }
+    }
+
+    private Comparison.Result compare() {
         // The grid is plain AdamW (or --optimizer); its main lr, for the paper's same-lr arms, is --lr, else the grid's first.
         if (opts.lr == null) opts.lr = lrGrid != null && !lrGrid.isEmpty() ? lrGrid.get(0) : Double.toString(TrainConfig.LR);
         FineTune.Options o = opts.options();
@@ -69,21 +79,22 @@ class CompareCommand implements Runnable {
         cfg.set("ff_lrs", json.valueToTree(ffLrs));
         cfg.put("patience", patience);
         cfg.put("repeats", repeats);
-        checkPlan(cfg);
+        String planText = checkPlan(cfg);
         Comparison.Plan plan = Comparison.Plan.builder(lr).grid(lrGrid == null ? List.of(lr) : lrGrid).ffLrs(ffLrs).variants(variants)
                 .methods(methodMap).patience(patience).repeats(repeats).dir(out).resume(resume).build();
         try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
              Progress progress = new Progress(o.train().maxSteps())) {
             System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),
                     ft.splits.test().size(), ft.splits.validation().size(), o.lora().targets());
+            writePlan(planText);  // only once the model and data have loaded: a run refused before leaves no plan behind
             Comparison.Result r = Comparison.run(ft, plan, progress);
             ComparisonReport.write(out, r, cfg);
             return r;
         }
     }
 
-    /** A resumed comparison must be the same experiment; a new one records its plan. */
-    private void checkPlan(ObjectNode cfg) {
+    /** A resumed comparison must be the same experiment; returns the plan's text, for {@link #writePlan}. */
+    private String checkPlan(ObjectNode cfg) {
         Path file = out.resolve("plan.json");
         try {
             ObjectMapper json = new ObjectMapper();
@@ -101,6 +112,15 @@ class CompareCommand implements Runnable {
                             + " differs); rerun with the original options or use --overwrite");
                 }
             }
+            return text;
+        } catch (IOException e) {
+            throw new FfwdException(file + ": " + e.getMessage());
+        }
+    }
+
+    private void writePlan(String text) {
+        Path file = out.resolve("plan.json");
+        try {
             AtomicFiles.writeString(file, text);
         } catch (IOException e) {
             throw new FfwdException(file + ": " + e.getMessage());

@@ -46,6 +46,21 @@ class CompareCommandTest {
         return a;
     }
 
+    /** A comparison refused on its input leaves neither OUT nor plan.json, so the corrected rerun needs no --overwrite. */
+    @Test
+    void aRefusedComparisonLeavesNoPlanBehind() throws Exception {
+        Path bad = tmp.resolve("bad.jsonl"), out = tmp.resolve("refused");
+        Files.writeString(bad, "{\"text\": \"only text\"}\n{\"text\": \"no labels\"}\n");
+        BadInputTest.Outcome o = BadInputTest.ffwd(args(bad, out, "1e-3", "none").toArray(String[]::new));
+        assertNotEquals(0, o.code());
+        assertFalse(Files.exists(out), "nothing left: " + o.err());
+        List<String> again = args(twoClasses(tmp, 60), out, "1e-3", "none");
+        again.addAll(List.of("--methods", "none"));
+        BadInputTest.Outcome ok = BadInputTest.ffwd(again.toArray(String[]::new));
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(Files.exists(out.resolve("plan.json")));
+    }
+
     @Test
     void gridTunedTargetDivergedArmAndReportFields() throws Exception {
         Path data = twoClasses(tmp, 120), out = tmp.resolve("cmp");
