@@ -29,12 +29,12 @@ final class GenerateCommand implements Runnable {
     @ArgGroup(multiplicity = "1")
     PromptInput input;
 
-    @Option(names = "--max-new-tokens", defaultValue = "32") int maxNew;
+    @Option(names = "--max-new-tokens", defaultValue = "32", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).") int maxNew;
     @Option(names = "--greedy", description = "Always take the most likely token (same as --temperature 0).") boolean greedy;
-    @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy.") double temperature;
-    @Option(names = "--top-k", defaultValue = "0", description = "Sample among the k most likely tokens (0 = all).") int topK;
-    @Option(names = "--top-p", defaultValue = "1.0", description = "Sample from the smallest set of tokens with this much probability.") double topP;
-    @Option(names = "--seed", defaultValue = "0") long seed;
+    @Option(names = "--temperature", defaultValue = "0.8", description = "Softmax temperature; 0 = greedy (default: ${DEFAULT-VALUE}).") double temperature;
+    @Option(names = "--top-k", defaultValue = "0", description = "Sample among the k most likely tokens, 0 = all (default: ${DEFAULT-VALUE}).") int topK;
+    @Option(names = "--top-p", defaultValue = "1.0", description = "Sample from the smallest set of tokens with this much probability (default: ${DEFAULT-VALUE}).") double topP;
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the sampler (default: ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--ignore-eos", description = "Generate --max-new-tokens tokens even past the end-of-sequence token.") boolean ignoreEos;
     @Option(names = "--no-cache", description = "Recompute the whole sequence for every token (slower; for checking the cache).") boolean noCache;
     @Option(names = "--json", description = "Print {\"generated_ids\": [...]}: the new token ids only.") boolean json;

@@ -31,6 +31,20 @@ class HelpTest {
                 assertTrue(o.description().length > 0 && !o.description()[0].isBlank(), c + " " + o.longestName() + " has no description");
     }
 
+    /** Every option of every command that has a default value shows it in its help line. */
+    @Test
+    void everyDefaultIsShown() {
+        CommandLine cli = new CommandLine(new Main());
+        List<String> hidden = new java.util.ArrayList<>();
+        for (var e : cli.getSubcommands().entrySet())
+            for (CommandLine.Model.OptionSpec o : e.getValue().getCommandSpec().options()) {
+                boolean flag = o.arity().max() == 0;
+                if (o.defaultValue() != null && !flag && !o.hidden() && !String.join(" ", o.description()).contains("default"))
+                    hidden.add(e.getKey() + " " + o.longestName());
+            }
+        assertEquals(List.of(), hidden, "options whose default the help does not show");
+    }
+
     @Test
     void optionsShowDefaultsAndRequiredOnesAreStillRequired() {
         Cli.Result r = Cli.run("train", "--help");
