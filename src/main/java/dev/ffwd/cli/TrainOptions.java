@@ -68,7 +68,15 @@ final class TrainOptions {
     @Option(names = "--spark-conf", paramLabel = "KEY=VALUE", description = "A Spark setting, e.g. spark.executor.memory=4g (repeatable).") Map<String, String> sparkConf;
 
     // Fast Forward
-    @Option(names = "--ff-mode", defaultValue = "ffwd", description = "Fast Forward variant: paper | revert | search | ffwd | profile (a diagnostic that never moves θ), with modifiers such as +guard, -span, +lr (default: ${DEFAULT-VALUE}).") String ffMode;
+    @Option(names = "--ff-mode", defaultValue = "ffwd", completionCandidates = FfVariants.class,
+            description = "Fast Forward variant, e.g. ffwd, paper, ffwd-guard, search+span (default: ${DEFAULT-VALUE}). Variants: ${COMPLETION-CANDIDATES}.") String ffMode;
+
+    /** --ff-mode's help, from the table the parser reads. */
+    static final class FfVariants extends java.util.ArrayList<String> {
+        FfVariants() {
+            super(List.of(FfConfig.described()));
+        }
+    }
     @Option(names = "--ff-interval", defaultValue = "" + FfConfig.INTERVAL, description = "Optimizer steps between FF stages (default: ${DEFAULT-VALUE}).") int ffInterval;
     @Option(names = "--ff-warmup", defaultValue = "0", description = "Optimizer steps before FF stages are counted (burn-in; default: ${DEFAULT-VALUE}).") long ffWarmup;
     @Option(names = "--ff-params", defaultValue = "lora", description = "Tensors FF moves: lora (adapters only, as the authors) | all (a classification head too) (default: ${DEFAULT-VALUE}).") String ffParams;

@@ -118,38 +118,79 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
     }
 
     /**
-     * A variant by name, on top of {@code base} (which supplies interval, warm-up, max repeats and
-     * params): a mode ({@code paper}, {@code revert}, {@code search}: each with the paper's one-step Δ, no guard, a
-     * fixed interval) or {@code ffwd} (ffwd's default), then modifiers that switch one piece on ({@code +x}) or off
-     * ({@code -x}): {@code guard}, {@code span} (Δ over the whole interval), {@code adaptive}, and {@code +all} /
-     * {@code +lora} for the tensors moved, and {@code +lr} (off by default) to adapt the learning rate from the stages.
-     * Examples: {@code ffwd-guard}, {@code search+span}, {@code paper+guard}, {@code ffwd+lr}. The result is validated
-     * once all modifiers are applied.
+     * The named variants, each a starting point on top of a base config (which supplies interval, warm-up, max
+     * repeats and params). The parser, its errors and the help text read this table.
+     */
+    public enum Variant {
+        PAPER("the authors' loop: θ += Δ of the last step while the loss does not rise, the rising repeat kept; every interval",
+                b -> b.withMode(Mode.PAPER).withSpan(1).withGuard(false).withAdaptive(false)),
+        REVERT("as paper, the rising repeat undone", b -> b.withMode(Mode.REVERT).withSpan(1).withGuard(false).withAdaptive(false)),
+        SEARCH("a doubling line search with one parabolic refinement", b -> b.withMode(Mode.SEARCH).withSpan(1).withGuard(false).withAdaptive(false)),
+        FFWD("ffwd's default: search along the interval's Δ, kept only if clearly better than θ_t, with an adaptive interval",
+                b -> b.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true)),
+        PROFILE("a diagnostic that measures the line and never moves θ", b -> b.withMode(Mode.PROFILE).withSpan(0).withGuard(false).withAdaptive(false));
+
+        public final String help;
+        private final java.util.function.UnaryOperator<FfConfig> from;
+
+        Variant(String help, java.util.function.UnaryOperator<FfConfig> from) {
+            this.help = help;
+            this.from = from;
+        }
+    }
+
+    /** What a {@code +x} / {@code -x} after a variant's name switches on or off. */
+    public enum Modifier {
+        GUARD("keep only a τ that beats θ_t", FfConfig::withGuard),
+        SPAN("Δ over the whole interval, not the last step", (c, on) -> c.withSpan(on ? 0 : 1)),
+        ADAPTIVE("stages that pay come sooner, fruitless ones later", FfConfig::withAdaptive),
+        ALL("move every trainable tensor, a head too", (c, on) -> c.withParams(on ? Params.ALL : Params.LORA)),
+        LORA("move the adapters only", (c, on) -> c.withParams(on ? Params.LORA : Params.ALL)),
+        LR("double or halve the lr by each stage's outcome", FfConfig::withLrAdapt),
+        LRTAU("scale the lr by 1 + τ of each stage", (c, on) -> c.withLrRule(on ? LrRule.TAU : LrRule.OFF));
+
+        public final String help;
+        private final java.util.function.BiFunction<FfConfig, Boolean, FfConfig> apply;
+
+        Modifier(String help, java.util.function.BiFunction<FfConfig, Boolean, FfConfig> apply) {
+            this.help = help;
+            this.apply = apply;
+        }
+    }
+
+    private static String lower(Enum<?> e) {
+        return e.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The variants and modifiers, for errors: "paper | revert | ...; modifiers +/-guard, ...". */
+    public static String choices() {
+        return java.util.Arrays.stream(Variant.values()).map(FfConfig::lower).collect(java.util.stream.Collectors.joining(" | "))
+                + "; modifiers " + java.util.Arrays.stream(Modifier.values()).map(m -> "+/-" + lower(m)).collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /** As {@link #choices()}, each with what it does, for help texts. */
+    public static String described() {
+        return java.util.Arrays.stream(Variant.values()).map(v -> lower(v) + " (" + v.help + ")").collect(java.util.stream.Collectors.joining("; "))
+                + ". Modifiers: " + java.util.Arrays.stream(Modifier.values()).map(m -> "+/-" + lower(m) + " (" + m.help + ")")
+                .collect(java.util.stream.Collectors.joining("; "));
+    }
+
+    /**
+     * A variant by name ({@link Variant}), on top of {@code base}, then modifiers ({@link Modifier}) that switch one
+     * piece on ({@code +x}) or off ({@code -x}). Examples: {@code ffwd-guard}, {@code search+span}, {@code paper+guard},
+     * {@code ffwd+lr}. The result is validated once all modifiers are applied.
      */
     public static FfConfig parse(String spec, FfConfig base) {
         String[] parts = spec.trim().toLowerCase(java.util.Locale.ROOT).split("(?=[+-])");
-        base = base.withEnabled(false);  // validated as a whole at the end, not after each modifier
-        FfConfig c = switch (parts[0]) {
-            case "paper", "revert", "search" -> base.withMode(Mode.valueOf(parts[0].toUpperCase(java.util.Locale.ROOT)))
-                    .withSpan(1).withGuard(false).withAdaptive(false);
-            case "profile" -> base.withMode(Mode.PROFILE).withSpan(0).withGuard(false).withAdaptive(false);
-            case "ffwd" -> base.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true);
-            default -> throw new IllegalArgumentException("unknown Fast Forward variant '" + spec
-                    + "': expected paper, revert, search, ffwd or profile, optionally with +/-guard, +/-span, +/-adaptive, +all, +lora, +/-lr");
-        };
+        Variant v = java.util.Arrays.stream(Variant.values()).filter(x -> lower(x).equals(parts[0])).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("unknown Fast Forward variant '" + spec + "': expected " + choices()));
+        FfConfig c = v.from.apply(base.withEnabled(false));  // validated as a whole at the end, not after each modifier
         for (int i = 1; i < parts.length; i++) {
-            boolean on = parts[i].charAt(0) == '+';
-            c = switch (parts[i].substring(1)) {
-                case "guard" -> c.withGuard(on);
-                case "span" -> c.withSpan(on ? 0 : 1);
-                case "adaptive" -> c.withAdaptive(on);
-                case "all" -> c.withParams(on ? Params.ALL : Params.LORA);
-                case "lora" -> c.withParams(on ? Params.LORA : Params.ALL);
-                case "lr" -> c.withLrAdapt(on);
-                case "lrtau" -> c.withLrRule(on ? LrRule.TAU : LrRule.OFF);
-                default -> throw new IllegalArgumentException("unknown Fast Forward modifier '" + parts[i] + "' in '" + spec
-                        + "': expected guard, span, adaptive, all, lora, lr or lrtau");
-            };
+            String part = parts[i];
+            Modifier m = java.util.Arrays.stream(Modifier.values()).filter(x -> lower(x).equals(part.substring(1))).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("unknown Fast Forward modifier '" + part + "' in '" + spec
+                            + "': expected " + choices()));
+            c = m.apply.apply(c, part.charAt(0) == '+');
         }
         return c.withEnabled(true);
     }
