@@ -7,15 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.data.Example;
 import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.io.SafetensorsReader;
-import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
-import dev.ffwd.optim.AdamW;
-import dev.ffwd.optim.Schedule;
-import dev.ffwd.train.LanguageModeling;
 import dev.ffwd.train.TrainConfig;
+import dev.ffwd.train.Trainable;
 import dev.ffwd.train.Trainer;
 
 import java.io.IOException;
@@ -55,7 +52,6 @@ public final class Benchmark {
             ModelConfig c = ModelConfig.load(dir.resolve("config.json"));
             model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager());
             LoraConfig lc = new LoraConfig(rank, alpha, 0.0, bm.targets, false);
-            Lora lora = Lora.attach(model, lc, 0);
             List<Example> ex = new ArrayList<>();
             for (long[] row : ids) {
                 boolean[] tgt = new boolean[row.length];
@@ -65,7 +61,7 @@ public final class Benchmark {
             TrainConfig tc = TrainConfig.builder().lr(1e-4).batchSize(ids.length).maxSteps(Long.MAX_VALUE).evalEvery(1)
                     .evalBatchSize(ids.length).checkpointEvery(Integer.MAX_VALUE).seed(0).memory(memory).build();
             flops = new FlopCounter(c, lc, 0, memory.checkpointActivations());
-            trainer = new Trainer(new LanguageModeling(model, memory.lossChunk()), lora.params(), AdamW.defaults(), tc, ex, flops);
+            trainer = Trainable.attach(model, lc, 0, 0, memory.lossChunk()).trainer(tc, ex, flops);  // AdamW, the default
             tokens = ids.length * ids[0].length;
         }
 

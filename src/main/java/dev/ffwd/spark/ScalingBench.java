@@ -10,17 +10,14 @@ import dev.ffwd.bench.Benchmark;
 import dev.ffwd.data.Example;
 import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.io.SafetensorsReader;
-import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Layout;
 import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
-import dev.ffwd.optim.AdamW;
-import dev.ffwd.optim.Schedule;
-import dev.ffwd.train.LanguageModeling;
 import dev.ffwd.train.Replica;
 import dev.ffwd.train.TrainConfig;
+import dev.ffwd.train.Trainable;
 import dev.ffwd.train.Trainer;
 
 import java.io.IOException;
@@ -97,15 +94,14 @@ public final class ScalingBench {
         JniUtils.setNumThreads(1);  // the driver's own steps: one core, as each executor gets
         JniUtils.setNumInteropThreads(1);
         try (Transformer model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager())) {
-            Lora lora = Lora.attach(model, lc, SEED);
-            LanguageModeling objective = new LanguageModeling(model);
+            Trainable trainable = Trainable.attach(model, lc, 0, SEED, TrainConfig.Memory.LOSS_CHUNK);
             FlopCounter flops = new FlopCounter(c, lc, 0);
             Replica.Spec spec = new Replica.Spec(dir.toAbsolutePath().toString(), lc, 0);
             out.printf(Locale.ROOT, "%n%-6s %-12s %10s %12s %12s%n", "step", "where", "step ms", "compute ms", "overhead ms");
             Map<Integer, Double> oneProcess = new HashMap<>();
             for (int s : o.stepSizes()) {
                 TrainConfig cfg = config(o.micro(), s / o.micro());
-                Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops);
+                Trainer t = trainable.trainer(cfg, data, flops);
                 double ms = Stats.median(time(t, o, null)[0]);
                 oneProcess.put(s, ms);
                 out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12s%n", s, "1 process", ms, ms, "-");
@@ -117,8 +113,8 @@ public final class ScalingBench {
                     spark.awaitExecutors(e, 300);
                     for (int s : o.stepSizes()) {
                         TrainConfig cfg = config(o.micro(), s / o.micro());
-                        SparkGradients g = (SparkGradients) spark.gradients().create(spec, cfg, lora.params());
-                        Trainer t = new Trainer(objective, lora.params(), AdamW.defaults(), cfg, data, flops).gradientsFrom(g);
+                        SparkGradients g = (SparkGradients) spark.gradients().create(spec, cfg, trainable.params());
+                        Trainer t = trainable.trainer(cfg, data, flops).gradientsFrom(g);
                         double[][] times = time(t, o, g);
                         double ms = Stats.median(times[0]), compute = Stats.median(times[1]);
                         out.printf(Locale.ROOT, "%-6d %-12s %10.1f %12.1f %12.1f   (%.2fx one process)%n", s,

@@ -10,7 +10,6 @@ import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.io.Digests;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
-import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Arch;
 import dev.ffwd.model.Pretrained;
@@ -108,8 +107,7 @@ public final class FineTune implements AutoCloseable {
     public final Splits splits;
     public final List<String> labels;
     public final int truncated;
-    private Lora lora;
-    private Objective objective;
+    private Trainable trainable;  // the latest run's adapters, objective and head
     private Optimizer optimizer;
     private Gradients.Factory distributed;  // null: gradients in this process
     private Map<String, String> fingerprint;  // computed on first use (it reads the data file)
@@ -157,17 +155,12 @@ public final class FineTune implements AutoCloseable {
     public TrainingRun newRun(TrainConfig t, FfConfig ff, Path checkpoint) {
         if (ff.enabled() && splits.validation().isEmpty())
             throw new IllegalArgumentException("Fast Forward needs a validation set; its size (--ff-val-size) is 0");
-        if (lora != null) lora.detach();
-        if (objective != null) objective.params().forEach(p -> p.value().close());
+        if (trainable != null) trainable.release();
         if (optimizer != null) optimizer.close();  // an earlier run's moment buffers
-        lora = Lora.attach(pretrained.model(), options.lora(), t.seed());
-        objective = objective(pretrained.model(), labels.size(), t.seed(), t.memory().lossChunk());
-        List<Param> params = new ArrayList<>(lora.params());
-        params.addAll(objective.params());
-        Optimizer opt = t.newOptimizer();
-        optimizer = opt;
-        Trainer trainer = new Trainer(objective, params, opt, t, splits.train(), flops(t));
-        if (distributed != null) trainer.gradientsFrom(distributed.create(spec(), t, params));
+        trainable = Trainable.attach(pretrained.model(), options.lora(), labels.size(), t.seed(), t.memory().lossChunk());
+        Trainer trainer = trainable.trainer(t, splits.train(), flops(t));
+        optimizer = trainer.optimizer();
+        if (distributed != null) trainer.gradientsFrom(distributed.create(spec(), t, trainable.params()));
         return new TrainingRun(trainer, ff.enabled() ? new FastForward(ff) : null, splits.test(), splits.validation(), checkpoint,
                 checkpoint == null ? Map.of() : fingerprint());
     }
@@ -206,15 +199,6 @@ public final class FineTune implements AutoCloseable {
     }
 
     /**
-     * Language modelling when {@code labels} is 0 (causal, or masked for an encoder), else a classifier over that many
-     * classes (head seeded by {@code seed}).
-     */
-    static Objective objective(dev.ffwd.model.Transformer model, int labels, long seed, int lossChunk) {
-        if (labels > 0) return new Classification(model, labels, seed);
-        return model.config.causal() ? new LanguageModeling(model, lossChunk) : new MaskedLanguageModeling(model, lossChunk);
-    }
-
-    /**
      * Later runs compute their step gradients with {@code factory} (a cluster) instead of in this process; null goes back
      * to this process. Clipping, the optimizer, Fast Forward and evaluation stay here either way.
      */
@@ -237,7 +221,7 @@ public final class FineTune implements AutoCloseable {
 
     /** The objective of the latest run (a {@link Classification} when the data has labels), or null before the first run. */
     public Objective objective() {
-        return objective;
+        return trainable == null ? null : trainable.objective();
     }
 
     /**
@@ -249,9 +233,9 @@ public final class FineTune implements AutoCloseable {
         String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
         String prefix = PeftAdapter.modulePrefix(pretrained.model().config.modelType(), task);
         List<RawTensor> tensors = new ArrayList<>();
-        for (Param p : lora.params())
+        for (Param p : trainable.lora().params())
             tensors.add(RawTensor.ofFloats(PeftAdapter.adapterKey(p.name(), prefix), p.value().getShape().getShape(), p.toFloats()));
-        List<RawTensor> heads = objective.params().stream()
+        List<RawTensor> heads = trainable.objective().params().stream()
                 .map(p -> RawTensor.ofFloats(p.name(), p.value().getShape().getShape(), p.toFloats())).toList();
         tensors.addAll(heads);
         List<String> save = PeftAdapter.modulesToSave(heads);

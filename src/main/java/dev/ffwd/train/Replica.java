@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.training.GradientCollector;
 import dev.ffwd.FfwdException;
 import dev.ffwd.data.Example;
-import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -19,7 +18,6 @@ import dev.ffwd.optim.Param;
 import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.IntConsumer;
 
@@ -82,11 +80,9 @@ public final class Replica implements AutoCloseable {
             throw e;
         }
         try {
-            Lora lora = Lora.attach(model, spec.lora(), 0);  // values come from the driver each step
-            Objective objective = FineTune.objective(model, spec.labels(), 0, TrainConfig.Memory.LOSS_CHUNK);  // per step: objective(cfg.memory())
-            List<Param> params = new ArrayList<>(lora.params());
-            params.addAll(objective.params());
-            return new Replica(dir, model, objective, params);
+            // values come from the driver each step; the loss chunk too (objective(cfg.memory()))
+            Trainable t = Trainable.attach(model, spec.lora(), spec.labels(), 0, TrainConfig.Memory.LOSS_CHUNK);
+            return new Replica(dir, model, t.objective(), t.params());
         } catch (RuntimeException e) {
             model.close();
             throw e;

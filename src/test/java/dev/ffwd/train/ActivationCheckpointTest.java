@@ -42,7 +42,7 @@ class ActivationCheckpointTest {
         try (Pretrained p = Pretrained.load(TinyModels.dir(model))) {
             Transformer m = p.model();
             Lora lora = Lora.attach(m, new LoraConfig(4, 8, 0.1, List.of(targets.split(";")), false), 1);
-            Objective objective = FineTune.objective(m, classes, 5, 7);
+            Objective objective = Trainable.objective(m, classes, 5, 7);
             List<Param> params = new ArrayList<>(lora.params());
             params.addAll(objective.params());
             Random r = new Random(2);

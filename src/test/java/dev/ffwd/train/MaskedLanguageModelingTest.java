@@ -142,12 +142,12 @@ class MaskedLanguageModelingTest {
     @Test
     void objectiveSelection() {
         try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-bert"))) {
-            assertInstanceOf(MaskedLanguageModeling.class, FineTune.objective(p.model(), 0, 1, 7));
-            assertEquals(7, ((MaskedLanguageModeling) FineTune.objective(p.model(), 0, 1, 7)).lossChunk());
-            assertInstanceOf(Classification.class, FineTune.objective(p.model(), 3, 1, 7));
+            assertInstanceOf(MaskedLanguageModeling.class, Trainable.objective(p.model(), 0, 1, 7));
+            assertEquals(7, ((MaskedLanguageModeling) Trainable.objective(p.model(), 0, 1, 7)).lossChunk());
+            assertInstanceOf(Classification.class, Trainable.objective(p.model(), 3, 1, 7));
         }
         try (Pretrained p = Pretrained.load(TinyModels.dir("tiny-llama"))) {
-            assertInstanceOf(LanguageModeling.class, FineTune.objective(p.model(), 0, 1, 7));
+            assertInstanceOf(LanguageModeling.class, Trainable.objective(p.model(), 0, 1, 7));
             assertThrows(IllegalArgumentException.class, () -> new MaskedLanguageModeling(p.model()));
         }
     }
