@@ -32,6 +32,10 @@ final class MergeCommand implements Runnable {
         OutputDir.prepare(out, overwrite, false);
         try (Pretrained p = Pretrained.load(model.model); PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
             a.requireBase(p.dir(), p.model().config.modelType(), baseCheck.allowOtherBase);
+            if (!a.taskType().equals("CAUSAL_LM") && !a.modulesToSave().isEmpty())
+                throw new dev.ffwd.FfwdException(adapter + ": a " + a.taskType() + " adapter with a trained head (" + String.join(", ", a.modulesToSave())
+                        + "); merge writes the base architecture, which has no place for it, so the head would be lost. "
+                        + "Use the adapter unmerged (predict, eval), or merge it in PEFT (merge_and_unload on the sequence-classification model)");
             Lora.load(p.model(), a.config(), a.tensors()).merge();
             List<RawTensor> tensors = new ArrayList<>();
             for (Map.Entry<String, NDArray> e : p.model().parameters().entrySet())
