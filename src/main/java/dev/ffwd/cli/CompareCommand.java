@@ -72,6 +72,7 @@ class CompareCommand implements Runnable {
             if (!m.isBlank() && !m.trim().equals("none")) methodMap.put(m.trim().toLowerCase(java.util.Locale.ROOT), Method.parse(m, opts.ffBase()));
         ObjectMapper json = new ObjectMapper();
         ObjectNode cfg = json.valueToTree(o);
+        ((ObjectNode) cfg.path("train").path("optimizer")).put("name", o.train().optimizer().name());  // the grid's optimizer, by name
         cfg.set("variants", json.valueToTree(variants));
         cfg.set("methods", json.valueToTree(methodMap.keySet()));
         cfg.put("lr_text", lr);

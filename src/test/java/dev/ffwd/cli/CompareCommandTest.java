@@ -69,6 +69,7 @@ class CompareCommandTest {
         JsonNode r = new ObjectMapper().readTree(out.resolve("report.json").toFile());
 
         JsonNode baselines = r.path("baselines");
+        assertEquals("adamw", r.path("configuration").path("train").path("optimizer").path("name").asText(), "the grid's optimizer, by name");
         assertEquals(List.of("1e-3", "3e-2", "1e30"), names(baselines), "baselines keyed by the lr as written");
         assertEquals("diverged", baselines.path("1e30").path("stop").asText(), "lr 1e30 diverges and is recorded, not fatal");
         assertTrue(baselines.path("1e30").has("error"));
