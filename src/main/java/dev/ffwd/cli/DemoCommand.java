@@ -21,12 +21,8 @@ import java.util.List;
                 + "on the built-in MiniLM and real data (SpamAssassin ham/spam).")
 final class DemoCommand implements Runnable {
 
-    static final List<String> PRESET = List.of(
-            "--model", "builtin", "--format", "classification", "--max-length", "64", "--limit", "3000",
-            "--test-fraction", "0.1", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
-            "--lr", "1e-4", "--lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "--ff-lrs", "lr", "--batch-size", "16", "--grad-accum", "2",
-            "--max-steps", "200", "--eval-every", "5", "--eval-batch-size", "64", "--patience", "6", "--ff-val-size", "32",
-            "--modes", "ffwd", "--methods", String.join(",", dev.ffwd.train.Method.compared()), "--out", "runs/demo", "--overwrite", "true");
+    /** Where the demo writes: its own folder, replaced by each run. */
+    static final java.util.Map<String, String> OUTPUT = java.util.Map.of("out", "runs/demo", "overwrite", "true");
 
     /** Any compare option, e.g. --max-steps 60, overrides the preset. */
     @CommandLine.Unmatched
@@ -34,7 +30,7 @@ final class DemoCommand implements Runnable {
 
     @Override
     public void run() {
-        compare(PRESET, dataFile("spam-assassin.jsonl", overrides), overrides).run();
+        compare(Presets.get("demo"), dataFile("spam-assassin.jsonl", overrides), overrides).run();
     }
 
     /** The data file of the real datasets that scripts/fetch-data.sh makes (FFWD_DATA or ./data), unless --data is given. */
@@ -45,13 +41,15 @@ final class DemoCommand implements Runnable {
         return data;
     }
 
-    /** A compare command from preset option pairs, the data file and user options; user options win. */
-    static CompareCommand compare(List<String> preset, Path data, List<String> overrides) {
+    /** A compare command from a preset ({@link Presets}), the demo's output settings, the data file and user options; user options win. */
+    static CompareCommand compare(java.util.Map<String, String> preset, Path data, List<String> overrides) {
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>(preset);
+        OUTPUT.forEach(values::putIfAbsent);
         List<String> args = new ArrayList<>();
-        for (int i = 0; i < preset.size(); i += 2) {  // preset pairs the user did not override (list options would append)
-            String name = preset.get(i);
-            if (overrides.stream().noneMatch(o -> o.equals(name) || o.startsWith(name + "="))) args.addAll(preset.subList(i, i + 2));
-        }
+        values.forEach((name, value) -> {  // the preset values the user did not override (list options would append)
+            String option = "--" + name;
+            if (overrides.stream().noneMatch(o -> o.equals(option) || o.startsWith(option + "="))) args.addAll(List.of(option, value));
+        });
         if (!overrides.contains("--data")) args.addAll(List.of("--data", data.toString()));
         args.addAll(overrides);
         CompareCommand compare = new CompareCommand();

@@ -35,29 +35,6 @@ final class SuiteCommand implements Runnable {
         TASKS.put("sotu-mlm", new Task("sotu.jsonl", "text"));
     }
 
-    /** The full protocol: the demo's settings on every task, with every measured method and FF at the tuned lr too. */
-    static final List<String> FULL = replace(DemoCommand.PRESET, Map.of("--methods", String.join(",", dev.ffwd.train.Method.MEASURED),
-            "--ff-lrs", "lr,tuned"));
-
-    /** {@code preset} (option-value pairs) with the values of {@code values} in place of its own. */
-    static List<String> replace(List<String> preset, Map<String, String> values) {
-        List<String> out = new ArrayList<>(preset);
-        for (int i = 0; i < out.size(); i += 2) if (values.containsKey(out.get(i))) out.set(i + 1, values.get(out.get(i)));
-        return List.copyOf(out);
-    }
-
-    /**
-     * --quick: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation set), 16 sequences
-     * per step, evaluations every 5 steps, a 60-step budget. The grid is the five learning rates of the tuned target;
-     * FF runs at the tuned lr (does it cost anything there?), and the tuning-free methods each from their own default.
-     */
-    static final List<String> QUICK = List.of(
-            "--model", "builtin", "--format", "classification", "--max-length", "32", "--limit", "1000",
-            "--test-fraction", "0.3", "--lora-r", "8", "--lora-alpha", "16", "--lora-dropout", "0.1",
-            "--lr", "1e-4", "--lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "--ff-lrs", "tuned", "--batch-size", "16", "--grad-accum", "1",
-            "--max-steps", "60", "--eval-every", "5", "--eval-batch-size", "128", "--patience", "4", "--ff-val-size", "32",
-            "--modes", "ffwd", "--methods", String.join(",", dev.ffwd.train.Method.MEASURED), "--overwrite", "true");
-
     @Option(names = "--quick", description = "The short protocol (docs/results.md says how long it took).") boolean quick;
     @Option(names = "--seeds", defaultValue = "3", description = "Seeds per task (default: ${DEFAULT-VALUE}).") int seeds;
     @Option(names = "--tasks", split = ",", description = "Tasks to run (default: all of ${COMPLETION-CANDIDATES}).",
@@ -93,7 +70,7 @@ final class SuiteCommand implements Runnable {
                         "--format", TASKS.get(task).format()));
                 if (resume) args.add("--resume");
                 args.addAll(compareOptions);
-                DemoCommand.compare(quick ? QUICK : FULL, data, args).execute();
+                DemoCommand.compare(Presets.get(quick ? "suite-quick" : "suite"), data, args).execute();
             }
         }
         String command = "./ffwd suite" + (quick ? " --quick" : "") + " --seeds " + seeds
