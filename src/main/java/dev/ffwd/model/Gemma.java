@@ -18,6 +18,6 @@ public final class Gemma extends RmsDecoder {
             Gemma::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Gemma(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, new Style(c.attentionBias(), c.attentionBias(), false, false, false, true));
+        super(c, store, manager, Style.llama(c.attentionBias()).asGemma());
     }
 }

@@ -16,6 +16,6 @@ public final class Llama extends RmsDecoder {
             Llama::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Llama(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, new Style(c.attentionBias(), c.attentionBias(), false, false, false, false));
+        super(c, store, manager, Style.llama(c.attentionBias()));
     }
 }

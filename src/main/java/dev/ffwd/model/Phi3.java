@@ -17,6 +17,6 @@ public final class Phi3 extends RmsDecoder {
             Phi3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Phi3(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, new Style(false, false, false, true, true, false));
+        super(c, store, manager, Style.llama(false).withFusedProjections());
     }
 }

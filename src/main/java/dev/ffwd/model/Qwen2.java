@@ -14,6 +14,6 @@ public final class Qwen2 extends RmsDecoder {
             Qwen2::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Qwen2(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, new Style(true, false, false, false, false, false));
+        super(c, store, manager, Style.llama(false).withQkvBiasOnly());
     }
 }

@@ -14,6 +14,6 @@ public final class Qwen3 extends RmsDecoder {
             Qwen3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Qwen3(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, new Style(c.attentionBias(), c.attentionBias(), true, false, false, false));
+        super(c, store, manager, Style.llama(c.attentionBias()).withQkNorm());
     }
 }

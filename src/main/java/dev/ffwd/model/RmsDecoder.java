@@ -22,7 +22,30 @@ abstract class RmsDecoder extends Transformer {
      * before RoPE; fusedQkv / fusedGateUp: Phi-3's qkv_proj (q | k | v) and gate_up_proj (gate | up);
      * gemma: embeddings × √hidden and RMSNorm scales stored as offsets from 1.
      */
-    protected record Style(boolean qkvBias, boolean oBias, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp, boolean gemma) {}
+    protected record Style(boolean qkvBias, boolean oBias, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp, boolean gemma) {
+        /** Llama's: separate projections, biases on all four attention projections exactly when {@code attentionBias}. */
+        static Style llama(boolean attentionBias) {
+            return new Style(attentionBias, attentionBias, false, false, false, false);
+        }
+
+        /** Qwen2's biases: on q, k and v, not on o. */
+        Style withQkvBiasOnly() {
+            return new Style(true, false, qkNorm, fusedQkv, fusedGateUp, gemma);
+        }
+
+        Style withQkNorm() {
+            return new Style(qkvBias, oBias, true, fusedQkv, fusedGateUp, gemma);
+        }
+
+        /** Phi-3's qkv_proj and gate_up_proj. */
+        Style withFusedProjections() {
+            return new Style(qkvBias, oBias, qkNorm, true, true, gemma);
+        }
+
+        Style asGemma() {
+            return new Style(qkvBias, oBias, qkNorm, fusedQkv, fusedGateUp, true);
+        }
+    }
 
     private record Block(NDArray norm1, NDArray norm2, Linear q, Linear k, Linear v, Linear qkv, NDArray qNorm, NDArray kNorm,
                          Linear o, Linear gate, Linear up, Linear gateUp, Linear down) {}
