@@ -71,7 +71,7 @@ public final class PeftAdapter {
      * Llama and GPT-NeoX names already are those of *ForCausalLM / *ForSequenceClassification.
      */
     public static String modulePrefix(String modelType, String taskType) {
-        return "bert".equals(modelType) && "SEQ_CLS".equals(taskType) ? "bert." : "";
+        return "bert".equals(modelType) && "SEQ_CLS".equals(taskType) ? dev.ffwd.model.Bert.TASK_PREFIX : "";
     }
 
     /**
@@ -164,7 +164,7 @@ public final class PeftAdapter {
 
     /** The tensors with BertForSequenceClassification's "bert." dropped from adapter keys, as ffwd's BERT names its modules. */
     private static TensorStore withoutTaskPrefix(TensorStore store) {
-        String from = Lora.PEFT_PREFIX + "bert.";
+        String from = Lora.PEFT_PREFIX + dev.ffwd.model.Bert.TASK_PREFIX;
         if (store.names().stream().noneMatch(n -> n.startsWith(from))) return store;
         Map<String, RawTensor> renamed = new LinkedHashMap<>();
         for (String n : store.names()) {

@@ -61,10 +61,12 @@ public final class Bert extends Transformer {
         }
     }
 
-    /** BertFor* checkpoints keep the encoder under "bert.". */
+    /** BertFor* checkpoints (and PEFT adapters of BertForSequenceClassification) keep the encoder under this prefix. */
+    public static final String TASK_PREFIX = "bert.";
+
     @Override
     protected String alias(String name) {
-        return "bert." + name;
+        return TASK_PREFIX + name;
     }
 
     @Override
