@@ -1,9 +1,6 @@
 package dev.ffwd.model;
 
 import java.util.List;
-import java.util.Map;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 
 /**
  * A model's weights as its family declares them: every tensor with its name and stored shape, and every linear layer
@@ -46,10 +43,6 @@ public record Layout(List<Tensor> tensors, List<Module> linears) {
     public Layout {
         tensors = List.copyOf(tensors);
         linears = List.copyOf(linears);
-    }
-
-    public Map<String, Tensor> tensorsByName() {
-        return tensors.stream().collect(Collectors.toMap(Tensor::name, Function.identity(), (a, b) -> a, java.util.LinkedHashMap::new));
     }
 
     /** The linear layers of block {@code layer}, in declaration order. */

@@ -47,7 +47,7 @@ public final class AdamW extends Optimizer {
         @Override
         public Map<String, String> settings() {
             Map<String, String> m = new LinkedHashMap<>();
-            m.put("adam_eps", OptimizerSpec.str(eps));  // the key checkpoints written before specs existed used
+            m.put("adam_eps", OptimizerSpec.str(eps));  // the key every AdamW checkpoint records
             if (beta1 != BETA1 || beta2 != BETA2) {
                 m.put("beta1", OptimizerSpec.str(beta1));
                 m.put("beta2", OptimizerSpec.str(beta2));

@@ -62,7 +62,7 @@ public final class Checkpoint {
         m.put("optimizer", c.optimizer().name());
         m.put("weight_decay", Double.toString(c.weightDecay()));
         m.put("clip_norm", Double.toString(c.clipNorm()));
-        m.putAll(c.optimizer().settings());  // the spec names its own (AdamW: adam_eps; SGD: momentum, as before specs)
+        m.putAll(c.optimizer().settings());  // the spec names its own (AdamW: adam_eps; SGD: momentum)
         if (c.loraPlusRatio() != TrainConfig.LORA_PLUS_RATIO) m.put("lora_plus_ratio", Double.toString(c.loraPlusRatio()));
         m.put("batch_size", Integer.toString(c.batchSize()));
         m.put("grad_accum", Integer.toString(c.gradAccum()));
@@ -75,7 +75,7 @@ public final class Checkpoint {
             m.put("ff_params", ff.params().name().toLowerCase(Locale.ROOT));
             m.put("ff_warmup", Long.toString(ff.warmup()));
             m.put("ff_max_repeats", Integer.toString(ff.maxRepeats()));
-            if (ff.lrAdapt()) m.put("ff_lr", ff.lrRule() == FfConfig.LrRule.DOUBLE ? "adapt" : ff.lrRule().name().toLowerCase(Locale.ROOT));  // absent when off, as before +lr existed
+            if (ff.lrAdapt()) m.put("ff_lr", ff.lrRule() == FfConfig.LrRule.DOUBLE ? "adapt" : ff.lrRule().name().toLowerCase(Locale.ROOT));  // absent when off
         }
         return m;
     }
