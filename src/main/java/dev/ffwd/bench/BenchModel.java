@@ -14,6 +14,8 @@ public enum BenchModel {
     PYTHIA_70M(pythia(512, 8, 6, 2048), List.of("query_key_value"), DType.F32),
     /** Pythia-160m's shape: 12 layers, d 768, 12 heads, vocab 50304, rotary 25%, parallel residual (decoding speed). */
     PYTHIA_160M(pythia(768, 12, 12, 3072), List.of("query_key_value"), DType.F32),
+    /** Pythia-410m's shape: 24 layers, d 1024, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as released. */
+    PYTHIA_410M(pythia(1024, 16, 24, 4096), List.of("query_key_value"), DType.F16),
     /**
      * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as the released
      * checkpoint (2.8 GB; 5.6 GB in F32). Also used for estimates on paper (communication, FLOPs).
@@ -25,6 +27,15 @@ public enum BenchModel {
              "num_hidden_layers": 4, "intermediate_size": 1408, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
              "hidden_act": "silu", "max_position_embeddings": 2048, "tie_word_embeddings": false}""",
             List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.F32),
+    /**
+     * Qwen2.5-0.5B's shape: 24 layers, d 896, 14 heads (2 KV), SwiGLU 4864, vocab 151936, q/k/v biases, tied head,
+     * rope_theta 1e6; BF16 as released.
+     */
+    QWEN2_5_0_5B("""
+            {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "num_attention_heads": 14, "num_key_value_heads": 2,
+             "num_hidden_layers": 24, "intermediate_size": 4864, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""",
+            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16),
     /**
      * Qwen2.5-1.5B's shape: 28 layers, d 1536, 12 heads (2 KV), SwiGLU 8960, vocab 151936, q/k/v biases, tied head,
      * rope_theta 1e6; BF16 as released (3.1 GB).

@@ -34,7 +34,15 @@ import java.util.stream.Stream;
 final class BenchCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", description = "Model shapes to time: pythia_70m, llama_small, pythia_1_4b, qwen2_5_1_5b, llama3_8b (default: ${DEFAULT-VALUE}). "
+    /** The bench shapes, for --shape's help. */
+    static final class Shapes extends java.util.ArrayList<String> {
+        Shapes() {
+            super(java.util.Arrays.stream(BenchModel.values()).map(b -> b.name().toLowerCase(Locale.ROOT)).toList());
+        }
+    }
+
+    @Option(names = "--shape", split = ",", defaultValue = "pythia_70m,llama_small", completionCandidates = Shapes.class,
+            description = "Model shapes to time: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). "
             + "Each is generated once under $FFWD_HOME/bench.") List<String> shapes;
     @Option(names = "--batch", defaultValue = "8", description = "Sequences per step (default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence (default: ${DEFAULT-VALUE}).") int seq;
@@ -169,7 +177,8 @@ final class BenchCommand implements Runnable {
         put(r, "sgemm_gflops", sgemm);
         put(r, "tokens_per_s", Stats.median(tps));
         put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
-        r.put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
+        r.put("precision", "fp32")  // compute precision: every matmul runs in fp32 (2-byte weights are widened first)
+                .put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
                 .put("checkpoint_activations", checkpoint).put("pairs", ratios.size());
         return r;
     }

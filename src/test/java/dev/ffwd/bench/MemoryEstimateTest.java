@@ -45,6 +45,15 @@ class MemoryEstimateTest {
      * Llama-3-8B in BF16 at batch 1 × 256, r=64 on q/k/v/o: frozen weights 2 bytes per matrix value (8.03e9 parameters);
      * without checkpointing every block's fp32 weight copies stay for backward (28 GB), with it one block's.
      */
+    /** The profile shapes are the released models' sizes: Pythia-410m 405.3M parameters, Qwen2.5-0.5B 494.0M (model cards). */
+    @Test
+    void newShapesHaveTheReleasedModelsParameterCounts() throws Exception {
+        for (var e : java.util.Map.of(BenchModel.PYTHIA_410M, 405.3e6, BenchModel.QWEN2_5_0_5B, 494.0e6).entrySet()) {
+            MemoryEstimate m = MemoryEstimate.of(config(e.getKey()), DType.BF16, new LoraConfig(8, 16, 0, e.getKey().targets, false), 1, 8, 8, false);
+            assertEquals(e.getValue(), m.frozen() / 2.0, 0.01 * e.getValue(), e.getKey() + ": 2-byte frozen weights (norms are fp32)");
+        }
+    }
+
     @Test
     void llama3CapacityStepFitsOnlyWithCheckpointing() throws Exception {
         ModelConfig c = config(BenchModel.LLAMA3_8B);
