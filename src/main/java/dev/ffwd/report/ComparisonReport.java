@@ -83,7 +83,7 @@ public final class ComparisonReport {
         if (atTarget.accuracy() != null) tuned.put("test_accuracy_at_target", atTarget.accuracy());
         tuned.put("grid_flops_exact", r.gridFlopsExact());
         ObjectNode arms = root.putObject("arms"), baselines = root.putObject("baselines");
-        for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a, variant(r, a)));
+        for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a, a.variant()));
         ObjectNode methods = root.putObject("methods");
         r.methods().forEach((name, a) -> methods.set(name, method(r, a)));
         root.put("default_method", Method.DEFAULT);
@@ -106,12 +106,6 @@ public final class ComparisonReport {
         return root;
     }
 
-    /** The FF variant an arm ran: "off" for a baseline, the --modes name for an FF arm, the method's own for a method. */
-    private static String variant(Comparison.Result r, Comparison.Arm a) {
-        if (a.ff() == null) return "off";  // a baseline, or a method without FF
-        if (r.methods().containsKey(a.name())) return a.ff() == null ? "off" : a.name();  // the method names its variant
-        return a.name().substring(3, a.name().lastIndexOf('@'));
-    }
 
     /** A tuning-free method's line: whether and at what exact cost it reached the threshold, against the tuned run and the grid. */
     private static ObjectNode method(Comparison.Result r, Comparison.Arm a) {

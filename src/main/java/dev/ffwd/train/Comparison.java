@@ -135,24 +135,31 @@ public final class Comparison {
     }
 
     /**
-     * One run. {@code ff} is null for a baseline; {@code error} is set when it diverged. {@code walls[r][i]} is the
-     * cumulative wall time at {@code history.points[i]} in repeat r (repeat 0 is the history itself).
+     * One run. {@code variant}: the Fast Forward variant it ran, by the name it was given ({@link #OFF} for none);
+     * {@code ff} is null for a run without Fast Forward; {@code error} is set when it diverged. {@code walls[r][i]} is
+     * the cumulative wall time at {@code history.points[i]} in repeat r (repeat 0 is the history itself).
      */
-    public record Arm(String name, String lr, FfConfig ff, TrainingRun.Stop stop, String error, long steps, History history,
-                      List<double[]> walls) {
+    public record Arm(String name, String variant, String lr, FfConfig ff, TrainingRun.Stop stop, String error, long steps,
+                      History history, List<double[]> walls) {
+        public static final String OFF = "off";
+
+        public Arm {
+            if (variant == null) variant = OFF;
+        }
+
         /** A run that ended by {@code stop} without an exception, with the wall times of its history as repeat 0. */
-        public static Arm finished(String name, String lr, FfConfig ff, TrainingRun.Stop stop, long steps, History history) {
-            return new Arm(name, lr, ff, stop, null, steps, history, List.of(history.wallSeconds()));
+        public static Arm finished(String name, String variant, String lr, FfConfig ff, TrainingRun.Stop stop, long steps, History history) {
+            return new Arm(name, variant, lr, ff, stop, null, steps, history, List.of(history.wallSeconds()));
         }
 
         /** A run that diverged with {@code error} after {@code steps}. */
-        public static Arm diverged(String name, String lr, FfConfig ff, String error, long steps, History history) {
-            return new Arm(name, lr, ff, TrainingRun.Stop.DIVERGED, error, steps, history, List.of(history.wallSeconds()));
+        public static Arm diverged(String name, String variant, String lr, FfConfig ff, String error, long steps, History history) {
+            return new Arm(name, variant, lr, ff, TrainingRun.Stop.DIVERGED, error, steps, history, List.of(history.wallSeconds()));
         }
 
         /** This arm with the wall times of every repeat. */
         public Arm withWalls(List<double[]> repeats) {
-            return new Arm(name, lr, ff, stop, error, steps, history, List.copyOf(repeats));
+            return new Arm(name, variant, lr, ff, stop, error, steps, history, List.copyOf(repeats));
         }
 
         public boolean diverged() {
@@ -318,13 +325,13 @@ public final class Comparison {
         warmUp();
         Map<String, Arm> baselines = new LinkedHashMap<>();
         for (String lr : plan.grid())
-            baselines.put(lr, arm("baseline@" + lr, lr, null, TrainingRun.StopRule.plateau(plan.patience())));
+            baselines.put(lr, arm("baseline@" + lr, Arm.OFF, lr, null, TrainingRun.StopRule.plateau(plan.patience())));
         Arm tuned = tuned(baselines.values());
         double target = tuned.bestSmoothed();
         TrainingRun.StopRule toThreshold = new TrainingRun.StopRule(plan.patience(), TrainingRun.StopRule.MIN_DELTA, target * SLACK);
         List<Arm> ff = new ArrayList<>();
         for (String lr : ffLrs(tuned.lr()))
-            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, lr, cfg,
+            plan.variants().forEach((name, cfg) -> ff.add(arm("ff-" + name + "@" + lr, name, lr, cfg,
                     longer(ft.options.train().toBuilder().lr(parseLr(lr)).build()), toThreshold)));
         Map<String, Arm> methods = new LinkedHashMap<>();
         plan.methods().forEach((name, m) -> methods.put(name, arm(name, m, toThreshold)));
@@ -364,7 +371,8 @@ public final class Comparison {
 
     /** A tuning-free method's arm: its optimizer from its own default learning rate, with its FF variant if it has one. */
     private Arm arm(String name, Method m, TrainingRun.StopRule rule) {
-        return arm(name, Double.toString(m.lr()), m.ff().enabled() ? m.ff() : null, longer(m.apply(ft.options.train())), rule);
+        return arm(name, m.ff().enabled() ? name : Arm.OFF, Double.toString(m.lr()), m.ff().enabled() ? m.ff() : null,
+                longer(m.apply(ft.options.train())), rule);
     }
 
     /** {@code t} with {@link Plan#ARM_BUDGET} times its step budget. */
@@ -372,12 +380,12 @@ public final class Comparison {
         return t.toBuilder().maxSteps(t.maxSteps() * Plan.ARM_BUDGET).build();
     }
 
-    private Arm arm(String name, String lr, FfConfig ff, TrainingRun.StopRule rule) {
-        return arm(name, lr, ff, ft.options.train().toBuilder().lr(parseLr(lr)).build(), rule);
+    private Arm arm(String name, String variant, String lr, FfConfig ff, TrainingRun.StopRule rule) {
+        return arm(name, variant, lr, ff, ft.options.train().toBuilder().lr(parseLr(lr)).build(), rule);
     }
 
     /** Runs an arm, or loads it when a resumed comparison finished it before. */
-    private Arm arm(String name, String lr, FfConfig ff, TrainConfig t, TrainingRun.StopRule rule) {
+    private Arm arm(String name, String variant, String lr, FfConfig ff, TrainConfig t, TrainingRun.StopRule rule) {
         Path saved = plan.dir() == null ? null : plan.dir().resolve("arms").resolve(name + ".json");
         if (saved != null && plan.resume() && Files.isRegularFile(saved)) {
             Arm a = load(saved);
@@ -392,9 +400,9 @@ public final class Comparison {
         Arm a;
         try {
             TrainingRun.Stop stop = run.run(rule, listener);
-            a = Arm.finished(name, lr, ff, stop, run.trainer().steps(), run.history());
+            a = Arm.finished(name, variant, lr, ff, stop, run.trainer().steps(), run.history());
         } catch (Trainer.Diverged e) {
-            a = Arm.diverged(name, lr, ff, e.getMessage(), run.trainer().steps(), run.history());
+            a = Arm.diverged(name, variant, lr, ff, e.getMessage(), run.trainer().steps(), run.history());
         }
         if (saved != null) {
             save(saved, a);

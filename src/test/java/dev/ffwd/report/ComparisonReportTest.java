@@ -29,7 +29,7 @@ class ComparisonReportTest {
         History h = new History();
         h.points.add(History.Point.of(0, 0, 0, 0, 1.0, Double.NaN));
         h.stages.addAll(List.of(stages));
-        return Comparison.Arm.finished("ff-profile@" + lr, lr, PROFILE, TrainingRun.Stop.PLATEAU, 12, h);
+        return Comparison.Arm.finished("ff-profile@" + lr, "profile", lr, PROFILE, TrainingRun.Stop.PLATEAU, 12, h);
     }
 
     @Test
@@ -41,7 +41,7 @@ class ComparisonReportTest {
         Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
         History h = new History();
         for (int i = 0; i < History.WINDOW; i++) h.points.add(History.Point.of(10L * i, i, i, i, 1.0 - 0.1 * i, Double.NaN));
-        baselines.put("1e-4", Comparison.Arm.finished("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, 0, h));
+        baselines.put("1e-4", Comparison.Arm.finished("baseline@1e-4", Comparison.Arm.OFF, "1e-4", null, TrainingRun.Stop.PLATEAU, 0, h));
         Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(low, high), Map.of(), "1e-4", 0.9);
 
         String table = ComparisonReport.lineProfileTable(r);

@@ -33,7 +33,8 @@ class ComparisonTest {
                     accuracy(losses[i]), accuracy(losses[i]) / 2));
             wall[i] = i + 1.0;
         }
-        return new Comparison.Arm(name, lr, ff, stop, null, 10L * (losses.length - 1), h, List.of(wall));
+        String variant = ff == null ? Comparison.Arm.OFF : name.substring("ff-".length(), name.indexOf('@'));
+        return new Comparison.Arm(name, variant, lr, ff, stop, null, 10L * (losses.length - 1), h, List.of(wall));
     }
 
     @Test
@@ -59,11 +60,11 @@ class ComparisonTest {
     void theTunedBaselineHasTheLowestBestLossAndDivergedOnesCountOnlyWhatTheyFinished() {
         Comparison.Arm slow = arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.MAX_STEPS, 1, 1.0, 0.8, 0.6);
         Comparison.Arm good = arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.5, 0.3, 0.35);
-        Comparison.Arm diverged = new Comparison.Arm("baseline@1e-2", "1e-2", null, TrainingRun.Stop.DIVERGED, "NaN",
+        Comparison.Arm diverged = new Comparison.Arm("baseline@1e-2", Comparison.Arm.OFF, "1e-2", null, TrainingRun.Stop.DIVERGED, "NaN",
                 5, arm("x", "1e-2", null, TrainingRun.Stop.DIVERGED, 1, 1.0, 0.25).history(), List.of(new double[]{1, 2}));
         assertSame(diverged, Comparison.tuned(List.of(slow, good, diverged)), "0.25 before diverging is the grid's best");
         assertSame(good, Comparison.tuned(List.of(slow, good)));
-        Comparison.Arm none = new Comparison.Arm("baseline@1", "1", null, TrainingRun.Stop.DIVERGED, "NaN", 0, new History(), List.of());
+        Comparison.Arm none = new Comparison.Arm("baseline@1", Comparison.Arm.OFF, "1", null, TrainingRun.Stop.DIVERGED, "NaN", 0, new History(), List.of());
         assertThrows(dev.ffwd.FfwdException.class, () -> Comparison.tuned(List.of(none)));
     }
 
@@ -147,7 +148,7 @@ class ComparisonTest {
         h.points.add(new History.Point(0, 1, 1, 1, 2.0, Double.NaN, null, null));
         h.points.add(new History.Point(10, 2, 2, 2, 1.5, 1.7, null, null));
         h.points.add(new History.Point(20, 3, 3, 3, 1.0, 1.2, null, null));
-        Comparison.Arm b = new Comparison.Arm("baseline@1e-3", "1e-3", null, TrainingRun.Stop.MAX_STEPS, null, 20, h, List.of(new double[]{1, 2, 3}));
+        Comparison.Arm b = new Comparison.Arm("baseline@1e-3", Comparison.Arm.OFF, "1e-3", null, TrainingRun.Stop.MAX_STEPS, null, 20, h, List.of(new double[]{1, 2, 3}));
         Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", b), List.of(), Map.of(), "1e-3", 1.5);
         var json = dev.ffwd.report.ComparisonReport.json(r, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode());
         assertFalse(json.path("baselines").path("1e-3").has("best_test_accuracy"));
@@ -168,7 +169,7 @@ class ComparisonTest {
     @Test
     void wallTimeIsTheMedianAndMinimumOverRepeats() {
         Comparison.Arm a = raw("baseline@1e-3", "1e-3", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.5, 0.3);
-        Comparison.Arm repeated = new Comparison.Arm(a.name(), a.lr(), null, a.stop(), null, a.steps(), a.history(),
+        Comparison.Arm repeated = new Comparison.Arm(a.name(), a.variant(), a.lr(), null, a.stop(), null, a.steps(), a.history(),
                 List.of(new double[]{1, 1, 4}, new double[]{1, 1, 2}, new double[]{1, 1, 9}));
         Comparison.Cost c = repeated.costAt(0.6);
         assertEquals(4, c.wallMedian());
