@@ -10,6 +10,7 @@ import dev.ffwd.bench.Benchmark;
 import dev.ffwd.bench.ChildJvm;
 import dev.ffwd.bench.DecodeBench;
 import dev.ffwd.bench.MemoryEstimate;
+import dev.ffwd.bench.StepProfile;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
 import dev.ffwd.train.TrainConfig;
@@ -57,6 +58,8 @@ final class BenchCommand implements Runnable {
             + "by default on only for a shape whose estimated peak exceeds physical memory without it and fits with it.") Boolean checkpointActivations;
     @Option(names = "--dtype", description = "Storage type of the generated checkpoint: f32 | f16 | bf16; ffwd holds f16/bf16 matrices at 2 bytes per value "
             + "(default: the released model's: f32 for pythia_70m and llama_small, f16 for pythia_1_4b, bf16 for qwen2_5_1_5b and llama3_8b).") String dtype;
+    @Option(names = "--profile", description = "Also profile --steps training steps with libtorch's profiler: the time per step of matrix "
+            + "products, softmax, loss, norms, activations, copies, element-wise ops, and what lies between the ops (the JVM, JNI, allocation).") boolean profile;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
     @Option(names = "--decode", description = "Time greedy decoding with the KV cache and with a full recompute per token, "
             + "instead of a training step.") boolean decode;
@@ -122,6 +125,7 @@ final class BenchCommand implements Runnable {
                 "--rank", "" + rank, "--bench-threads", "" + threads, "--steps", "" + steps, "--pairs", "" + pairs,
                 "--leak-steps", "" + leakSteps, "--dtype", storage.name().toLowerCase(), "--loss-chunk", "" + lossChunk, "--sgemm", "" + sgemm, "--result", res.toString()));
         if (vsPytorch) a.add("--vs-pytorch");
+        if (profile) a.add("--profile");
         a.add(checkpoint ? "--checkpoint-activations" : "--no-checkpoint-activations");
         if (json) a.add("--json");
         return a;
@@ -137,6 +141,7 @@ final class BenchCommand implements Runnable {
         boolean pytorchFits = vsPytorch && pytorchFits(bm);
         List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
         double pyPeak = Double.NaN;
+        JsonNode profileJson = null;
         try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk, checkpoint))) {
             for (int p = 0; p < pairs; p++) {
                 Benchmark.Result r = ours.time(steps);
@@ -162,6 +167,11 @@ final class BenchCommand implements Runnable {
                         ratios.size(), s.min(), s.median(), s.max());
             }
             if (leakSteps > 0) leakCheck(ours);
+            if (profile) {
+                StepProfile sp = ours.profile(steps, work.resolve("trace.json"));
+                out.printf(Locale.ROOT, "%n  where one step's time goes (%d profiled steps):%n%n%s", steps, sp.table());
+                profileJson = JSON.valueToTree(sp);
+            }
         }
         double peak = Benchmark.peakRssMb();
         out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%n", peak,
@@ -177,6 +187,7 @@ final class BenchCommand implements Runnable {
         put(r, "sgemm_gflops", sgemm);
         put(r, "tokens_per_s", Stats.median(tps));
         put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
+        if (profileJson != null) r.set("profile", profileJson);
         r.put("precision", "fp32")  // compute precision: every matmul runs in fp32 (2-byte weights are widened first)
                 .put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
                 .put("checkpoint_activations", checkpoint).put("pairs", ratios.size());
