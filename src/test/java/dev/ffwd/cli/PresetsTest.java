@@ -23,7 +23,7 @@ class PresetsTest {
         assertEquals(Path.of("o"), quick.out);
         CompareCommand demo = DemoCommand.compare(Presets.get("demo"), Path.of("d.jsonl"), List.of());
         assertEquals(Path.of("runs/demo"), demo.out);
-        assertEquals(200, demo.opts.maxSteps);
+        assertEquals(100, demo.opts.maxSteps);
         assertEquals(Method.compared(), demo.methods);
     }
 
