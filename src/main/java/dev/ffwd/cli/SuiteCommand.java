@@ -42,6 +42,8 @@ final class SuiteCommand implements Runnable {
     @Option(names = "--out", defaultValue = "runs/suite", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
     @Option(names = "--resume", description = "Continue a killed suite: finished comparisons and arms are not re-run.") boolean resume;
     @Option(names = "--overwrite", description = "Replace a non-empty OUT.") boolean overwrite;
+    @Option(names = "--report-only", description = "Run nothing: aggregate the comparisons already finished in OUT "
+            + "(each task with the seeds it has; a stopped suite's partial evidence).") boolean reportOnly;
     @picocli.CommandLine.Unmatched List<String> compareOptions = new ArrayList<>();
 
     static final class TaskNames extends ArrayList<String> {
@@ -56,9 +58,16 @@ final class SuiteCommand implements Runnable {
         List<String> names = tasks == null ? List.copyOf(TASKS.keySet()) : tasks;
         for (String t : names)
             if (!TASKS.containsKey(t)) throw new IllegalArgumentException("unknown task '" + t + "'; known: " + String.join(", ", TASKS.keySet()));
-        OutputDir.prepare(out, overwrite, resume);
+        if (!reportOnly) OutputDir.prepare(out, overwrite, resume);
         Map<String, List<Path>> reports = new LinkedHashMap<>();
         for (String task : names) {
+            if (reportOnly) {
+                for (int s = 0; s < seeds; s++) {
+                    Path r = out.resolve(task).resolve("seed-" + (dev.ffwd.train.TrainConfig.SEED + s)).resolve("report.json");
+                    if (Files.isRegularFile(r)) reports.computeIfAbsent(task, k -> new ArrayList<>()).add(r);
+                }
+                continue;
+            }
             Path data = DemoCommand.dataFile(TASKS.get(task).file(), compareOptions);
             for (int s = 0; s < seeds; s++) {
                 long seed = dev.ffwd.train.TrainConfig.SEED + s;
@@ -73,7 +82,8 @@ final class SuiteCommand implements Runnable {
                 DemoCommand.compare(Presets.get(quick ? "suite-quick" : "suite"), data, args).execute();
             }
         }
-        String command = "./ffwd suite" + (quick ? " --quick" : "") + " --seeds " + seeds
+        if (reports.isEmpty()) throw new dev.ffwd.FfwdException(out + ": no finished comparison to report");
+        String command = "./ffwd suite" + (quick ? " --quick" : "") + " --seeds " + seeds + (reportOnly ? " --report-only" : "")
                 + (tasks == null ? "" : " --tasks " + String.join(",", tasks)) + (compareOptions.isEmpty() ? "" : " " + String.join(" ", compareOptions));
         SuiteReport.write(out, reports, command);
         System.out.print(SuiteReport.markdown(SuiteReport.json(reports, command)));
