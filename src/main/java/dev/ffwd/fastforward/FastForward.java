@@ -22,7 +22,8 @@ public final class FastForward {
     /**
      * What one stage did. {@code tau}: the multiple of Δ finally added to θ_t (0 when the guard restored θ_t);
      * {@code span}: the optimizer steps Δ covered, so τ·span is the number of steps' worth of progress taken;
-     * {@code taus} and {@code losses}: each validation pass, in order, at θ_t + τΔ. {@code lrScale}: with
+     * {@code taus} and {@code losses}: each validation pass, in order, at θ_t + τΔ (the first two over the examples the
+     * guard's first comparison used, all of them unless it stopped early). {@code lrScale}: with
      * {@link FfConfig#lrAdapt()}, the multiplier of the configured lr that the steps after this stage use; else null.
      */
     public record Stage(long step, int span, double tau, List<Double> taus, List<Double> losses, boolean hitNonFinite,
@@ -46,17 +47,27 @@ public final class FastForward {
     }
 
     /**
-     * One validation pass at some θ: the mean loss, and each example's own summed loss ({@code items}, in the same
-     * order at every θ) for the guard's paired comparison. A deterministic loss is one item.
+     * One validation pass at some θ: the mean loss, each example's own summed loss ({@code items}, in the same order at
+     * every θ) for the guard's paired comparison, and the weight of the mean ({@code count}: the tokens or examples it
+     * averages), by which passes over consecutive parts of the validation set join ({@link #then}). A deterministic
+     * loss is one item.
      */
-    public record Probe(double loss, double[] items) {
+    public record Probe(double loss, double[] items, double count) {
         public Probe {
             if (items == null || items.length == 0) throw new IllegalArgumentException("a probe needs at least one example's loss");
+            if (!(count > 0)) throw new IllegalArgumentException("a probe's loss must average something, got count " + count);
         }
 
         /** A loss without per-example detail: compared by its value alone. */
         public static Probe of(double loss) {
-            return new Probe(loss, new double[]{loss});
+            return new Probe(loss, new double[]{loss}, 1);
+        }
+
+        /** This pass followed by one over the next examples of the same set: as one pass over both parts. */
+        public Probe then(Probe next) {
+            double[] all = java.util.Arrays.copyOf(items, items.length + next.items.length);
+            System.arraycopy(next.items, 0, all, items.length, next.items.length);
+            return new Probe((loss * count + next.loss * next.count) / (count + next.count), all, count + next.count);
         }
 
         /**
@@ -65,13 +76,43 @@ public final class FastForward {
          * (a one-sided paired test). With one item, or identical differences, only the sign of d counts.
          */
         public boolean clearlyBetterThan(Probe other) {
+            return z(other) <= -FfConfig.SIGNIFICANCE_Z;
+        }
+
+        /**
+         * The paired z statistic of this θ's loss less {@code other}'s on the same examples: the mean difference over
+         * its standard error; with one item, or identical differences, ±∞ by the sign of the mean (0 when equal).
+         */
+        double z(Probe other) {
             if (items.length != other.items.length) throw new IllegalArgumentException("probes of different validation sets");
             int n = items.length;
             double mean = 0, sq = 0;
             for (int i = 0; i < n; i++) mean += (items[i] - other.items[i]) / n;
             for (int i = 0; i < n; i++) sq += Math.pow(items[i] - other.items[i] - mean, 2);
             double se = n < 2 ? 0 : Math.sqrt(sq / (n - 1) / n);
-            return mean < 0 && mean <= -FfConfig.SIGNIFICANCE_Z * se;
+            return se > 0 ? mean / se : mean < 0 ? Double.NEGATIVE_INFINITY : mean > 0 ? Double.POSITIVE_INFINITY : 0;
+        }
+    }
+
+    /** The tiny validation set, evaluated at the current θ. */
+    public interface Validation {
+        /** How many examples it holds. */
+        int size();
+
+        /** The loss at the current θ over examples {@code from} (inclusive) to {@code to} (exclusive). */
+        Probe over(int from, int to);
+
+        /** A loss that cannot be split: one item, always evaluated whole (tests, diagnostics). */
+        static Validation of(Supplier<Probe> loss) {
+            return new Validation() {
+                public int size() {
+                    return 1;
+                }
+
+                public Probe over(int from, int to) {
+                    return loss.get();
+                }
+            };
         }
     }
 
@@ -105,7 +146,7 @@ public final class FastForward {
     }
 
     /** Call after an optimizer step; runs a stage when one is due. Returns it, or null. */
-    public Stage afterStep(long stepsDone, List<Param> params, Supplier<Probe> validationLoss) {
+    public Stage afterStep(long stepsDone, List<Param> params, Validation validation) {
         if (stepsDone != nextStage) return null;
         List<float[]> prev = before;
         before = null;
@@ -118,7 +159,7 @@ public final class FastForward {
                 NDArray p = moved.get(i).value();
                 delta.add(p.sub(p.getManager().create(prev.get(i), p.getShape())));  // Δ = θ_t − θ_{t−span}
             }
-            Stage s = new Line(moved, delta, validationLoss, stepsDone, span).run();
+            Stage s = new Line(moved, delta, validation, stepsDone, span).run();
             adapt(s);
             if (cfg.lrAdapt()) {
                 lrScale = nextLrScale(lrScale, s, cfg.lrRule());
@@ -204,7 +245,7 @@ public final class FastForward {
     private final class Line {
         final List<Param> params;
         final List<NDArray> delta;
-        final Supplier<Probe> loss;
+        final Validation validation;
         final long step;
         final int span;
         final List<float[]> origin;                            // θ_t
@@ -213,23 +254,60 @@ public final class FastForward {
         double tau;                                            // θ's current offset from θ_t, in units of Δ
         boolean nonFinite;
 
-        Line(List<Param> params, List<NDArray> delta, Supplier<Probe> loss, long step, int span) {
+        Line(List<Param> params, List<NDArray> delta, Validation validation, long step, int span) {
             this.params = params;
             this.delta = delta;
-            this.loss = loss;
+            this.validation = validation;
             this.step = step;
             this.span = span;
             this.origin = snapshot(params);
         }
 
         Stage run() {
-            Probe before = cfg.guard() ? at(0) : null;  // the guard's reference: θ_t itself
-            if (!nonFinite) switch (cfg.mode()) {
-                case PAPER, REVERT -> repeat(cfg.mode() == FfConfig.Mode.REVERT, before == null ? Double.POSITIVE_INFINITY : before.loss());
-                case SEARCH -> search(before);
+            switch (cfg.mode()) {
+                case PAPER, REVERT -> {
+                    Probe before = cfg.guard() ? at(0) : null;  // the guard's reference: θ_t itself
+                    if (!nonFinite) repeat(cfg.mode() == FfConfig.Mode.REVERT, before == null ? Double.POSITIVE_INFINITY : before.loss());
+                }
+                case SEARCH -> {
+                    if (!cfg.guard()) search(null);
+                    else if (firstStepPromising()) search(seen.get(0.0));
+                }
                 case PROFILE -> profile();
             }
             return new Stage(step, span, tau, List.copyOf(taus), List.copyOf(losses), nonFinite);
+        }
+
+        /**
+         * The guard's first comparison, θ_t against θ_t + Δ, made {@link FfConfig#SCREEN_CHUNK} examples at a time: as
+         * soon as the examples so far, extrapolated to the whole set, would not make θ_t + Δ clearly better (their paired
+         * z is above −{@link FfConfig#SIGNIFICANCE_Z}·√(k/n) after k of n examples: less than even odds of passing the
+         * final test if the trend held), the stage stops there and θ_t stays. At a learning rate that needs no help this
+         * is the usual outcome, and it costs a fraction of two whole validation passes, which is most of what Fast
+         * Forward costs there; where the lr is too small, θ_t + Δ wins on nearly every example and the screen passes.
+         * The stop only ever adds rejections: θ_t + Δ is still taken only if it is clearly better on all examples
+         * ({@link Probe#clearlyBetterThan}). When it returns true, {@code seen} holds both whole probes.
+         */
+        private boolean firstStepPromising() {
+            Probe here = null, there = null;
+            int n = validation.size();
+            for (int from = 0; from < n; from += FfConfig.SCREEN_CHUNK) {
+                int to = Math.min(n, from + FfConfig.SCREEN_CHUNK);
+                moveTo(0);
+                Probe a = validation.over(from, to);
+                here = here == null ? a : here.then(a);
+                moveTo(1);
+                Probe b = validation.over(from, to);
+                there = there == null ? b : there.then(b);
+                if (!Double.isFinite(here.loss()) || !Double.isFinite(there.loss())) break;
+                // futile: the trend so far, were the remaining examples to follow it, would not make θ_t + Δ clearly better
+                if (to < n && there.z(here) > -FfConfig.SIGNIFICANCE_Z * Math.sqrt((double) to / n)) break;
+            }
+            record(0, here);
+            record(1, there);
+            boolean promising = !nonFinite && here.items().length == n;
+            if (!promising) moveTo(0);
+            return promising;
         }
 
         /**
@@ -317,11 +395,15 @@ public final class FastForward {
         }
 
         private Probe evaluate(double t) {
-            Probe p = loss.get();
+            return record(t, validation.over(0, validation.size()));
+        }
+
+        /** Records a pass at τ = t; a whole one that is finite is kept for the search. */
+        private Probe record(double t, Probe p) {
             taus.add(t);
             losses.add(p.loss());
             if (!Double.isFinite(p.loss())) nonFinite = true;
-            else seen.put(t, p);
+            else if (p.items().length == validation.size()) seen.put(t, p);
             return p;
         }
     }

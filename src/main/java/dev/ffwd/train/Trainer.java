@@ -118,7 +118,8 @@ public final class Trainer {
     /** {@link #evaluate}'s loss and, from the same passes, each example's own summed loss (a Fast Forward probe). */
     public FastForward.Probe probe(List<Example> set, Ledger.Phase phase) {
         double[] rows = new double[set.size()];
-        return new FastForward.Probe(pass(set, phase, null, rows).loss(), rows);
+        Pass p = pass(set, phase, null, rows);
+        return new FastForward.Probe(p.loss(), rows, Math.max(p.count(), 1));
     }
 
     /**

@@ -82,8 +82,15 @@ public final class TrainingRun {
             lastTrain = trainer.step(ff == null ? 1 : ff.lrScale());  // after a resume too: the multiplier is in FF's state
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
-                FastForward.Stage s = chargeToFf(() -> ff.afterStep(trainer.steps(), trainer.params(),
-                        () -> trainer.probe(validation, Ledger.Phase.FF)));
+                FastForward.Stage s = chargeToFf(() -> ff.afterStep(trainer.steps(), trainer.params(), new FastForward.Validation() {
+                    public int size() {
+                        return validation.size();
+                    }
+
+                    public FastForward.Probe over(int from, int to) {
+                        return trainer.probe(validation.subList(from, to), Ledger.Phase.FF);
+                    }
+                }));
                 if (s != null) {
                     Ledger l = trainer.ledger();
                     history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));
