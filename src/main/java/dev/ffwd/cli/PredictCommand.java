@@ -14,12 +14,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-@Command(name = "predict", description = {"Classify the texts of a JSONL file with a classification adapter.",
+@Command(name = "predict", description = {"Classify the texts of a JSONL file with a classification adapter, or with a merged classifier folder (merge).",
         "Prints (or writes to --out) one JSON object per record: {\"line\", \"label\", \"probabilities\": {label: p}}."})
 final class PredictCommand implements Runnable {
     @Mixin ModelOption model;
     @Mixin BaseCheckOption baseCheck;
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "Classification adapter folder (train's OUT/adapter).") Path adapter;
+    @Option(names = "--adapter", paramLabel = "DIR", description = "Classification adapter folder (train's OUT/adapter); omit when --model is a merged classifier.") Path adapter;
     @Option(names = "--data", required = true, paramLabel = "FILE.jsonl", description = "Records with a \"text\" field (other fields are ignored); '-' reads standard input.") Path data;
     @Option(names = "--out", paramLabel = "FILE.jsonl", description = "Write the predictions here instead of standard output.") Path out;
     @Option(names = "--overwrite", description = "Replace an existing --out file.") boolean overwrite;
@@ -32,7 +32,9 @@ final class PredictCommand implements Runnable {
     public void run() {
         if (out != null && Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
         try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize, baseCheck.allowOtherBase)) {
-            if (p.head == null) throw new FfwdException(adapter + ": not a classification adapter (task_type is not SEQ_CLS); score and generate take it with --adapter");
+            if (p.head == null) throw new FfwdException(adapter != null
+                    ? adapter + ": not a classification adapter (task_type is not SEQ_CLS); score and generate take it with --adapter"
+                    : p.pretrained.dir() + ": not a classifier; pass its classification adapter with --adapter (or merge one into a folder)");
             List<String> labels = p.head.labels();
             StringBuilder lines = new StringBuilder();
             for (Predictor.Prediction pr : p.predict(DataFile.resolve(data))) {

@@ -10,6 +10,8 @@ import dev.ffwd.data.Jsonl;
 import dev.ffwd.data.Record;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.TensorStore;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.optim.Param;
@@ -65,18 +67,15 @@ public final class Predictor implements AutoCloseable {
                         int classes = (int) a.tensors().get(Lora.PEFT_PREFIX + module + ".weight").shape()[0];
                         classifier = new Classification(p.model(), classes, 0);
                         head = headOf(adapter, module, classes, p);
-                        for (Param q : classifier.params()) {
-                            if (!a.tensors().contains(q.name()))
-                                throw new FfwdException(a.tensors().source() + ": classification adapter has no '" + q.name()
-                                        + "', the head ffwd uses for " + p.model().config.modelType());
-                            RawTensor t = a.tensors().get(q.name());
-                            if (!Arrays.equals(t.shape(), q.value().getShape().getShape()))
-                                throw new FfwdException(a.tensors().source() + ": head tensor '" + q.name() + "' has shape "
-                                        + Arrays.toString(t.shape()) + " but the model needs " + q.value().getShape());
-                            q.set(t.toFloats());
-                        }
+                        setHead(classifier, a.tensors(), Lora.PEFT_PREFIX, p);
                     }
                 }
+            } else if ((head = ClassifierHead.load(p.dir())) != null) {  // a merged classifier (Merge): the head is in the model's own weights
+                classifier = new Classification(p.model(), head.labels().size(), 0);
+                try (TensorStore s = SafetensorsReader.openModelDir(p.dir())) {
+                    setHead(classifier, s, "", p);
+                }
+                headOf(p.dir(), head.module(), head.labels().size(), p);
             }
             int len = maxLength != null ? maxLength : head != null ? head.maxLength() : 128;
             return new Predictor(p, head, classifier, len, batchSize);
@@ -86,8 +85,25 @@ public final class Predictor implements AutoCloseable {
         }
     }
 
+    /**
+     * Sets the classifier's head from {@code store}, where its tensors are named as the head's parameters with
+     * {@code prefix} in place of PEFT's (an adapter: PEFT's own; a merged folder: none).
+     */
+    private static void setHead(Classification classifier, TensorStore store, String prefix, Pretrained p) {
+        for (Param q : classifier.params()) {
+            String name = prefix + q.name().substring(Lora.PEFT_PREFIX.length());
+            if (!store.contains(name))
+                throw new FfwdException(store.source() + ": classifier has no '" + name + "', the head ffwd uses for " + p.model().config.modelType());
+            RawTensor t = store.get(name);
+            if (!Arrays.equals(t.shape(), q.value().getShape().getShape()))
+                throw new FfwdException(store.source() + ": head tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                        + " but the model needs " + q.value().getShape());
+            q.set(t.toFloats());
+        }
+    }
+
     /** The head's module: the one in modules_to_save whose weight the adapter holds (PEFT's default names when none is listed). */
-    private static String headModule(PeftAdapter.Loaded a) {
+    static String headModule(PeftAdapter.Loaded a) {
         List<String> candidates = a.modulesToSave().isEmpty() ? List.of("classifier", "score") : a.modulesToSave();
         for (String m : candidates) if (a.tensors().contains(Lora.PEFT_PREFIX + m + ".weight")) return m;
         throw new FfwdException(a.tensors().source() + ": SEQ_CLS adapter holds no head weight (looked for "
@@ -95,7 +111,7 @@ public final class Predictor implements AutoCloseable {
     }
 
     /** The adapter's {@link ClassifierHead}, checked against its tensors and the model, or made up from them when absent. */
-    private static ClassifierHead headOf(Path dir, String module, int classes, Pretrained p) {
+    static ClassifierHead headOf(Path dir, String module, int classes, Pretrained p) {
         ClassifierHead.Pooling pooling = p.model().config.causal() ? ClassifierHead.Pooling.LAST_TOKEN : ClassifierHead.Pooling.MEAN;
         ClassifierHead h = ClassifierHead.load(dir);
         if (h == null)  // e.g. trained elsewhere: classes are named by index

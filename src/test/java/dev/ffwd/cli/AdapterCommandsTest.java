@@ -43,6 +43,43 @@ class AdapterCommandsTest {
         assertTrue(one.err().contains("nothing to score"), one.err());
     }
 
+    /** A causal LM's classification adapter merges into its *ForSequenceClassification folder, which predicts alike. */
+    @Test
+    void aMergedClassifierPredictsAsItsAdapter() throws Exception {
+        Path data = CompareCommandTest.twoClasses(tmp, 40), run = tmp.resolve("cls"), merged = tmp.resolve("merged");
+        String llama = TinyModels.dir("tiny-llama").toString();
+        assertEquals(0, Cli.run("train", "--model", llama, "--data", data.toString(), "--format", "classification", "--max-steps", "3",
+                "--optimizer", "adamw", "--lr", "1e-2", "--lora-r", "4", "--out", run.toString()).code());
+        String adapter = run.resolve("adapter-last").toString();
+        Cli.Result m = Cli.run("merge", "--model", llama, "--adapter", adapter, "--out", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.out().contains("LlamaForSequenceClassification, 2 classes"), m.out());
+
+        JsonNode cfg = new ObjectMapper().readTree(merged.resolve("config.json").toFile());
+        assertEquals("LlamaForSequenceClassification", cfg.path("architectures").get(0).asText());
+        assertEquals(2, cfg.path("id2label").size());
+        assertEquals(cfg.path("id2label").path("0").asText(), cfg.path("label2id").fieldNames().next());
+        try (dev.ffwd.io.TensorStore s = dev.ffwd.io.SafetensorsReader.open(merged.resolve("model.safetensors"))) {
+            assertArrayEquals(new long[]{2, 32}, s.get("score.weight").shape(), "the head under transformers' name");
+            assertFalse(s.names().stream().anyMatch(n -> n.contains("lora_") || n.startsWith("base_model.")), "no PEFT names left");
+        }
+
+        Cli.Result viaAdapter = Cli.run("predict", "--model", llama, "--adapter", adapter, "--data", data.toString());
+        Cli.Result viaMerged = Cli.run("predict", "--model", merged.toString(), "--data", data.toString());
+        assertEquals(0, viaMerged.code(), viaMerged.err());
+        String[] a = viaAdapter.out().split("\n"), b = viaMerged.out().split("\n");
+        assertEquals(40, a.length);
+        for (int i = 0; i < a.length; i++) {
+            JsonNode x = new ObjectMapper().readTree(a[i]), y = new ObjectMapper().readTree(b[i]);
+            assertEquals(x.path("label").asText(), y.path("label").asText(), "line " + i);
+            for (String label : java.util.List.of("pos", "neg"))
+                assertEquals(x.path("probabilities").path(label).asDouble(), y.path("probabilities").path(label).asDouble(), 1e-5, "line " + i);
+        }
+        Cli.Result plain = Cli.run("predict", "--model", llama, "--data", data.toString());
+        assertEquals(Main.BAD_INPUT, plain.code());
+        assertTrue(plain.err().contains("not a classifier"), plain.err());
+    }
+
     @Test
     void generationSaysWhenItStopsAtTheContextLimit() throws Exception {
         String llama = TinyModels.dir("tiny-llama").toString();

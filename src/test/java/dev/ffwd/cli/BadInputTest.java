@@ -244,14 +244,17 @@ class BadInputTest {
         }
     }
 
-    /** Merging would drop a classification adapter's trained head: refused, saying why and what to do instead. */
+    /**
+     * Merging an encoder's classification adapter would give a folder transformers classifies differently (its
+     * BertForSequenceClassification pools [CLS] through the pooler; ffwd averages tokens): refused, saying why.
+     */
     @Test
-    void mergingAClassifierIsRefusedRatherThanDroppingItsHead() throws IOException {
+    void mergingAnEncoderClassifierIsRefusedWithTheReason() throws IOException {
         Path data = CompareCommandTest.twoClasses(tmp, 40), run = tmp.resolve("cls");
         assertEquals(0, ffwd("train", "--model", "builtin", "--data", data.toString(), "--format", "classification",
                 "--max-length", "12", "--lora-r", "2", "--out", run.toString(), "--max-steps", "1").code());
         assertCleanError(ffwd("merge", "--model", "builtin", "--adapter", run.resolve("adapter").toString(), "--out", tmp.resolve("m").toString()),
-                "SEQ_CLS adapter with a trained head", "classifier", "unmerged");
+                "classification adapter cannot be merged", "[CLS]", "unmerged");
     }
 
     static String[] concat(String[] a, String... b) {
