@@ -14,6 +14,8 @@ public final class AdamW extends Optimizer {
      */
     public record Spec(double beta1, double beta2, double eps) implements OptimizerSpec {
         public static final String NAME = "adamw";
+        /** How reports name it. */
+        public static final String TITLE = "AdamW";
         public static final double BETA1 = 0.9, BETA2 = 0.999, EPS = 1e-8, PAPER_EPS = 1e-6;
         /** The paper's learning rate (Rahamim et al., 2024), which ffwd has always defaulted to for AdamW. */
         public static final double LR = 2e-5;
@@ -36,6 +38,8 @@ public final class AdamW extends Optimizer {
         }
 
         @Override public String name() { return NAME; }
+
+        @Override public String title() { return TITLE; }
         @Override public double defaultLr() { return LR; }
         @Override public boolean supportsLoraPlus() { return true; }
 

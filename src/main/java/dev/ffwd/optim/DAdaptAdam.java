@@ -17,6 +17,8 @@ public final class DAdaptAdam extends Optimizer {
     public record Spec(double beta1, double beta2, double eps, boolean decouple, boolean useBiasCorrection, double d0,
                        double growthRate) implements OptimizerSpec {
         public static final String NAME = "dadapt-adam";
+        /** How reports name it. */
+        public static final String TITLE = "D-Adaptation Adam";
         public static final double LR = 1.0, D0 = 1e-6, EPS = 1e-8;
 
         public Spec {
@@ -30,6 +32,8 @@ public final class DAdaptAdam extends Optimizer {
         }
 
         @Override public String name() { return NAME; }
+
+        @Override public String title() { return TITLE; }
         @Override public double defaultLr() { return LR; }
 
         @Override

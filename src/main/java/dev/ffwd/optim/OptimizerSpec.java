@@ -15,6 +15,9 @@ public interface OptimizerSpec extends java.io.Serializable {
     /** The CLI name. */
     String name();
 
+    /** The name reports use ("Schedule-Free AdamW"). */
+    String title();
+
     /** The learning rate of the optimizer's published defaults (for Prodigy and D-Adaptation, a multiplier of d). */
     double defaultLr();
 

@@ -18,6 +18,8 @@ public final class Prodigy extends Optimizer {
     public record Spec(double beta1, double beta2, Double beta3, double eps, boolean decouple, boolean useBiasCorrection,
                        boolean safeguardWarmup, double d0, double dCoef, double growthRate) implements OptimizerSpec {
         public static final String NAME = "prodigy";
+        /** How reports name it. */
+        public static final String TITLE = "Prodigy";
         public static final double LR = 1.0, D0 = 1e-6, D_COEF = 1.0, EPS = 1e-8;
 
         public Spec {
@@ -40,6 +42,8 @@ public final class Prodigy extends Optimizer {
         }
 
         @Override public String name() { return NAME; }
+
+        @Override public String title() { return TITLE; }
         @Override public double defaultLr() { return LR; }
 
         @Override

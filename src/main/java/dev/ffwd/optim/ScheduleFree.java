@@ -23,6 +23,8 @@ public final class ScheduleFree extends Optimizer {
     public record Spec(double beta1, double beta2, double eps, double warmupFraction, double r, double weightLrPower)
             implements OptimizerSpec {
         public static final String NAME = "schedule-free";
+        /** How reports name it. */
+        public static final String TITLE = "Schedule-Free AdamW";
         public static final double LR = 2.5e-3, WARMUP_FRACTION = 0.02, WEIGHT_LR_POWER = 2;
 
         public Spec {
@@ -41,6 +43,8 @@ public final class ScheduleFree extends Optimizer {
         }
 
         @Override public String name() { return NAME; }
+
+        @Override public String title() { return TITLE; }
         @Override public double defaultLr() { return LR; }
 
         @Override

@@ -9,6 +9,8 @@ public final class Sgd extends Optimizer {
 
     public record Spec(double momentum) implements OptimizerSpec {
         public static final String NAME = "sgd";
+        /** How reports name it. */
+        public static final String TITLE = "SGD";
         public static final double MOMENTUM = 0.9;
         /** No published default exists for SGD on LoRA; 1e-2 is a common starting point for momentum 0.9. */
         public static final double LR = 1e-2;
@@ -22,6 +24,8 @@ public final class Sgd extends Optimizer {
         }
 
         @Override public String name() { return NAME; }
+
+        @Override public String title() { return TITLE; }
         @Override public double defaultLr() { return LR; }
         @Override public boolean supportsLoraPlus() { return true; }
 

@@ -191,9 +191,9 @@ public final class ComparisonReport {
     public static String markdown(Comparison.Result r) {
         StringBuilder sb = new StringBuilder("# Fast Forward vs. plain LoRA\n\n");
         Double targetAccuracy = r.tunedBaseline().costAt(r.threshold()).accuracy();
-        sb.append(String.format(Locale.ROOT, "Tuned target L* = **%.4f**: the lowest, over plain AdamW LoRA at the learning rates %s, "
+        sb.append(String.format(Locale.ROOT, "Tuned target L* = **%.4f**: the lowest, over plain %s LoRA at the learning rates %s, "
                 + "of each run's best %d-evaluation mean test loss (lr %s%s). A run reaches it at its first evaluation whose "
-                + "%d-evaluation mean is at or below L*·%s = %.4f.%n%n", r.tunedTarget(), String.join(", ", r.baselines().keySet()),
+                + "%d-evaluation mean is at or below L*·%s = %.4f.%n%n", r.tunedTarget(), r.optimizer(), String.join(", ", r.baselines().keySet()),
                 History.WINDOW, r.tunedLr(), targetAccuracy == null ? "" : ", with test accuracy " + accuracy(targetAccuracy) + " there",
                 History.WINDOW, Comparison.SLACK, r.threshold()));
         sb.append(baselineTable(r));
@@ -212,7 +212,7 @@ public final class ComparisonReport {
         return sb.toString();
     }
 
-    /** Plain AdamW at each learning rate of the grid: where it stopped and what its best loss cost. */
+    /** The plain optimizer at each learning rate of the grid: where it stopped and what its best loss cost. */
     public static String baselineTable(Comparison.Result r) {
         boolean acc = classifies(r);
         StringBuilder sb = new StringBuilder("| baseline lr | best " + History.WINDOW + "-eval mean test loss |" + (acc ? " test accuracy there |" : "")
@@ -230,9 +230,9 @@ public final class ComparisonReport {
     /** Each tuning-free method from its own default: whether it reached L*, and its exact FLOPs against the tuned run and the whole grid. */
     public static String methodTable(Comparison.Result r) {
         Comparison.Cost tuned = r.tunedBaseline().costAt(r.threshold());
-        StringBuilder sb = new StringBuilder("| method (from its own default lr) | reached L* | at step | GFLOPs exact | × tuned AdamW | × whole grid | final test loss |\n"
-                + "|---|---|---:|---:|---:|---:|---:|\n");
-        sb.append(String.format(Locale.ROOT, "| AdamW at the tuned lr %s (needs the grid) | yes | %d | %s | 1.00 | %.2f | %.4f |%n", r.tunedLr(),
+        StringBuilder sb = new StringBuilder("| method (from its own default lr) | reached L* | at step | GFLOPs exact | × tuned " + r.optimizer()
+                + " | × whole grid | final test loss |\n|---|---|---:|---:|---:|---:|---:|\n");
+        sb.append(String.format(Locale.ROOT, "| %s at the tuned lr %s (needs the grid) | yes | %d | %s | 1.00 | %.2f | %.4f |%n", r.optimizer(), r.tunedLr(),
                 tuned.step(), gflops(tuned.flopsExact()), tuned.flopsExact() / r.gridFlopsExact(), r.tunedBaseline().history().lastTestLoss()));
         r.methods().forEach((name, a) -> {
             Comparison.Cost c = r.learned() ? a.costAt(r.threshold()) : null;

@@ -195,9 +195,11 @@ public final class Comparison {
 
     /**
      * All arms; {@code tunedLr} is the grid's learning rate with the lowest best smoothed test loss, which is the target
-     * L* ({@code tunedTarget}); {@code methods}: the tuning-free methods by name.
+     * L* ({@code tunedTarget}); {@code methods}: the tuning-free methods by name; {@code optimizer}: the title of the
+     * grid's optimizer ({@link dev.ffwd.optim.OptimizerSpec#title()}), which the reports name.
      */
-    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, Map<String, Arm> methods, String tunedLr, double tunedTarget) {
+    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, Map<String, Arm> methods, String tunedLr, double tunedTarget,
+                         String optimizer) {
 
         /** Where a run counts as having reached L*. */
         public double threshold() {
@@ -335,7 +337,7 @@ public final class Comparison {
                     longer(ft.options.train().toBuilder().lr(parseLr(lr)).build()), toThreshold)));
         Map<String, Arm> methods = new LinkedHashMap<>();
         plan.methods().forEach((name, m) -> methods.put(name, arm(name, m, toThreshold)));
-        Result first = new Result(plan.lr(), baselines, ff, methods, tuned.lr(), target);
+        Result first = new Result(plan.lr(), baselines, ff, methods, tuned.lr(), target, ft.options.train().optimizer().title());
         return plan.repeats() == 1 ? first : repeat(first);
     }
 
@@ -436,7 +438,7 @@ public final class Comparison {
         List<Arm> ff = first.ff().stream().map(a -> a.withWalls(walls.get(a.name()))).toList();
         Map<String, Arm> methods = new LinkedHashMap<>();
         first.methods().forEach((name, a) -> methods.put(name, a.withWalls(walls.get(a.name()))));
-        Result r = new Result(first.lr(), baselines, ff, methods, first.tunedLr(), first.tunedTarget());
+        Result r = new Result(first.lr(), baselines, ff, methods, first.tunedLr(), first.tunedTarget(), first.optimizer());
         if (plan.dir() != null) r.arms().forEach(a -> save(plan.dir().resolve("arms").resolve(a.name() + ".json"), a));
         return r;
     }

@@ -42,7 +42,7 @@ class ComparisonReportTest {
         History h = new History();
         for (int i = 0; i < History.WINDOW; i++) h.points.add(History.Point.of(10L * i, i, i, i, 1.0 - 0.1 * i, Double.NaN));
         baselines.put("1e-4", Comparison.Arm.finished("baseline@1e-4", Comparison.Arm.OFF, "1e-4", null, TrainingRun.Stop.PLATEAU, 0, h));
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(low, high), Map.of(), "1e-4", 0.9);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(low, high), Map.of(), "1e-4", 0.9, "AdamW");
 
         String table = ComparisonReport.lineProfileTable(r);
         List<String> rows = table.lines().filter(l -> l.startsWith("| 1e-4") || l.startsWith("| 3e-3")).toList();
@@ -52,6 +52,6 @@ class ComparisonReportTest {
         // ratio 1 + τ² → 1.25, 1.06 (median of 1.0625, 1.0625, 0.9), 1.25, 2, 5, 17; one stage of three below θ_t
         assertEquals("| 3e-3 | 3 | 1.25 | 1.06 | 1.25 | 2.00 | 5.00 | 17.00 | 1 of 3 | 0 |", rows.get(1));
         assertTrue(ComparisonReport.markdown(r).contains(table), "the report carries the table");
-        assertEquals("", ComparisonReport.lineProfileTable(new Comparison.Result("1e-4", baselines, List.of(), Map.of(), "1e-4", 0.9)));
+        assertEquals("", ComparisonReport.lineProfileTable(new Comparison.Result("1e-4", baselines, List.of(), Map.of(), "1e-4", 0.9, "AdamW")));
     }
 }

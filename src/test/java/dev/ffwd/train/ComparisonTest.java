@@ -45,7 +45,7 @@ class ComparisonTest {
         assertEquals(0.2, tuned.bestTestLoss(), 0);
         // a method that gets to 0.35·1.01 as a 3-evaluation mean at its 5th evaluation ((0.34 + 0.36 + 0.35)/3)
         Comparison.Arm m = raw("prodigy", "1.0", null, TrainingRun.Stop.TARGET_REACHED, 1, 1.0, 0.5, 0.34, 0.36, 0.35);
-        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", tuned), List.of(), Map.of("prodigy", m), "1e-3", tuned.bestSmoothed());
+        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", tuned), List.of(), Map.of("prodigy", m), "1e-3", tuned.bestSmoothed(), "AdamW");
         assertEquals(0.35 * Comparison.SLACK, r.threshold(), 1e-12);
         assertEquals(40, m.costAt(r.threshold()).step());
         assertEquals(40, tuned.costAt(r.threshold()).step());
@@ -54,6 +54,10 @@ class ComparisonTest {
         Comparison.Arm never = raw("schedule-free", "0.0025", null, TrainingRun.Stop.PLATEAU, 1, 1.0, 0.2, 0.9, 0.9);
         assertNull(r.ratioVsTuned(never), "one evaluation under the threshold is not a smoothed loss under it");
         assertNull(r.ratioVsGrid(never));
+        Comparison.Result sgd = new Comparison.Result("1e-3", Map.of("1e-3", tuned), List.of(), Map.of("prodigy", m), "1e-3", tuned.bestSmoothed(), "SGD");
+        String md = dev.ffwd.report.ComparisonReport.markdown(sgd);
+        assertTrue(md.contains("over plain SGD LoRA") && md.contains("× tuned SGD") && md.contains("| SGD at the tuned lr"), md);
+        assertFalse(md.contains("AdamW"), "the report names the grid's optimizer, not always AdamW");
     }
 
     @Test
@@ -82,7 +86,7 @@ class ComparisonTest {
         // FF at 1e-4 reaches the same-lr target (0.5) at its 2nd point and the tuned target (0.3) at its 3rd
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.45, 0.3);
         Comparison.Arm slowFf = arm("ff-paper@1e-4", "1e-4", FfConfig.paper(), TrainingRun.Stop.PLATEAU, 10, 1.0, 0.7, 0.55);
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff, slowFf), Map.of(), "1e-3", 0.3);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff, slowFf), Map.of(), "1e-3", 0.3, "AdamW");
 
         Comparison.Saving same = r.vsSameLr(ff);  // baseline@1e-4 reaches 0.5 at its 4th point: 40 paper FLOPs; FF 20
         assertTrue(same.reached());
@@ -110,7 +114,7 @@ class ComparisonTest {
     void accuracyIsReadWhereEachRunFirstReachedTheTarget() {
         Map<String, Comparison.Arm> baselines = grid();
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 1.0, 0.45, 0.28);
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), Map.of(), "1e-3", 0.3);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), Map.of(), "1e-3", 0.3, "AdamW");
         Comparison.Saving same = r.vsSameLr(ff);   // target 0.5: FF first at or below it at 0.45, the baseline at 0.5
         assertEquals(accuracy(0.45), same.accuracy(), 0);
         assertEquals(accuracy(0.5), same.referenceAccuracy(), 0);
@@ -149,7 +153,7 @@ class ComparisonTest {
         h.points.add(new History.Point(10, 2, 2, 2, 1.5, 1.7, null, null));
         h.points.add(new History.Point(20, 3, 3, 3, 1.0, 1.2, null, null));
         Comparison.Arm b = new Comparison.Arm("baseline@1e-3", Comparison.Arm.OFF, "1e-3", null, TrainingRun.Stop.MAX_STEPS, null, 20, h, List.of(new double[]{1, 2, 3}));
-        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", b), List.of(), Map.of(), "1e-3", 1.5);
+        Comparison.Result r = new Comparison.Result("1e-3", Map.of("1e-3", b), List.of(), Map.of(), "1e-3", 1.5, "AdamW");
         var json = dev.ffwd.report.ComparisonReport.json(r, new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode());
         assertFalse(json.path("baselines").path("1e-3").has("best_test_accuracy"));
         assertFalse(json.path("tuned").has("test_accuracy_at_target"));
@@ -161,7 +165,7 @@ class ComparisonTest {
         Map<String, Comparison.Arm> baselines = new LinkedHashMap<>();
         baselines.put("1e-4", arm("baseline@1e-4", "1e-4", null, TrainingRun.Stop.PLATEAU, 10, 0.69, 0.70, 0.71));
         Comparison.Arm ff = arm("ff-ffwd@1e-4", "1e-4", FfConfig.defaults(), TrainingRun.Stop.TARGET_REACHED, 10, 0.69, 0.68);
-        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), Map.of(), "1e-4", 0.69);
+        Comparison.Result r = new Comparison.Result("1e-4", baselines, List.of(ff), Map.of(), "1e-4", 0.69, "AdamW");
         assertFalse(r.vsSameLr(ff).reached(), "the target is θ₀'s own loss: nothing to save, and no 0/0");
         assertFalse(r.vsTuned(ff).reached());
     }
