@@ -1,0 +1,192 @@
+package dev.ffwd.gguf;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * How one Hugging Face model family is laid out in llama.cpp's GGUF: llama.cpp's architecture name, which HF module
+ * becomes which llama.cpp tensor, how rows are reordered on the way, and the few conventions that differ between
+ * families (RMSNorm or LayerNorm, Gemma's norm offset, GPT-NeoX's parallel residual). Both exports read it: the full
+ * model ({@link ModelToGguf}) writes every tensor listed here, the adapter export ({@link LoraToGguf}) the linear ones.
+ *
+ * <p>The names are those of llama.cpp's gguf-py ({@code constants.py} MODEL_ARCH_NAMES and TENSOR_NAMES,
+ * {@code tensor_mapping.py}) and {@code src/llama-arch.cpp}; the reorderings are those of {@code convert_hf_to_gguf.py}.
+ * Each llama.cpp name is written once per family, here.
+ */
+public record GgufFamily(String arch, String layers, List<Module> globals, List<Module> block, Norm norm, float normOffset,
+                         boolean parallelResidualKey) {
+
+    /** What the row reorderings need from config.json. */
+    public record Dims(int heads, int kvHeads, int hidden) {
+        public Dims {
+            if (heads <= 0 || kvHeads <= 0 || hidden <= 0) throw new IllegalArgumentException("dimensions must be positive: " + heads + ", " + kvHeads + ", " + hidden);
+        }
+    }
+
+    /** How llama.cpp's converter reorders a weight's output rows (and its bias). */
+    public enum Rows {
+        KEEP, ROPE_Q, ROPE_K, QKV_SPLIT;
+
+        /**
+         * {@code values} [rows, cols] (a weight, a LoRA B with cols = r, or a bias with cols = 1) with its rows in
+         * llama.cpp's order; {@code what} names the tensor in errors.
+         */
+        public float[] apply(float[] values, int rows, int cols, Dims d, String what) {
+            if (this == KEEP) return values;
+            if ((long) rows * cols != values.length) throw new IllegalArgumentException(what + ": " + values.length + " values, expected " + rows + " × " + cols);
+            int[] from = new int[rows];  // new row i takes old row from[i]
+            switch (this) {
+                case ROPE_Q, ROPE_K -> {
+                    int n = this == ROPE_Q ? d.heads() : d.kvHeads();
+                    if (rows % (2 * n) != 0) throw new dev.ffwd.FfwdException(what + ": " + rows + " rows do not split into " + n + " heads of even size");
+                    int hd = rows / n, half = hd / 2;
+                    // HF's rotate-half pairs (i, i + half) of a head become llama.cpp's adjacent pairs (2i, 2i + 1):
+                    // per head, rows [x0 .. x(half-1), y0 .. y(half-1)] become [x0, y0, x1, y1, ...]
+                    for (int h = 0; h < n; h++)
+                        for (int i = 0; i < half; i++)
+                            for (int j = 0; j < 2; j++) from[h * hd + i * 2 + j] = h * hd + j * half + i;
+                }
+                case QKV_SPLIT -> {
+                    int n = d.heads(), hd = d.hidden() / n;
+                    if (rows != 3 * d.hidden() || d.hidden() % n != 0)
+                        throw new dev.ffwd.FfwdException(what + ": " + rows + " rows, expected 3 × hidden_size " + d.hidden());
+                    // per head [q k v] blocks become [all q heads, all k heads, all v heads], the order llama.cpp's views take
+                    for (int t = 0; t < 3; t++)
+                        for (int h = 0; h < n; h++)
+                            for (int i = 0; i < hd; i++) from[t * d.hidden() + h * hd + i] = h * 3 * hd + t * hd + i;
+                }
+                default -> throw new IllegalStateException(toString());
+            }
+            float[] out = new float[values.length];
+            for (int i = 0; i < rows; i++) System.arraycopy(values, from[i] * cols, out, i * cols, cols);
+            return out;
+        }
+    }
+
+    /**
+     * What a module holds. LINEAR: a projection y = x·Wᵀ (+ b), weight [out, in], which a LoRA adapter may target;
+     * NORM: a normalisation scale (+ bias); TABLE: an embedding or output matrix [rows, hidden].
+     */
+    public enum Kind { LINEAR, NORM, TABLE }
+
+    /** Which normalisation the family uses; it decides llama.cpp's epsilon key. */
+    public enum Norm {
+        RMS("attention.layer_norm_rms_epsilon"), LAYER("attention.layer_norm_epsilon");
+
+        public final String epsilonKey;
+
+        Norm(String epsilonKey) {
+            this.epsilonKey = epsilonKey;
+        }
+    }
+
+    /**
+     * An HF module (a path without ".weight"/".bias"; inside a block, the path after "{layers}.N.") and its llama.cpp
+     * tensor name (inside "blk.N."); its weight and bias keep their suffixes.
+     */
+    public record Module(String hf, String gguf, Kind kind, Rows rows) {
+        public Module {
+            if (hf == null || hf.isEmpty() || gguf == null || gguf.isEmpty()) throw new IllegalArgumentException("module names must be set");
+            if (rows != Rows.KEEP && kind != Kind.LINEAR) throw new IllegalArgumentException(hf + ": only linear layers are reordered");
+        }
+
+        static Module linear(String hf, String gguf) {
+            return new Module(hf, gguf, Kind.LINEAR, Rows.KEEP);
+        }
+
+        static Module norm(String hf, String gguf) {
+            return new Module(hf, gguf, Kind.NORM, Rows.KEEP);
+        }
+
+        static Module table(String hf, String gguf) {
+            return new Module(hf, gguf, Kind.TABLE, Rows.KEEP);
+        }
+    }
+
+    public GgufFamily {
+        globals = List.copyOf(globals);
+        block = List.copyOf(block);
+        for (List<Module> l : List.of(globals, block)) {
+            if (l.stream().map(Module::hf).distinct().count() != l.size()) throw new IllegalArgumentException(arch + ": an HF module is listed twice");
+            if (l.stream().map(Module::gguf).distinct().count() != l.size()) throw new IllegalArgumentException(arch + ": a llama.cpp name is listed twice");
+        }
+        if (normOffset != 0 && norm != Norm.RMS) throw new IllegalArgumentException(arch + ": a norm offset applies to RMSNorm scales only");
+    }
+
+    /** The linear layer {@code hf} of a block (the path after "{layers}.N."), or null when it has no llama.cpp counterpart. */
+    public Module linear(String hf) {
+        return block.stream().filter(m -> m.kind() == Kind.LINEAR && m.hf().equals(hf)).findFirst().orElse(null);
+    }
+
+    /** The block's linear layers: what a LoRA adapter may target. */
+    public List<Module> linears() {
+        return block.stream().filter(m -> m.kind() == Kind.LINEAR).toList();
+    }
+
+    /** The tensor name that llama.cpp gives to {@code module} in block {@code layer}; with its ".weight"/".bias" suffix. */
+    public static String blockTensor(int layer, Module module, String suffix) {
+        return "blk." + layer + "." + module.gguf() + suffix;
+    }
+
+    // ---- the families ----------------------------------------------------------------------------------------
+
+    /** The pre-norm decoder block that Llama, Mistral, Qwen2/3 and Gemma share under "model.layers.N.". */
+    private static List<Module> decoderBlock(boolean ropePermuted, boolean qkNorm) {
+        List<Module> m = new ArrayList<>(List.of(
+                Module.norm("input_layernorm", "attn_norm"),
+                new Module("self_attn.q_proj", "attn_q", Kind.LINEAR, ropePermuted ? Rows.ROPE_Q : Rows.KEEP),
+                new Module("self_attn.k_proj", "attn_k", Kind.LINEAR, ropePermuted ? Rows.ROPE_K : Rows.KEEP),
+                Module.linear("self_attn.v_proj", "attn_v"), Module.linear("self_attn.o_proj", "attn_output"),
+                Module.norm("post_attention_layernorm", "ffn_norm"),
+                Module.linear("mlp.gate_proj", "ffn_gate"), Module.linear("mlp.up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")));
+        if (qkNorm) m.addAll(List.of(Module.norm("self_attn.q_norm", "attn_q_norm"), Module.norm("self_attn.k_norm", "attn_k_norm")));
+        return m;
+    }
+
+    /** Embedding, final norm and (untied) head under "model." and "lm_head", as every Llama-style family names them. */
+    private static final List<Module> DECODER_GLOBALS = List.of(Module.table("model.embed_tokens", "token_embd"),
+            Module.norm("model.norm", "output_norm"), Module.table("lm_head", "output"));
+
+    private static GgufFamily decoder(String arch, boolean ropePermuted, boolean qkNorm, float normOffset) {
+        return new GgufFamily(arch, "model.layers", DECODER_GLOBALS, decoderBlock(ropePermuted, qkNorm), Norm.RMS, normOffset, false);
+    }
+
+    /**
+     * By HF {@code model_type}. What llama.cpp's converter does with each: LlamaModel (also Mistral, as arch "llama")
+     * permutes q/k rows into its interleaved rotary layout; Qwen2/Qwen3/Gemma/Phi-3 use the rotate-half (NeoX) rotary
+     * and keep rows; Gemma stores RMSNorm scales as 1 + weight; Phi-3 keeps its fused qkv and gate_up; GPT-NeoX's fused
+     * qkv goes from per-head [q k v] to q | k | v; GPT-2's Conv1D weights are transposed to [out, in] (the model
+     * already holds them so).
+     */
+    public static final Map<String, GgufFamily> FAMILIES = Map.of(
+            "llama", decoder("llama", true, false, 0),
+            "mistral", decoder("llama", true, false, 0),
+            "qwen2", decoder("qwen2", false, false, 0),
+            "qwen3", decoder("qwen3", false, true, 0),
+            "gemma", decoder("gemma", false, false, 1),
+            "phi3", new GgufFamily("phi3", "model.layers", DECODER_GLOBALS, List.of(
+                    Module.norm("input_layernorm", "attn_norm"),
+                    Module.linear("self_attn.qkv_proj", "attn_qkv"), Module.linear("self_attn.o_proj", "attn_output"),
+                    Module.norm("post_attention_layernorm", "ffn_norm"),
+                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")), Norm.RMS, 0, false),
+            "gpt_neox", new GgufFamily("gptneox", "gpt_neox.layers", List.of(
+                    Module.table("gpt_neox.embed_in", "token_embd"), Module.norm("gpt_neox.final_layer_norm", "output_norm"),
+                    Module.table("embed_out", "output")), List.of(
+                    Module.norm("input_layernorm", "attn_norm"),
+                    new Module("attention.query_key_value", "attn_qkv", Kind.LINEAR, Rows.QKV_SPLIT),
+                    Module.linear("attention.dense", "attn_output"),
+                    Module.norm("post_attention_layernorm", "ffn_norm"),
+                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")), Norm.LAYER, 0, true),
+            "gpt2", new GgufFamily("gpt2", "transformer.h", List.of(
+                    Module.table("transformer.wte", "token_embd"), Module.table("transformer.wpe", "position_embd"),
+                    Module.norm("transformer.ln_f", "output_norm"), Module.table("lm_head", "output")), List.of(
+                    Module.norm("ln_1", "attn_norm"),
+                    Module.linear("attn.c_attn", "attn_qkv"), Module.linear("attn.c_proj", "attn_output"),
+                    Module.norm("ln_2", "ffn_norm"),
+                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false));
+
+    /** HF model_types that llama.cpp takes LoRA adapters for through {@link LoraToGguf}. */
+    public static final Set<String> ADAPTER_FAMILIES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "gpt_neox");
+}
