@@ -21,7 +21,7 @@ import java.util.List;
  * text should be tokenized by the caller. A byte-level BPE vocabulary is written with its merges, so llama.cpp
  * tokenizes as the original does up to its pre-tokenizer regex ({@code tokenizer.ggml.pre}).
  */
-public record GgufVocab(String model, String pre, List<String> tokens, int[] types, List<String> merges) {
+public record GgufVocab(String model, String pre, List<String> tokens, int[] types, List<String> merges, boolean wordLevel) {
 
     /** llama.cpp's token types (llama_token_type). */
     static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5;
@@ -71,14 +71,14 @@ public record GgufVocab(String model, String pre, List<String> tokens, int[] typ
             tokens.add(byId[i]);
         }
         return switch (kind) {
-            case "WordLevel" -> new GgufVocab("gpt2", "default", tokens, types, List.of());
+            case "WordLevel" -> new GgufVocab("gpt2", "default", tokens, types, List.of(), true);
             case "BPE" -> {
                 if (!t.path("pre_tokenizer").toString().contains("ByteLevel"))
                     throw new FfwdException(file + ": BPE tokenizer without a ByteLevel pre-tokenizer (SentencePiece-style BPE); GGUF export takes byte-level BPE only");
                 List<String> merges = new ArrayList<>();
                 for (JsonNode mg : m.path("merges"))  // "a b" in older files, ["a", "b"] in newer ones
                     merges.add(mg.isArray() ? mg.get(0).asText() + " " + mg.get(1).asText() : mg.asText());
-                yield new GgufVocab("gpt2", "default", tokens, types, merges);
+                yield new GgufVocab("gpt2", "default", tokens, types, merges, false);
             }
             default -> throw new FfwdException(file + ": tokenizer model '" + kind + "' is not supported for GGUF export (WordLevel and byte-level BPE are)");
         };
@@ -93,11 +93,17 @@ public record GgufVocab(String model, String pre, List<String> tokens, int[] typ
 
     /** With llama.cpp's pre-tokenizer name {@code pre} (e.g. "llama-bpe", "qwen2"). */
     public GgufVocab withPre(String pre) {
-        return new GgufVocab(model, pre, tokens, types, merges);
+        return new GgufVocab(model, pre, tokens, types, merges, wordLevel);
     }
 
-    /** Writes the tokenizer keys; {@code bos}, {@code eos} are token ids or -1 for none. */
-    void write(GgufWriter w, int bos, int eos) {
+    /**
+     * Writes the model's name and the tokenizer keys; {@code bos}, {@code eos} are token ids or -1 for none. The name
+     * is left out with a word-level vocabulary: llama.cpp adjusts token attributes by model name (a name containing
+     * "phi3" makes it look up "&lt;unk&gt;", "&lt;s&gt;" and "&lt;|endoftext|&gt;" by text, and fail without them), and
+     * those adjustments are for the original tokenizer, which a word-level vocabulary is not.
+     */
+    void write(GgufWriter w, String name, int bos, int eos) {
+        if (!wordLevel) w.string("general.name", name);
         w.string("tokenizer.ggml.model", model);
         w.string("tokenizer.ggml.pre", pre);
         w.strings("tokenizer.ggml.tokens", tokens);

@@ -59,12 +59,11 @@ public final class ModelToGguf {
             GgufWriter w = new GgufWriter();
             w.string("general.architecture", fam.arch());
             w.string("general.type", "model");
-            w.string("general.name", modelDir.toAbsolutePath().normalize().getFileName().toString());
             w.uint32("general.file_type", type == GgufWriter.TensorType.F32 ? 0 : 1);  // llama_ftype: ALL_F32 or MOSTLY_F16
             w.uint32("general.quantization_version", 2);
             hyperparameters(w, fam, cfg, cfgFile);
             GgufVocab.read(modelDir.resolve("tokenizer.json"), cfg.vocabSize())
-                    .write(w, tokenId(cfgFile, "bos_token_id"), Eos.of(modelDir).stream().findFirst().map(Long::intValue).orElse(-1));
+                    .write(w, modelDir.toAbsolutePath().normalize().getFileName().toString(), tokenId(cfgFile, "bos_token_id"), Eos.of(modelDir).stream().findFirst().map(Long::intValue).orElse(-1));
             int n = tensors(w, fam, cfg, p.model(), modelDir);
             try {
                 w.write(out, type);
