@@ -1,0 +1,168 @@
+package dev.ffwd.gguf;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Assumptions;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The real llama.cpp, as node-llama-cpp 3.22.1 ships it prebuilt for Linux x64 CPUs, for tests that load our GGUF
+ * files. Installed once into target/node-llama-cpp with {@code npm install} from the registry (no download from
+ * GitHub and no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and --ignore-scripts), then reused; evaluation runs
+ * src/test/resources/llamacpp/eval.mjs. Tests are skipped with a visible notice when node or npm is missing or the
+ * platform has no prebuilt binary, unless FFWD_REQUIRE_SHARED=1 (CI), in which case they fail.
+ */
+final class LlamaCpp {
+
+    static final String VERSION = "3.22.1";
+    private static final Path HOME = Path.of("target/node-llama-cpp").toAbsolutePath();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One evaluation: the model, an optional LoRA adapter (scale 1), the token ids, and how many greedy tokens to continue with. */
+    record Job(Path model, Path adapter, long[] ids, int greedy) {
+        Job {
+            if (ids.length == 0) throw new IllegalArgumentException("no token ids");
+            if (greedy < 0) throw new IllegalArgumentException("greedy " + greedy);
+            ids = ids.clone();
+        }
+    }
+
+    /** Per position t, log p(v | ids[0..t]) for every v; and the greedy continuation of the whole input. */
+    record Result(double[][] logprobs, long[] greedy) {}
+
+    private LlamaCpp() {}
+
+    /** The node_modules folder holding node-llama-cpp, installed on first use; skips or fails the test when it cannot be. */
+    static synchronized Path modules() {
+        boolean required = "1".equals(System.getenv("FFWD_REQUIRE_SHARED")) || Boolean.getBoolean("ffwd.requireShared");
+        String os = System.getProperty("os.name").toLowerCase(Locale.ROOT), arch = System.getProperty("os.arch");
+        String missing = !os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))
+                ? "no prebuilt llama.cpp for " + os + "/" + arch + " in @node-llama-cpp/linux-x64"
+                : !runs("node", "--version") ? "node not found" : !runs("npm", "--version") ? "npm not found" : null;
+        if (missing != null) {
+            if (required) throw new AssertionError("llama.cpp tests required (FFWD_REQUIRE_SHARED=1) but " + missing);
+            System.err.println("NOTICE: skipping test: " + missing + " (needed to run llama.cpp through node-llama-cpp " + VERSION + ")");
+            Assumptions.abort(missing);
+        }
+        Path modules = HOME.resolve("node_modules");
+        Path marker = HOME.resolve("installed-" + VERSION);  // written last: a half-finished install is redone
+        if (Files.isRegularFile(marker)) return modules;
+        try {
+            Files.createDirectories(HOME);
+            try (Stream<Path> s = Files.list(HOME)) {
+                for (Path p : s.toList()) deleteTree(p);
+            }
+            Files.writeString(HOME.resolve("package.json"), "{\"name\": \"ffwd-test-llamacpp\", \"private\": true}\n");
+            ProcessBuilder pb = new ProcessBuilder("npm", "install", "--omit=optional", "--ignore-scripts", "--save-exact", "--no-audit",
+                    "--no-fund", "node-llama-cpp@" + VERSION, "@node-llama-cpp/linux-x64@" + VERSION).directory(HOME.toFile());
+            pb.environment().put("NODE_LLAMA_CPP_SKIP_DOWNLOAD", "true");
+            String out = run(pb, 600, "npm install of node-llama-cpp " + VERSION);
+            if (!Files.isDirectory(modules.resolve("@node-llama-cpp/linux-x64")))
+                throw new AssertionError("npm install left no @node-llama-cpp/linux-x64 in " + modules + ":\n" + out);
+            Files.writeString(marker, VERSION + "\n");
+        } catch (IOException e) {
+            throw new AssertionError("cannot install node-llama-cpp into " + HOME + ": " + e.getMessage(), e);
+        }
+        return modules;
+    }
+
+    /** Runs {@code jobs} in one node process (llama.cpp's backend loads once). */
+    static List<Result> eval(List<Job> jobs) throws IOException {
+        Path modules = modules();
+        Path script = Path.of("src/test/resources/llamacpp/eval.mjs").toAbsolutePath();
+        ObjectNode request = JSON.createObjectNode();
+        ArrayNode list = request.putArray("jobs");
+        for (Job j : jobs) {
+            ObjectNode o = list.addObject();
+            o.put("model", j.model().toAbsolutePath().toString());
+            if (j.adapter() != null) o.put("adapter", j.adapter().toAbsolutePath().toString());
+            ArrayNode ids = o.putArray("ids");
+            for (long id : j.ids()) ids.add(id);
+            o.put("greedy", j.greedy());
+        }
+        Path requestFile = Files.createTempFile(HOME, "request", ".json");
+        try {
+            JSON.writeValue(requestFile.toFile(), request);
+            String out = run(new ProcessBuilder("node", script.toString(), modules.toString(), requestFile.toString()), 300, "llama.cpp evaluation");
+            String last = out.lines().filter(l -> l.startsWith("{\"results\"")).reduce((a, b) -> b)
+                    .orElseThrow(() -> new AssertionError("no result from llama.cpp evaluation:\n" + tail(out)));
+            List<Result> results = new ArrayList<>();
+            for (JsonNode r : JSON.readTree(last).get("results")) {
+                double[][] lp = new double[r.get("logprobs").size()][];
+                for (int t = 0; t < lp.length; t++) {
+                    JsonNode row = r.get("logprobs").get(t);
+                    lp[t] = new double[row.size()];
+                    for (int v = 0; v < lp[t].length; v++) lp[t][v] = row.get(v).asDouble();
+                }
+                long[] greedy = new long[r.get("greedy").size()];
+                for (int i = 0; i < greedy.length; i++) greedy[i] = r.get("greedy").get(i).asLong();
+                results.add(new Result(lp, greedy));
+            }
+            return results;
+        } finally {
+            Files.deleteIfExists(requestFile);
+        }
+    }
+
+    static Result eval(Job job) throws IOException {
+        return eval(List.of(job)).get(0);
+    }
+
+    /** Runs a process to completion; its output (stdout and stderr together), or an AssertionError with its tail. */
+    private static String run(ProcessBuilder pb, int timeoutSeconds, String what) throws IOException {
+        Path log = Files.createTempFile(HOME, "process", ".log");
+        try {
+            Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    throw new AssertionError(what + " did not finish in " + timeoutSeconds + " s:\n" + tail(Files.readString(log)));
+                }
+            } catch (InterruptedException e) {
+                p.destroyForcibly();
+                Thread.currentThread().interrupt();
+                throw new AssertionError(what + " interrupted");
+            }
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) throw new AssertionError(what + " failed (exit " + p.exitValue() + "):\n" + tail(out));
+            return out;
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    private static boolean runs(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static String tail(String s) {
+        return s.length() <= 4000 ? s : "…" + s.substring(s.length() - 4000);
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
+        }
+    }
+}

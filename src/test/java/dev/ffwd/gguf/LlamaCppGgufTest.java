@@ -1,0 +1,176 @@
+package dev.ffwd.gguf;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ffwd.SharedFixtures;
+import dev.ffwd.io.PeftAdapter;
+import dev.ffwd.io.RawTensor;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.TensorStore;
+import dev.ffwd.lora.Lora;
+import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Pretrained;
+import dev.ffwd.model.Sampling;
+import dev.ffwd.model.Scoring;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Our GGUF files in the real llama.cpp ({@link LlamaCpp}): a full model gives the fixture's float64 reference
+ * log-probabilities and ffwd's greedy continuation; base + our GGUF LoRA adapter gives what the merged GGUF gives,
+ * and what ffwd's merged model gives.
+ *
+ * <p>Tolerances follow what llama.cpp computes differently, measured on these fixtures: SiLU models agree within about
+ * 2e-6 (1e-4 allowed); llama.cpp's CPU GELU is always the tanh form read through an F16 table, which moves
+ * log-probs by up to about 3e-4 where the model's GELU is the tanh form too (Gemma, GPT-2; 1e-3 allowed) and by about
+ * 7e-4 where it is the exact erf form (GPT-NeoX; 2e-3 allowed).
+ */
+class LlamaCppGgufTest {
+
+    @TempDir Path tmp;
+    static final int R = 4, GREEDY = 8;
+
+    static double tolerance(ModelConfig c) {
+        return switch (c.act()) {
+            case SILU -> 1e-4;
+            case GELU_TANH -> 1e-3;
+            case GELU -> 2e-3;
+        };
+    }
+
+    /** Every family export-gguf --full writes: llama.cpp's log-probs of the reference tokens, and its greedy continuation. */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox", "tiny-gpt2"})
+    void fullModelMatchesTheFloat64Reference(String fixture) throws IOException {
+        Path model = SharedFixtures.fixture(fixture), gguf = tmp.resolve(fixture + ".gguf");
+        JsonNode ref = new ObjectMapper().readTree(model.resolve("reference.json").toFile());
+        long[] ids = ids(ref);
+        ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F32, false);
+        LlamaCpp.Result got = LlamaCpp.eval(new LlamaCpp.Job(gguf, null, ids, GREEDY));
+
+        ModelConfig cfg = ModelConfig.load(model.resolve("config.json"));
+        double worst = 0;
+        for (int t = 1; t < ids.length; t++) {
+            double d = Math.abs(got.logprobs()[t - 1][(int) ids[t]] - ref.get("token_logprobs").get(t).asDouble());
+            worst = Math.max(worst, d);
+        }
+        System.out.printf("%s: llama.cpp vs float64 reference, max |Δ log-prob| = %.2e%n", fixture, worst);
+        assertTrue(worst < tolerance(cfg), fixture + ": max |Δ log-prob| " + worst + " ≥ " + tolerance(cfg));
+        try (Pretrained p = Pretrained.load(model)) {
+            assertArrayEquals(Scoring.generate(p.model(), ids, GREEDY, Sampling.GREEDY, 0, Set.of(), true), got.greedy(),
+                    fixture + ": greedy continuation in llama.cpp vs ffwd");
+        }
+    }
+
+    /**
+     * llama.cpp with base.gguf and our adapter.gguf equals llama.cpp with the merged model.gguf (every log-prob of every
+     * position) and ffwd's merged model (the tokens' log-probs), with the same greedy continuation; and the adapter
+     * changes the model, so these comparisons could fail.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox"})
+    void adapterOnTheBaseEqualsTheMergedModel(String fixture) throws IOException {
+        Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve("adapter");
+        ModelConfig cfg = ModelConfig.load(model.resolve("config.json"));
+        GgufFamily fam = GgufFamily.FAMILIES.get(cfg.modelType());
+        writeAdapter(model, fam, adapter);
+        long[] ids = ids(new ObjectMapper().readTree(model.resolve("reference.json").toFile()));
+        Path base = tmp.resolve("base.gguf"), merged = tmp.resolve("merged.gguf"), lora = tmp.resolve("adapter.gguf");
+        ModelToGguf.export(model, null, base, GgufWriter.TensorType.F32, false);
+        ModelToGguf.export(model, adapter, merged, GgufWriter.TensorType.F32, false);
+        LoraToGguf.export(model, adapter, lora, GgufWriter.TensorType.F32);
+        List<LlamaCpp.Result> r = LlamaCpp.eval(List.of(new LlamaCpp.Job(base, lora, ids, GREEDY), new LlamaCpp.Job(merged, null, ids, GREEDY),
+                new LlamaCpp.Job(base, null, ids, 0)));
+        LlamaCpp.Result withAdapter = r.get(0), mergedGguf = r.get(1), plain = r.get(2);
+
+        double adapterVsMerged = maxDiff(withAdapter.logprobs(), mergedGguf.logprobs()), effect = maxDiff(withAdapter.logprobs(), plain.logprobs());
+        System.out.printf("%s: llama.cpp base+adapter vs merged GGUF, max |Δ log-prob| = %.2e (the adapter moves them by %.2f)%n", fixture,
+                adapterVsMerged, effect);
+        assertTrue(effect > 0.05, fixture + ": the adapter barely changes the model (" + effect + "); the comparison would prove nothing");
+        assertTrue(adapterVsMerged < 1e-4, fixture + ": base + adapter vs merged model in llama.cpp: " + adapterVsMerged);
+        assertArrayEquals(mergedGguf.greedy(), withAdapter.greedy(), fixture + ": greedy continuation, base + adapter vs merged");
+
+        try (Pretrained p = Pretrained.load(model); PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
+            Lora.load(p.model(), a.config(), a.tensors()).merge();
+            double[] ours = Scoring.tokenLogprobs(p.model(), ids);
+            double worst = 0;
+            for (int t = 1; t < ids.length; t++) worst = Math.max(worst, Math.abs(ours[t] - withAdapter.logprobs()[t - 1][(int) ids[t]]));
+            System.out.printf("%s: llama.cpp base+adapter vs ffwd merged, max |Δ log-prob| = %.2e%n", fixture, worst);
+            assertTrue(worst < tolerance(cfg), fixture + ": llama.cpp base + adapter vs ffwd's merged model: " + worst);
+            assertArrayEquals(Scoring.generate(p.model(), ids, GREEDY, Sampling.GREEDY, 0, Set.of(), true), withAdapter.greedy(),
+                    fixture + ": greedy continuation, llama.cpp base + adapter vs ffwd merged");
+        }
+    }
+
+    /** --outtype f16: matrices in F16 (norms and biases stay F32) still give the reference within F16's rounding. */
+    @Test
+    void f16ModelStaysCloseToTheReference() throws IOException {
+        Path model = SharedFixtures.fixture("tiny-qwen2"), gguf = tmp.resolve("f16.gguf");
+        JsonNode ref = new ObjectMapper().readTree(model.resolve("reference.json").toFile());
+        long[] ids = ids(ref);
+        ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F16, false);
+        GgufFile g = new GgufFile(gguf);
+        assertEquals(1, g.tensor("blk.0.attn_q.weight").type(), "matrices in F16");
+        assertEquals(0, g.tensor("blk.0.attn_q.bias").type(), "biases in F32");
+        assertEquals(0, g.tensor("output_norm.weight").type(), "norms in F32");
+        LlamaCpp.Result got = LlamaCpp.eval(new LlamaCpp.Job(gguf, null, ids, 0));
+        double worst = 0;
+        for (int t = 1; t < ids.length; t++)
+            worst = Math.max(worst, Math.abs(got.logprobs()[t - 1][(int) ids[t]] - ref.get("token_logprobs").get(t).asDouble()));
+        System.out.printf("tiny-qwen2 F16: llama.cpp vs float64 reference, max |Δ log-prob| = %.2e%n", worst);
+        assertTrue(worst < 1e-2, "F16 model: " + worst);
+    }
+
+    static long[] ids(JsonNode ref) {
+        long[] ids = new long[ref.get("token_ids").size()];
+        for (int i = 0; i < ids.length; i++) ids[i] = ref.get("token_ids").get(i).asLong();
+        return ids;
+    }
+
+    static double maxDiff(double[][] a, double[][] b) {
+        assertEquals(a.length, b.length);
+        double worst = 0;
+        for (int t = 0; t < a.length; t++)
+            for (int v = 0; v < a[t].length; v++) worst = Math.max(worst, Math.abs(a[t][v] - b[t][v]));
+        return worst;
+    }
+
+    /**
+     * A PEFT adapter on every linear layer llama.cpp takes LoRA for, with random A and B (σ 0.1, alpha 2r, so the
+     * update is a sizeable fraction of the fixtures' weights, σ ≈ 0.2).
+     */
+    static void writeAdapter(Path model, GgufFamily fam, Path dir) {
+        Random rng = new Random(7);
+        List<RawTensor> tensors = new ArrayList<>();
+        List<String> modules = fam.linears().stream().map(GgufFamily.Module::hf).toList();
+        try (TensorStore w = SafetensorsReader.openModelDir(model)) {
+            for (int blk = 0; w.contains(fam.layers() + "." + blk + "." + modules.get(0) + ".weight"); blk++) {
+                for (String m : modules) {
+                    long[] shape = w.get(fam.layers() + "." + blk + "." + m + ".weight").shape();  // [out, in]
+                    String key = Lora.PEFT_PREFIX + fam.layers() + "." + blk + "." + m;
+                    tensors.add(RawTensor.ofFloats(key + ".lora_A.weight", new long[]{R, shape[1]}, gaussian(rng, R * (int) shape[1])));
+                    tensors.add(RawTensor.ofFloats(key + ".lora_B.weight", new long[]{shape[0], R}, gaussian(rng, (int) shape[0] * R)));
+                }
+            }
+        }
+        PeftAdapter.save(dir, new LoraConfig(R, 2 * R, 0, modules, false), "CAUSAL_LM", model.toString(), List.of(), tensors);
+    }
+
+    static float[] gaussian(Random rng, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (0.1 * rng.nextGaussian());
+        return v;
+    }
+}
