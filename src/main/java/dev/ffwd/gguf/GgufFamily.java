@@ -3,7 +3,6 @@ package dev.ffwd.gguf;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * How one Hugging Face model family is laid out in llama.cpp's GGUF: llama.cpp's architecture name, which HF module
@@ -186,7 +185,4 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
                     Module.linear("attn.c_attn", "attn_qkv"), Module.linear("attn.c_proj", "attn_output"),
                     Module.norm("ln_2", "ffn_norm"),
                     Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false));
-
-    /** HF model_types that llama.cpp takes LoRA adapters for through {@link LoraToGguf}. */
-    public static final Set<String> ADAPTER_FAMILIES = Set.of("llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "gpt_neox");
 }

@@ -6,6 +6,7 @@ import dev.ffwd.FfwdException;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.lora.Lora;
+import dev.ffwd.model.ModelConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,7 +25,8 @@ import java.util.regex.Pattern;
  *
  * <p>llama.cpp's converter reorders the output rows of some weights for its kernels (Llama's q/k rows for its rotary
  * layout, GPT-NeoX's fused qkv from per-head [q k v] to [all q, all k, all v]); B·A must follow, so lora_B's rows are
- * reordered the same way and lora_A is written as is.
+ * reordered the same way and lora_A is written as is. GPT-2's Conv1D layers need nothing of their own: PEFT stores
+ * their lora_A and lora_B as [r, in] and [out, r] like any other (fan_in_fan_out only transposes the merged update).
  */
 public final class LoraToGguf {
 
@@ -46,13 +48,12 @@ public final class LoraToGguf {
         Path cfgFile = modelDir.resolve("config.json");
         JsonNode cfg = readConfig(cfgFile);
         String modelType = cfg.path("model_type").asText("");
-        GgufFamily fam = GgufFamily.ADAPTER_FAMILIES.contains(modelType) ? GgufFamily.FAMILIES.get(modelType) : null;
+        GgufFamily fam = GgufFamily.FAMILIES.get(modelType);
         if (fam == null)
             throw new FfwdException(cfgFile + ": model_type '" + modelType + "' has no llama.cpp LoRA mapping; supported: "
-                    + String.join(", ", new java.util.TreeSet<>(GgufFamily.ADAPTER_FAMILIES)));
-        GgufFamily.Dims dims = new GgufFamily.Dims(positive(cfg, "num_attention_heads", cfgFile),
-                cfg.has("num_key_value_heads") ? positive(cfg, "num_key_value_heads", cfgFile) : positive(cfg, "num_attention_heads", cfgFile),
-                positive(cfg, "hidden_size", cfgFile));
+                    + String.join(", ", new java.util.TreeSet<>(GgufFamily.FAMILIES.keySet())));
+        ModelConfig c = ModelConfig.load(cfgFile);  // each family's own keys (GPT-2's n_head, n_embd)
+        GgufFamily.Dims dims = new GgufFamily.Dims(c.heads(), c.kvHeads(), c.hidden());
 
         GgufWriter w = new GgufWriter();
         float alpha;
@@ -117,9 +118,4 @@ public final class LoraToGguf {
         }
     }
 
-    private static int positive(JsonNode cfg, String key, Path f) {
-        JsonNode v = cfg.get(key);
-        if (v == null || !v.isIntegralNumber() || v.asInt() <= 0) throw new FfwdException(f + ": '" + key + "' must be a positive integer, got " + v);
-        return v.asInt();
-    }
 }

@@ -96,7 +96,7 @@ class GgufExportTest {
         assertEquals(2 * 2 * f.names().size(), got.size(), f.fixture() + ": every linear layer of both blocks");
     }
 
-    /** GPT-2 and BERT adapters have no llama.cpp LoRA mapping: export-gguf says so in one line and writes nothing. */
+    /** BERT adapters have no llama.cpp LoRA mapping: export-gguf says so in one line and writes nothing. */
     @Test
     void unsupportedFamiliesGiveOneClearErrorLine() throws IOException {
         Path labelled = tmp.resolve("labelled.jsonl");
@@ -104,7 +104,6 @@ class GgufExportTest {
         for (int i = 0; i < 40; i++) lines.add("{\"text\": \"the cat was " + (i % 2 == 0 ? "happy" : "sad") + "\", \"label\": \"" + i % 2 + "\"}");
         Files.write(labelled, lines);
         Map<String, String[]> cases = new LinkedHashMap<>();
-        cases.put("gpt2", new String[]{TinyModels.dir("tiny-gpt2").toString(), "TEXT"});
         cases.put("bert", new String[]{Pretrained.BUILTIN, "CLASSIFICATION"});
         for (var c : cases.entrySet()) {
             Path adapter = tmp.resolve("unsupported-" + c.getKey()), out = tmp.resolve(c.getKey() + ".gguf");
@@ -167,9 +166,10 @@ class GgufExportTest {
         writeAdapter(model, "model.layers", List.of("self_attn.q_proj"), dora, true, "CAUSAL_LM");
         FfwdException e = assertThrows(FfwdException.class, () -> LoraToGguf.export(model, dora, tmp.resolve("x.gguf"), GgufWriter.TensorType.F32));
         assertTrue(e.getMessage().contains("DoRA"), e.getMessage());
-        Path gpt2 = TinyModels.dir("tiny-gpt2");
-        e = assertThrows(FfwdException.class, () -> LoraToGguf.export(gpt2, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
-        assertTrue(e.getMessage().contains("model_type 'gpt2' has no llama.cpp LoRA mapping"), e.getMessage());
+        Path bert = Files.createDirectories(tmp.resolve("bert"));
+        Files.writeString(bert.resolve("config.json"), "{\"model_type\": \"bert\"}");
+        e = assertThrows(FfwdException.class, () -> LoraToGguf.export(bert, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
+        assertTrue(e.getMessage().contains("model_type 'bert' has no llama.cpp LoRA mapping"), e.getMessage());
     }
 
     @Test

@@ -5,10 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.SharedFixtures;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
-import dev.ffwd.io.SafetensorsReader;
-import dev.ffwd.io.TensorStore;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.Layout;
 import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Sampling;
@@ -80,12 +79,12 @@ class LlamaCppGgufTest {
      * changes the model, so these comparisons could fail.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox"})
+    @ValueSource(strings = {"tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox", "tiny-gpt2"})
     void adapterOnTheBaseEqualsTheMergedModel(String fixture) throws IOException {
         Path model = SharedFixtures.fixture(fixture), adapter = tmp.resolve("adapter");
         ModelConfig cfg = ModelConfig.load(model.resolve("config.json"));
         GgufFamily fam = GgufFamily.FAMILIES.get(cfg.modelType());
-        writeAdapter(model, fam, adapter);
+        writeAdapter(cfg, fam, model, adapter);
         long[] ids = ids(new ObjectMapper().readTree(model.resolve("reference.json").toFile()));
         Path base = tmp.resolve("base.gguf"), merged = tmp.resolve("merged.gguf"), lora = tmp.resolve("adapter.gguf");
         ModelToGguf.export(model, null, base, GgufWriter.TensorType.F32, false);
@@ -99,7 +98,9 @@ class LlamaCppGgufTest {
         System.out.printf("%s: llama.cpp base+adapter vs merged GGUF, max |Δ log-prob| = %.2e (the adapter moves them by %.2f)%n", fixture,
                 adapterVsMerged, effect);
         assertTrue(effect > 0.05, fixture + ": the adapter barely changes the model (" + effect + "); the comparison would prove nothing");
-        assertTrue(adapterVsMerged < 1e-4, fixture + ": base + adapter vs merged model in llama.cpp: " + adapterVsMerged);
+        // both sides are llama.cpp, so only the order of float operations differs (W·x + B·(A·x) against (W + B·A)·x);
+        // through the F16 GELU table that can still reach a few 1e-5 (GPT-2), hence a tenth of the family's tolerance
+        assertTrue(adapterVsMerged < tolerance(cfg) / 10, fixture + ": base + adapter vs merged model in llama.cpp: " + adapterVsMerged);
         assertArrayEquals(mergedGguf.greedy(), withAdapter.greedy(), fixture + ": greedy continuation, base + adapter vs merged");
 
         try (Pretrained p = Pretrained.load(model); PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
@@ -151,19 +152,15 @@ class LlamaCppGgufTest {
      * A PEFT adapter on every linear layer llama.cpp takes LoRA for, with random A and B (σ 0.1, alpha 2r, so the
      * update is a sizeable fraction of the fixtures' weights, σ ≈ 0.2).
      */
-    static void writeAdapter(Path model, GgufFamily fam, Path dir) {
+    static void writeAdapter(ModelConfig cfg, GgufFamily fam, Path model, Path dir) {
         Random rng = new Random(7);
         List<RawTensor> tensors = new ArrayList<>();
         List<String> modules = fam.linears().stream().map(GgufFamily.Module::hf).toList();
-        try (TensorStore w = SafetensorsReader.openModelDir(model)) {
-            for (int blk = 0; w.contains(fam.layers() + "." + blk + "." + modules.get(0) + ".weight"); blk++) {
-                for (String m : modules) {
-                    long[] shape = w.get(fam.layers() + "." + blk + "." + m + ".weight").shape();  // [out, in]
-                    String key = Lora.PEFT_PREFIX + fam.layers() + "." + blk + "." + m;
-                    tensors.add(RawTensor.ofFloats(key + ".lora_A.weight", new long[]{R, shape[1]}, gaussian(rng, R * (int) shape[1])));
-                    tensors.add(RawTensor.ofFloats(key + ".lora_B.weight", new long[]{shape[0], R}, gaussian(rng, (int) shape[0] * R)));
-                }
-            }
+        for (Layout.Module m : cfg.arch().layout(cfg).linears()) {  // in and out as the model computes them (GPT-2 stores Conv1D [in, out])
+            String key = Lora.PEFT_PREFIX + m.name();
+            assertTrue(modules.stream().anyMatch(x -> m.name().equals(fam.layers() + "." + m.layer() + "." + x)), m.name() + " is not in the GGUF family");
+            tensors.add(RawTensor.ofFloats(key + ".lora_A.weight", new long[]{R, m.in()}, gaussian(rng, R * (int) m.in())));
+            tensors.add(RawTensor.ofFloats(key + ".lora_B.weight", new long[]{m.out(), R}, gaussian(rng, (int) m.out() * R)));
         }
         PeftAdapter.save(dir, new LoraConfig(R, 2 * R, 0, modules, false), "CAUSAL_LM", model.toString(), List.of(), tensors);
     }
