@@ -1,8 +1,10 @@
 // Evaluates token ids in llama.cpp through node-llama-cpp; prints one JSON object on stdout.
 // Usage: node eval.mjs <node_modules dir> <request.json>
-//   request: {"jobs": [{"model": "m.gguf", "adapter": "a.gguf" or null, "ids": [..], "greedy": n}, ...]}
+//   request: {"jobs": [{"model": "m.gguf", "adapter": "a.gguf" or null, "ids": [..], "greedy": n}
+//                      or {"model": "m.gguf", "texts": ["..", ..]}, ...]}
 //   output:  {"results": [{"logprobs": [[..] per position: log-softmax of the next-token logits],
-//                          "greedy": [n ids: the greedy continuation of the whole input]}, ...]}
+//                          "greedy": [n ids: the greedy continuation of the whole input]}
+//                         or {"tokens": [[ids of each text, without BOS, special tokens as text]]}, ...]}
 // The KV cache is F32 and flash attention is off: llama.cpp's default F16 cache, and its CPU flash attention (which
 // rounds to F16 inside, whatever the cache type), each move log-probs by about 1e-3, more than the comparisons allow;
 // without both an F32 model matches a float64 reference within about 1e-6.
@@ -39,7 +41,16 @@ function argmax(x) {
     return best;
 }
 
+/** llama.cpp's tokenization of each text (the vocabulary alone is loaded). */
+async function tokenize(job) {
+    const model = await llama.loadModel({modelPath: job.model, vocabOnly: true});
+    const tokens = job.texts.map(text => Array.from(model.tokenize(text, false)));
+    await model.dispose();
+    return {tokens};
+}
+
 async function run(job) {
+    if (job.texts) return tokenize(job);
     const model = await llama.loadModel({modelPath: job.model});
     // One thread: the tiny test models need no more, and llama.cpp's spinning thread pool on a busy machine took
     // about 0.8 s per evaluation call instead of milliseconds.

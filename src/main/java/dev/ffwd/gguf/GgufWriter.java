@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 /**
  * A GGUF v3 file (ggml's model format, little-endian): header, key-value metadata, tensor descriptions, then the
  * tensor data, each tensor at an offset aligned to {@value #ALIGNMENT} bytes. What adapters and unquantised models
- * need: string, uint32, int32, float32 and bool values, arrays of strings and of int32; F32 and F16 tensors.
+ * need: string, uint32, int32, float32 and bool values, arrays of strings, int32 and float32; F32 and F16 tensors.
  * Tensor values are produced one tensor at a time while writing, so a model is never held twice.
  */
 public final class GgufWriter {
@@ -117,6 +117,11 @@ public final class GgufWriter {
         return this;
     }
 
+    public GgufWriter float32s(String key, float[] values) {
+        metadata.put(key, values.clone());
+        return this;
+    }
+
     private record UInt32(int value) {}
 
     private record Strings(List<String> values) {}
@@ -156,6 +161,11 @@ public final class GgufWriter {
                     out.u32(TYPE_INT32);
                     out.u64(a.length);
                     for (int x : a) out.u32(x);
+                } else if (v instanceof float[] a) {
+                    out.u32(TYPE_ARRAY);
+                    out.u32(TYPE_FLOAT32);
+                    out.u64(a.length);
+                    for (float x : a) out.f32(x);
                 } else throw new IllegalStateException("unsupported metadata value " + v);
             }
             long offset = 0;

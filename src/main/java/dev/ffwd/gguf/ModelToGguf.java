@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import dev.ffwd.FfwdException;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.lora.Lora;
-import dev.ffwd.model.Eos;
 import dev.ffwd.model.Fp32;
 import dev.ffwd.model.Linear;
 import dev.ffwd.model.ModelConfig;
@@ -62,8 +61,7 @@ public final class ModelToGguf {
             w.uint32("general.file_type", type == GgufWriter.TensorType.F32 ? 0 : 1);  // llama_ftype: ALL_F32 or MOSTLY_F16
             w.uint32("general.quantization_version", 2);
             hyperparameters(w, fam, cfg, cfgFile);
-            GgufVocab.read(modelDir.resolve("tokenizer.json"), cfg.vocabSize())
-                    .write(w, modelDir.toAbsolutePath().normalize().getFileName().toString(), tokenId(cfgFile, "bos_token_id"), Eos.of(modelDir).stream().findFirst().map(Long::intValue).orElse(-1));
+            GgufVocab.read(modelDir, cfg.vocabSize()).write(w, modelDir.toAbsolutePath().normalize().getFileName().toString());
             int n = tensors(w, fam, cfg, p.model(), modelDir);
             try {
                 w.write(out, type);
@@ -172,15 +170,5 @@ public final class ModelToGguf {
             if (offset) for (int i = 0; i < v.length; i++) v[i] += fam.normOffset();  // llama.cpp's Gemma multiplies by the stored scale
             return mod.rows().apply(v, rows, cols, dims, what);
         });
-    }
-
-    /** An optional token id from config.json, -1 when absent. */
-    private static int tokenId(Path cfgFile, String key) {
-        try {
-            var v = new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfgFile.toFile()).get(key);
-            return v != null && v.isIntegralNumber() ? v.asInt() : -1;
-        } catch (IOException e) {
-            throw new FfwdException(cfgFile + ": cannot read: " + e.getMessage());
-        }
     }
 }

