@@ -15,7 +15,15 @@ import java.util.Map;
  * Each llama.cpp name is written once per family, here.
  */
 public record GgufFamily(String arch, String layers, List<Module> globals, List<Module> block, Norm norm, float normOffset,
-                         boolean parallelResidualKey) {
+                         boolean parallelResidualKey, TiedHead tiedHead, boolean anyHeadDim) {
+
+    /**
+     * What llama.cpp's graph does about a head tied to the token embedding (tie_word_embeddings). OMIT: it reuses
+     * token_embd when "output" is absent, so a tied head is not written (as llama.cpp's converter leaves it out);
+     * COPY: it requires "output", so a tied head is written as a copy of the embedding; ALWAYS: it always uses
+     * token_embd and rejects an "output" tensor, so an untied head cannot be exported.
+     */
+    public enum TiedHead { OMIT, COPY, ALWAYS }
 
     /** What the row reorderings need from config.json. */
     public record Dims(int heads, int kvHeads, int hidden) {
@@ -66,9 +74,10 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
 
     /**
      * What a module holds. LINEAR: a projection y = x·Wᵀ (+ b), weight [out, in], which a LoRA adapter may target;
-     * NORM: a normalisation scale (+ bias); TABLE: an embedding or output matrix [rows, hidden].
+     * NORM: a normalisation scale (+ bias); TOKENS: the token embedding [vocab, hidden]; HEAD: the output matrix
+     * [vocab, hidden]; TABLE: another table (GPT-2's learned positions).
      */
-    public enum Kind { LINEAR, NORM, TABLE }
+    public enum Kind { LINEAR, NORM, TOKENS, HEAD, TABLE }
 
     /** Which normalisation the family uses; it decides llama.cpp's epsilon key. */
     public enum Norm {
@@ -102,6 +111,14 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
         static Module table(String hf, String gguf) {
             return new Module(hf, gguf, Kind.TABLE, Rows.KEEP);
         }
+
+        static Module tokens(String hf) {
+            return new Module(hf, "token_embd", Kind.TOKENS, Rows.KEEP);
+        }
+
+        static Module head(String hf) {
+            return new Module(hf, "output", Kind.HEAD, Rows.KEEP);
+        }
     }
 
     public GgufFamily {
@@ -112,6 +129,18 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
             if (l.stream().map(Module::gguf).distinct().count() != l.size()) throw new IllegalArgumentException(arch + ": a llama.cpp name is listed twice");
         }
         if (normOffset != 0 && norm != Norm.RMS) throw new IllegalArgumentException(arch + ": a norm offset applies to RMSNorm scales only");
+        for (Kind k : List.of(Kind.TOKENS, Kind.HEAD))
+            if (globals.stream().filter(m -> m.kind() == k).count() != 1) throw new IllegalArgumentException(arch + ": needs exactly one " + k + " module");
+    }
+
+    /** The token embedding (token_embd). */
+    public Module tokens() {
+        return globals.stream().filter(m -> m.kind() == Kind.TOKENS).findFirst().orElseThrow();
+    }
+
+    /** The output matrix ("output"). */
+    public Module head() {
+        return globals.stream().filter(m -> m.kind() == Kind.HEAD).findFirst().orElseThrow();
     }
 
     /** The linear layer {@code hf} of a block (the path after "{layers}.N."), or null when it has no llama.cpp counterpart. */
@@ -145,11 +174,11 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
     }
 
     /** Embedding, final norm and (untied) head under "model." and "lm_head", as every Llama-style family names them. */
-    private static final List<Module> DECODER_GLOBALS = List.of(Module.table("model.embed_tokens", "token_embd"),
-            Module.norm("model.norm", "output_norm"), Module.table("lm_head", "output"));
+    private static final List<Module> DECODER_GLOBALS = List.of(Module.tokens("model.embed_tokens"),
+            Module.norm("model.norm", "output_norm"), Module.head("lm_head"));
 
-    private static GgufFamily decoder(String arch, boolean ropePermuted, boolean qkNorm, float normOffset) {
-        return new GgufFamily(arch, "model.layers", DECODER_GLOBALS, decoderBlock(ropePermuted, qkNorm), Norm.RMS, normOffset, false);
+    private static GgufFamily decoder(String arch, boolean ropePermuted, boolean qkNorm, float normOffset, TiedHead tied, boolean anyHeadDim) {
+        return new GgufFamily(arch, "model.layers", DECODER_GLOBALS, decoderBlock(ropePermuted, qkNorm), Norm.RMS, normOffset, false, tied, anyHeadDim);
     }
 
     /**
@@ -157,32 +186,33 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
      * permutes q/k rows into its interleaved rotary layout; Qwen2/Qwen3/Gemma/Phi-3 use the rotate-half (NeoX) rotary
      * and keep rows; Gemma stores RMSNorm scales as 1 + weight; Phi-3 keeps its fused qkv and gate_up; GPT-NeoX's fused
      * qkv goes from per-head [q k v] to q | k | v; GPT-2's Conv1D weights are transposed to [out, in] (the model
-     * already holds them so).
+     * already holds them so). anyHeadDim: llama.cpp sizes q/k/v from key_length × heads (Llama, Qwen3, Gemma);
+     * the others assume head_dim = hidden / heads and cannot take another head size.
      */
     public static final Map<String, GgufFamily> FAMILIES = Map.of(
-            "llama", decoder("llama", true, false, 0),
-            "mistral", decoder("llama", true, false, 0),
-            "qwen2", decoder("qwen2", false, false, 0),
-            "qwen3", decoder("qwen3", false, true, 0),
-            "gemma", decoder("gemma", false, false, 1),
+            "llama", decoder("llama", true, false, 0, TiedHead.OMIT, true),
+            "mistral", decoder("llama", true, false, 0, TiedHead.OMIT, true),
+            "qwen2", decoder("qwen2", false, false, 0, TiedHead.OMIT, false),
+            "qwen3", decoder("qwen3", false, true, 0, TiedHead.OMIT, true),
+            "gemma", decoder("gemma", false, false, 1, TiedHead.ALWAYS, true),
             "phi3", new GgufFamily("phi3", "model.layers", DECODER_GLOBALS, List.of(
                     Module.norm("input_layernorm", "attn_norm"),
                     Module.linear("self_attn.qkv_proj", "attn_qkv"), Module.linear("self_attn.o_proj", "attn_output"),
                     Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")), Norm.RMS, 0, false),
+                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")), Norm.RMS, 0, false, TiedHead.COPY, false),
             "gpt_neox", new GgufFamily("gptneox", "gpt_neox.layers", List.of(
-                    Module.table("gpt_neox.embed_in", "token_embd"), Module.norm("gpt_neox.final_layer_norm", "output_norm"),
-                    Module.table("embed_out", "output")), List.of(
+                    Module.tokens("gpt_neox.embed_in"), Module.norm("gpt_neox.final_layer_norm", "output_norm"),
+                    Module.head("embed_out")), List.of(
                     Module.norm("input_layernorm", "attn_norm"),
                     new Module("attention.query_key_value", "attn_qkv", Kind.LINEAR, Rows.QKV_SPLIT),
                     Module.linear("attention.dense", "attn_output"),
                     Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")), Norm.LAYER, 0, true),
+                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")), Norm.LAYER, 0, true, TiedHead.COPY, false),
             "gpt2", new GgufFamily("gpt2", "transformer.h", List.of(
-                    Module.table("transformer.wte", "token_embd"), Module.table("transformer.wpe", "position_embd"),
-                    Module.norm("transformer.ln_f", "output_norm"), Module.table("lm_head", "output")), List.of(
+                    Module.tokens("transformer.wte"), Module.table("transformer.wpe", "position_embd"),
+                    Module.norm("transformer.ln_f", "output_norm"), Module.head("lm_head")), List.of(
                     Module.norm("ln_1", "attn_norm"),
                     Module.linear("attn.c_attn", "attn_qkv"), Module.linear("attn.c_proj", "attn_output"),
                     Module.norm("ln_2", "ffn_norm"),
-                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false));
+                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false, TiedHead.OMIT, false));
 }

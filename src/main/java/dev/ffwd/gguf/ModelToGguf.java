@@ -78,6 +78,12 @@ public final class ModelToGguf {
         if (fam == null || !cfg.causal())
             throw new FfwdException(cfgFile + ": model_type '" + cfg.modelType() + "' has no llama.cpp GGUF mapping (GGUF export writes causal LMs: "
                     + String.join(", ", new TreeSet<>(GgufFamily.FAMILIES.keySet())) + ")");
+        if (!fam.anyHeadDim() && cfg.headDim() * cfg.heads() != cfg.hidden())
+            throw new FfwdException(cfgFile + ": head_dim " + cfg.headDim() + " × " + cfg.heads() + " heads differs from hidden_size " + cfg.hidden()
+                    + "; llama.cpp's " + fam.arch() + " graph assumes they are equal, so it cannot run this model");
+        if (fam.tiedHead() == GgufFamily.TiedHead.ALWAYS && !cfg.tieEmbeddings())
+            throw new FfwdException(cfgFile + ": tie_word_embeddings is false, but llama.cpp's " + fam.arch()
+                    + " graph always uses the token embedding as the output matrix, so it cannot run this model");
         if (cfg.ropeScaling() != null && !cfg.ropeScaling().type().equals("linear"))
             throw new FfwdException(cfgFile + ": rope_scaling type '" + cfg.ropeScaling().type()
                     + "' is not written to GGUF (llama.cpp needs its rope_freqs tensor); only linear scaling exports");
@@ -146,6 +152,11 @@ public final class ModelToGguf {
             if (mod == null)
                 throw new FfwdException(modelDir + ": tensor '" + name + "' has no place in llama.cpp's " + fam.arch() + " GGUF layout");
             (m.matches() ? blocks : global).put(gguf, tensor(gguf, mod, fam, e.getValue(), dims, modelDir + ": '" + name + "'"));
+        }
+        if (c.tieEmbeddings() && fam.tiedHead() == GgufFamily.TiedHead.COPY) {  // llama.cpp requires "output": the embedding again
+            GgufWriter.Tensor tokens = global.get(fam.tokens().gguf() + ".weight");
+            String head = fam.head().gguf() + ".weight";
+            global.put(head, new GgufWriter.Tensor(head, tokens.ne(), tokens.values()));
         }
         // token embedding first and block tensors in block order, as llama.cpp's converter writes them (readers do not care)
         global.values().stream().filter(t -> t.name().startsWith("token_embd")).forEach(w::tensor);
