@@ -15,7 +15,13 @@ import java.util.Map;
  * Each llama.cpp name is written once per family, here.
  */
 public record GgufFamily(String arch, String layers, List<Module> globals, List<Module> block, Norm norm, float normOffset,
-                         boolean parallelResidualKey, TiedHead tiedHead, boolean anyHeadDim) {
+                         boolean parallelResidualKey, TiedHead tiedHead, boolean anyHeadDim, boolean ropeFreqs, boolean slidingWindowKey) {
+
+    /**
+     * The tensor of per-frequency divisors that llama.cpp's Llama graph applies to its rotary angles (how Llama 3.1's
+     * rope_scaling reaches it); families without {@code ropeFreqs} have no place for it.
+     */
+    public static final String ROPE_FREQS = "rope_freqs.weight";
 
     /**
      * What llama.cpp's graph does about a head tied to the token embedding (tie_word_embeddings). OMIT: it reuses
@@ -177,8 +183,9 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
     private static final List<Module> DECODER_GLOBALS = List.of(Module.tokens("model.embed_tokens"),
             Module.norm("model.norm", "output_norm"), Module.head("lm_head"));
 
-    private static GgufFamily decoder(String arch, boolean ropePermuted, boolean qkNorm, float normOffset, TiedHead tied, boolean anyHeadDim) {
-        return new GgufFamily(arch, "model.layers", DECODER_GLOBALS, decoderBlock(ropePermuted, qkNorm), Norm.RMS, normOffset, false, tied, anyHeadDim);
+    private static GgufFamily decoder(String arch, boolean llama, boolean qkNorm, float normOffset, TiedHead tied, boolean anyHeadDim) {
+        return new GgufFamily(arch, "model.layers", DECODER_GLOBALS, decoderBlock(llama, qkNorm), Norm.RMS, normOffset, false, tied, anyHeadDim,
+                llama, false);
     }
 
     /**
@@ -187,7 +194,8 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
      * and keep rows; Gemma stores RMSNorm scales as 1 + weight; Phi-3 keeps its fused qkv and gate_up; GPT-NeoX's fused
      * qkv goes from per-head [q k v] to q | k | v; GPT-2's Conv1D weights are transposed to [out, in] (the model
      * already holds them so). anyHeadDim: llama.cpp sizes q/k/v from key_length × heads (Llama, Qwen3, Gemma);
-     * the others assume head_dim = hidden / heads and cannot take another head size.
+     * the others assume head_dim = hidden / heads and cannot take another head size. ropeFreqs: only llama.cpp's Llama
+     * graph reads rope_freqs (Llama 3.1's rope scaling). slidingWindowKey: only its Phi-3 graph reads a window.
      */
     public static final Map<String, GgufFamily> FAMILIES = Map.of(
             "llama", decoder("llama", true, false, 0, TiedHead.OMIT, true),
@@ -199,7 +207,7 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
                     Module.norm("input_layernorm", "attn_norm"),
                     Module.linear("self_attn.qkv_proj", "attn_qkv"), Module.linear("self_attn.o_proj", "attn_output"),
                     Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")), Norm.RMS, 0, false, TiedHead.COPY, false),
+                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")), Norm.RMS, 0, false, TiedHead.COPY, false, false, true),
             "gpt_neox", new GgufFamily("gptneox", "gpt_neox.layers", List.of(
                     Module.tokens("gpt_neox.embed_in"), Module.norm("gpt_neox.final_layer_norm", "output_norm"),
                     Module.head("embed_out")), List.of(
@@ -207,12 +215,12 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
                     new Module("attention.query_key_value", "attn_qkv", Kind.LINEAR, Rows.QKV_SPLIT),
                     Module.linear("attention.dense", "attn_output"),
                     Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")), Norm.LAYER, 0, true, TiedHead.COPY, false),
+                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")), Norm.LAYER, 0, true, TiedHead.COPY, false, false, false),
             "gpt2", new GgufFamily("gpt2", "transformer.h", List.of(
                     Module.tokens("transformer.wte"), Module.table("transformer.wpe", "position_embd"),
                     Module.norm("transformer.ln_f", "output_norm"), Module.head("lm_head")), List.of(
                     Module.norm("ln_1", "attn_norm"),
                     Module.linear("attn.c_attn", "attn_qkv"), Module.linear("attn.c_proj", "attn_output"),
                     Module.norm("ln_2", "ffn_norm"),
-                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false, TiedHead.OMIT, false));
+                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false, TiedHead.OMIT, false, false, false));
 }

@@ -84,9 +84,9 @@ public final class ModelToGguf {
         if (fam.tiedHead() == GgufFamily.TiedHead.ALWAYS && !cfg.tieEmbeddings())
             throw new FfwdException(cfgFile + ": tie_word_embeddings is false, but llama.cpp's " + fam.arch()
                     + " graph always uses the token embedding as the output matrix, so it cannot run this model");
-        if (cfg.ropeScaling() != null && !cfg.ropeScaling().type().equals("linear"))
-            throw new FfwdException(cfgFile + ": rope_scaling type '" + cfg.ropeScaling().type()
-                    + "' is not written to GGUF (llama.cpp needs its rope_freqs tensor); only linear scaling exports");
+        if (cfg.ropeScaling() != null && !cfg.ropeScaling().type().equals("linear") && !fam.ropeFreqs())
+            throw new FfwdException(cfgFile + ": rope_scaling type '" + cfg.ropeScaling().type() + "': llama.cpp's " + fam.arch()
+                    + " graph takes only linear rope scaling");
         return fam;
     }
 
@@ -111,18 +111,16 @@ public final class ModelToGguf {
             w.uint32(a + "rope.dimension_count", c.rotaryDim());
             w.float32(a + "rope.freq_base", (float) c.ropeTheta());
         }
-        if (c.ropeScaling() != null) {
+        if (c.ropeScaling() != null && c.ropeScaling().type().equals("linear")) {  // Llama 3.1's goes in rope_freqs (see tensors)
             w.string(a + "rope.scaling.type", "linear");
             w.float32(a + "rope.scaling.factor", (float) c.ropeScaling().factor());
         }
         if (fam.parallelResidualKey()) w.bool(a + "use_parallel_residual", c.parallelResidual());
         if (c.slidingWindow() > 0) {
-            // llama.cpp's Llama/Mistral and Qwen2 graphs attend to the full context, so a window would change results
-            // past its length; Phi-3 reads its window from this key.
-            if (!fam.arch().equals("phi3"))
-                throw new FfwdException(cfgFile + ": sliding_window " + c.slidingWindow() + " is not honoured by llama.cpp's " + fam.arch()
-                        + " graph; export refused rather than writing a model that differs past " + c.slidingWindow() + " tokens");
-            w.uint32(a + "attention.sliding_window", c.slidingWindow());
+            if (fam.slidingWindowKey()) w.uint32(a + "attention.sliding_window", c.slidingWindow());
+            else System.err.println("note: " + cfgFile + ": sliding_window " + c.slidingWindow() + ": llama.cpp's " + fam.arch()
+                    + " graph attends to the whole context (as its own converter leaves the window out), the same up to "
+                    + c.slidingWindow() + " tokens");  // ffwd itself refuses longer inputs for the same reason
         }
     }
 
@@ -152,6 +150,16 @@ public final class ModelToGguf {
             if (mod == null)
                 throw new FfwdException(modelDir + ": tensor '" + name + "' has no place in llama.cpp's " + fam.arch() + " GGUF layout");
             (m.matches() ? blocks : global).put(gguf, tensor(gguf, mod, fam, e.getValue(), dims, modelDir + ": '" + name + "'"));
+        }
+        if (c.ropeScaling() != null && !c.ropeScaling().type().equals("linear")) {
+            // llama.cpp divides each rotary angle by its factor: the unscaled frequency over the scaled one
+            int half = c.rotaryDim() / 2;
+            float[] factors = new float[half];
+            for (int i = 0; i < half; i++) {
+                double f = 1.0 / Math.pow(c.ropeTheta(), 2.0 * i / c.rotaryDim());
+                factors[i] = (float) (f / c.ropeScaling().scale(f));
+            }
+            global.put(GgufFamily.ROPE_FREQS, new GgufWriter.Tensor(GgufFamily.ROPE_FREQS, new long[]{half}, factors));
         }
         if (c.tieEmbeddings() && fam.tiedHead() == GgufFamily.TiedHead.COPY) {  // llama.cpp requires "output": the embedding again
             GgufWriter.Tensor tokens = global.get(fam.tokens().gguf() + ".weight");

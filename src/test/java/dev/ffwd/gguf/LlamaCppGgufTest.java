@@ -162,6 +162,40 @@ class LlamaCppGgufTest {
         }
     }
 
+    /**
+     * Llama 3.1's rope_scaling reaches llama.cpp as the rope_freqs tensor: the tiny Llama with that scaling added
+     * (original context 16 tokens, so it acts within the 40 scored) gives in llama.cpp the log-probs ffwd computes
+     * with the scaling; and the scaling matters here, since without it ffwd's differ by far more.
+     */
+    @Test
+    void llama3RopeScalingTravelsAsRopeFreqs() throws IOException {
+        Path src = SharedFixtures.fixture("tiny-llama"), model = Files.createDirectories(tmp.resolve("llama31")), gguf = tmp.resolve("llama31.gguf");
+        for (String f : new String[]{"model.safetensors", "tokenizer.json"}) Files.copy(src.resolve(f), model.resolve(f));
+        String cfg = Files.readString(src.resolve("config.json"));
+        Files.writeString(model.resolve("config.json"), cfg.replaceFirst("\\{", "{\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, "
+                + "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 16}, "));
+        long[] ids = new long[40];
+        for (int i = 0; i < ids.length; i++) ids[i] = 4 + (i * 37) % 90;
+        ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F32, false);
+        assertEquals(1, new GgufFile(gguf).tensors.stream().filter(t -> t.name().equals("rope_freqs.weight")).count());
+        double[][] got = LlamaCpp.eval(new LlamaCpp.Job(gguf, null, ids, 0)).logprobs();
+        double[] scaled, plain;
+        try (Pretrained p = Pretrained.load(model)) {
+            scaled = Scoring.tokenLogprobs(p.model(), ids);
+        }
+        try (Pretrained p = Pretrained.load(src)) {
+            plain = Scoring.tokenLogprobs(p.model(), ids);
+        }
+        double worst = 0, effect = 0;
+        for (int t = 1; t < ids.length; t++) {
+            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - scaled[t]));
+            effect = Math.max(effect, Math.abs(plain[t] - scaled[t]));
+        }
+        System.out.printf("llama3 rope scaling: llama.cpp vs ffwd, max |Δ log-prob| = %.2e (the scaling moves them by %.2e)%n", worst, effect);
+        assertTrue(effect > 1e-2, "the scaling barely matters here: " + effect);
+        assertTrue(worst < 1e-4, "llama.cpp vs ffwd with Llama 3.1 rope scaling: " + worst);
+    }
+
     /** --outtype f16: matrices in F16 (norms and biases stay F32) still give the reference within F16's rounding. */
     @Test
     void f16ModelStaysCloseToTheReference() throws IOException {
