@@ -163,6 +163,34 @@ class LlamaCppGgufTest {
     }
 
     /**
+     * llama.cpp has no DoRA, but a DoRA adapter merged by --full is plain weights: llama.cpp then gives what ffwd
+     * computes with the adapter unmerged (m·(W + sBA)/‖W + sBA‖ applied in the forward pass).
+     */
+    @Test
+    void doraMergedByFullExportRunsInLlamaCpp() throws IOException {
+        Path model = SharedFixtures.fixture("tiny-qwen3"), adapter = tmp.resolve("dora"), gguf = tmp.resolve("dora.gguf");
+        ModelConfig cfg = ModelConfig.load(model.resolve("config.json"));
+        writeAdapter(cfg, GgufFamily.FAMILIES.get("qwen3"), model, adapter, true);
+        long[] ids = ids(new ObjectMapper().readTree(model.resolve("reference.json").toFile()).get("token_ids"));
+        ModelToGguf.export(model, adapter, gguf, GgufWriter.TensorType.F32, false);
+        double[][] got = LlamaCpp.eval(new LlamaCpp.Job(gguf, null, ids, 0)).logprobs();
+        double[] ours, plain;
+        try (Pretrained p = Pretrained.load(model); PeftAdapter.Loaded a = PeftAdapter.load(adapter)) {
+            plain = Scoring.tokenLogprobs(p.model(), ids);
+            Lora.load(p.model(), a.config(), a.tensors());  // not merged: the DoRA forward pass
+            ours = Scoring.tokenLogprobs(p.model(), ids);
+        }
+        double worst = 0, effect = 0;
+        for (int t = 1; t < ids.length; t++) {
+            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - ours[t]));
+            effect = Math.max(effect, Math.abs(plain[t] - ours[t]));
+        }
+        System.out.printf("DoRA merged: llama.cpp vs ffwd's DoRA forward, max |Δ log-prob| = %.2e (the adapter moves them by %.2f)%n", worst, effect);
+        assertTrue(effect > 0.05, "the DoRA adapter barely changes the model: " + effect);
+        assertTrue(worst < 1e-4, "llama.cpp (DoRA merged) vs ffwd's DoRA forward: " + worst);
+    }
+
+    /**
      * Llama 3.1's rope_scaling reaches llama.cpp as the rope_freqs tensor: the tiny Llama with that scaling added
      * (original context 16 tokens, so it acts within the 40 scored) gives in llama.cpp the log-probs ffwd computes
      * with the scaling; and the scaling matters here, since without it ffwd's differ by far more.
@@ -234,6 +262,11 @@ class LlamaCppGgufTest {
      * update is a sizeable fraction of the fixtures' weights, σ ≈ 0.2).
      */
     static void writeAdapter(ModelConfig cfg, GgufFamily fam, Path model, Path dir) {
+        writeAdapter(cfg, fam, model, dir, false);
+    }
+
+    /** As {@link #writeAdapter(ModelConfig, GgufFamily, Path, Path)}; with {@code dora}, magnitudes near 1 as well. */
+    static void writeAdapter(ModelConfig cfg, GgufFamily fam, Path model, Path dir, boolean dora) {
         Random rng = new Random(7);
         List<RawTensor> tensors = new ArrayList<>();
         List<String> modules = fam.linears().stream().map(GgufFamily.Module::hf).toList();
@@ -242,8 +275,13 @@ class LlamaCppGgufTest {
             assertTrue(modules.stream().anyMatch(x -> m.name().equals(fam.layers() + "." + m.layer() + "." + x)), m.name() + " is not in the GGUF family");
             tensors.add(RawTensor.ofFloats(key + ".lora_A.weight", new long[]{R, m.in()}, gaussian(rng, R * (int) m.in())));
             tensors.add(RawTensor.ofFloats(key + ".lora_B.weight", new long[]{m.out(), R}, gaussian(rng, (int) m.out() * R)));
+            if (dora) {
+                float[] mag = gaussian(rng, (int) m.out());
+                for (int i = 0; i < mag.length; i++) mag[i] += 1;
+                tensors.add(RawTensor.ofFloats(key + ".lora_magnitude_vector", new long[]{m.out()}, mag));
+            }
         }
-        PeftAdapter.save(dir, new LoraConfig(R, 2 * R, 0, modules, false), "CAUSAL_LM", model.toString(), List.of(), tensors);
+        PeftAdapter.save(dir, new LoraConfig(R, 2 * R, 0, modules, dora), "CAUSAL_LM", model.toString(), List.of(), tensors);
     }
 
     static float[] gaussian(Random rng, int n) {
