@@ -157,6 +157,29 @@ class GgufModelExportTest {
         assertEquals("FROM ./models/base.gguf\nADAPTER ./a.gguf\n", Files.readString(dir.resolve("Modelfile")));
     }
 
+    /**
+     * GPT-2's Conv1D layers store W as [in, out], but PEFT's lora_A and lora_B are [r, in] and [out, r] as for any
+     * linear layer: the GGUF adapter has lora_a ne [in, r] and lora_b ne [r, out] under llama.cpp's GPT-2 names.
+     */
+    @Test
+    void gpt2AdapterUsesLlamaCppNamesAndLinearShapes() throws IOException {
+        Path gpt2 = TinyModels.dir("tiny-gpt2"), adapter = tmp.resolve("gpt2-adapter"), out = tmp.resolve("gpt2-adapter.gguf");
+        ModelConfig c = ModelConfig.load(gpt2.resolve("config.json"));
+        LlamaCppGgufTest.writeAdapter(c, GgufFamily.FAMILIES.get("gpt2"), gpt2, adapter);
+        LoraToGguf.export(gpt2, adapter, out, GgufWriter.TensorType.F32);
+        GgufFile g = new GgufFile(out);
+        assertEquals("gpt2", g.kv.get("general.architecture"));
+        long d = c.hidden(), f = c.intermediate(), r = LlamaCppGgufTest.R;
+        Map<String, long[]> inOut = Map.of("attn_qkv", new long[]{d, 3 * d}, "attn_output", new long[]{d, d}, "ffn_up", new long[]{d, f}, "ffn_down", new long[]{f, d});
+        assertEquals(2 * c.layers() * inOut.size(), g.tensors.size());
+        for (int blk = 0; blk < c.layers(); blk++)
+            for (var e : inOut.entrySet()) {
+                String t = "blk." + blk + "." + e.getKey() + ".weight";
+                assertArrayEquals(new long[]{e.getValue()[0], r}, g.tensor(t + ".lora_a").ne(), t);
+                assertArrayEquals(new long[]{r, e.getValue()[1]}, g.tensor(t + ".lora_b").ne(), t);
+            }
+    }
+
     static void assertOneLineError(Path out, String expected, String... args) {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
