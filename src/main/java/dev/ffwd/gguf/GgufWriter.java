@@ -1,5 +1,6 @@
 package dev.ffwd.gguf;
 
+import dev.ffwd.FfwdException;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.Half;
 
@@ -185,8 +186,14 @@ public final class GgufWriter {
                     throw new IllegalStateException(t.name() + ": ne " + java.util.Arrays.toString(t.ne) + " holds " + t.count() + " values, got " + values.length);
                 ByteBuffer b = ByteBuffer.allocate(values.length * tt.bytes).order(ByteOrder.LITTLE_ENDIAN);
                 for (float v : values) {
-                    if (tt == TensorType.F32) b.putFloat(v);
-                    else b.putShort(Half.fromFloat(v));
+                    if (tt == TensorType.F32) {
+                        b.putFloat(v);
+                    } else {
+                        // a finite weight must not turn into infinity; the atomic write then leaves no file behind
+                        if (Float.isFinite(v) && Math.abs(v) > Half.MAX)
+                            throw new FfwdException(file + ": tensor '" + t.name() + "' holds " + v + ", beyond F16's range (±65504); write it as F32");
+                        b.putShort(Half.fromFloat(v));
+                    }
                 }
                 out.bytes(b.array());
                 out.pad();

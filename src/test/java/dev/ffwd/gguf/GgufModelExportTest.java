@@ -180,6 +180,16 @@ class GgufModelExportTest {
             }
     }
 
+    /** F16 cannot hold a weight beyond ±65504: the write fails naming the tensor and leaves no file, rather than writing infinity. */
+    @Test
+    void f16RefusesValuesBeyondItsRange() {
+        Path out = tmp.resolve("big.gguf");
+        GgufWriter w = new GgufWriter().tensor(new GgufWriter.Tensor("blk.0.ffn_down.weight", new long[]{2, 2}, new float[]{1, 2, 3, 1e5f}));
+        dev.ffwd.FfwdException e = assertThrows(dev.ffwd.FfwdException.class, () -> w.write(out, GgufWriter.TensorType.F16));
+        assertTrue(e.getMessage().contains("'blk.0.ffn_down.weight'") && e.getMessage().contains("F16"), e.getMessage());
+        assertFalse(Files.exists(out));
+    }
+
     static void assertOneLineError(Path out, String expected, String... args) {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
