@@ -7,6 +7,9 @@ import dev.ffwd.SharedFixtures;
 import dev.ffwd.TinyModels;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.SafetensorsWriter;
+import dev.ffwd.io.TensorStore;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Layout;
@@ -160,6 +163,45 @@ class LlamaCppGgufTest {
             assertArrayEquals(Scoring.generate(p.model(), ids, GREEDY, Sampling.GREEDY, 0, Set.of(), true), withAdapter.greedy(),
                     fixture + ": greedy continuation, llama.cpp base + adapter vs ffwd merged");
         }
+    }
+
+    /**
+     * Llama with attention_bias and mlp_bias: the biases travel under llama.cpp's names (q and k biases permuted with
+     * their rows) and llama.cpp gives what ffwd computes. The tiny Llama's weights with random biases added.
+     */
+    @Test
+    void llamaBiasesTravel() throws IOException {
+        Path src = SharedFixtures.fixture("tiny-llama"), model = Files.createDirectories(tmp.resolve("llama-bias")), gguf = tmp.resolve("bias.gguf");
+        Files.copy(src.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("config.json"), Files.readString(src.resolve("config.json"))
+                .replaceFirst("\\{", "{\"attention_bias\": true, \"mlp_bias\": true, "));
+        ModelConfig cfg = ModelConfig.load(model.resolve("config.json"));
+        Random rng = new Random(3);
+        List<RawTensor> tensors = new ArrayList<>();
+        try (TensorStore store = SafetensorsReader.openModelDir(src)) {
+            for (String n : store.names()) tensors.add(RawTensor.ofFloats(n, store.get(n).shape(), store.get(n).toFloats()));
+        }
+        for (Layout.Module m : cfg.arch().layout(cfg).linears())
+            tensors.add(RawTensor.ofFloats(m.name() + ".bias", new long[]{m.out()}, gaussian(rng, (int) m.out())));
+        SafetensorsWriter.write(model.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+        long[] ids = ids(new ObjectMapper().readTree(src.resolve("reference.json").toFile()).get("token_ids"));
+        ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F32, false);
+        double[][] got = LlamaCpp.eval(new LlamaCpp.Job(gguf, null, ids, 0)).logprobs();
+        double[] ours, plain;
+        try (Pretrained p = Pretrained.load(model)) {
+            ours = Scoring.tokenLogprobs(p.model(), ids);
+        }
+        try (Pretrained p = Pretrained.load(src)) {
+            plain = Scoring.tokenLogprobs(p.model(), ids);
+        }
+        double worst = 0, effect = 0;
+        for (int t = 1; t < ids.length; t++) {
+            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - ours[t]));
+            effect = Math.max(effect, Math.abs(plain[t] - ours[t]));
+        }
+        System.out.printf("llama with biases: llama.cpp vs ffwd, max |Δ log-prob| = %.2e (the biases move them by %.2f)%n", worst, effect);
+        assertTrue(effect > 0.05, "the biases barely change the model: " + effect);
+        assertTrue(worst < 1e-4, "llama.cpp vs ffwd with biases: " + worst);
     }
 
     /**
