@@ -2,6 +2,7 @@ package dev.ffwd.gguf;
 
 import ai.djl.ndarray.NDArray;
 import dev.ffwd.FfwdException;
+import dev.ffwd.chat.ChatTemplate;
 import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.model.Fp32;
@@ -62,6 +63,9 @@ public final class ModelToGguf {
             w.uint32("general.quantization_version", 2);
             hyperparameters(w, fam, cfg, cfgFile);
             GgufVocab.read(modelDir, cfg.vocabSize()).write(w, modelDir.toAbsolutePath().normalize().getFileName().toString());
+            // the model's chat format, as ffwd finds it (chat_template.jinja, else tokenizer_config.json), for llama.cpp's
+            // and Ollama's chat modes
+            ChatTemplate.find(modelDir).ifPresent(t -> w.string("tokenizer.chat_template", t.original()));
             int n = tensors(w, fam, cfg, p.model(), modelDir);
             try {
                 w.write(out, type);

@@ -1,5 +1,7 @@
 package dev.ffwd.gguf;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.io.TextTokenizer;
 import dev.ffwd.model.RandomCheckpoint;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +51,8 @@ class LlamaCppTokenizerTest {
         ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F16, false);
         GgufFile g = new GgufFile(gguf);
         System.out.printf("%s: tokenizer.ggml.model %s, pre %s, %d tokens%n", name, g.kv.get("tokenizer.ggml.model"), g.kv.get("tokenizer.ggml.pre"), vocab);
+        JsonNode template = new ObjectMapper().readTree(src.resolve("tokenizer_config.json").toFile()).path("chat_template");
+        assertEquals(template.isTextual() ? template.asText() : null, g.kv.get("tokenizer.chat_template"), name + ": the chat template travels as is");
         List<long[]> got = LlamaCpp.tokenize(gguf, TEXTS);
         for (int i = 0; i < TEXTS.size(); i++)
             assertArrayEquals(expected[i], got.get(i), name + ": '" + TEXTS.get(i) + "': HF " + Arrays.toString(expected[i]) + ", llama.cpp " + Arrays.toString(got.get(i)));
