@@ -59,7 +59,7 @@ class LlamaCppGgufTest {
     }
 
     static Stream<String> models() {
-        return Stream.concat(Stream.of("tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox", "tiny-gpt2"),
+        return Stream.concat(Stream.of("tiny-llama", "tiny-llama-bf16", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox", "tiny-gpt2"),
                 Stream.of(VARIANTS));
     }
 
