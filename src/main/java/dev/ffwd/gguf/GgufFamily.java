@@ -183,9 +183,37 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
     private static final List<Module> DECODER_GLOBALS = List.of(Module.tokens("model.embed_tokens"),
             Module.norm("model.norm", "output_norm"), Module.head("lm_head"));
 
-    private static GgufFamily decoder(String arch, boolean llama, boolean qkNorm, float normOffset, TiedHead tied, boolean anyHeadDim) {
-        return new GgufFamily(arch, "model.layers", DECODER_GLOBALS, decoderBlock(llama, qkNorm), Norm.RMS, normOffset, false, tied, anyHeadDim,
-                llama, false);
+    /** A family under construction, so that the table below names each switch it sets; the defaults are Llama's choices. */
+    private static final class Builder {
+        private final String arch, layers;
+        private final List<Module> globals, block;
+        private Norm norm = Norm.RMS;
+        private float normOffset;
+        private boolean parallelResidualKey, anyHeadDim, ropeFreqs, slidingWindowKey;
+        private TiedHead tiedHead = TiedHead.OMIT;
+
+        Builder(String arch, String layers, List<Module> globals, List<Module> block) {
+            this.arch = arch;
+            this.layers = layers;
+            this.globals = globals;
+            this.block = block;
+        }
+
+        Builder layerNorm() { norm = Norm.LAYER; return this; }
+        Builder normOffset(float o) { normOffset = o; return this; }
+        Builder parallelResidualKey() { parallelResidualKey = true; return this; }
+        Builder tiedHead(TiedHead t) { tiedHead = t; return this; }
+        Builder anyHeadDim() { anyHeadDim = true; return this; }
+        Builder ropeFreqs() { ropeFreqs = true; return this; }
+        Builder slidingWindowKey() { slidingWindowKey = true; return this; }
+
+        GgufFamily build() {
+            return new GgufFamily(arch, layers, globals, block, norm, normOffset, parallelResidualKey, tiedHead, anyHeadDim, ropeFreqs, slidingWindowKey);
+        }
+    }
+
+    private static Builder decoder(String arch, boolean llamaRotary, boolean qkNorm) {
+        return new Builder(arch, "model.layers", DECODER_GLOBALS, decoderBlock(llamaRotary, qkNorm));
     }
 
     /**
@@ -193,34 +221,36 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
      * permutes q/k rows into its interleaved rotary layout; Qwen2/Qwen3/Gemma/Phi-3 use the rotate-half (NeoX) rotary
      * and keep rows; Gemma stores RMSNorm scales as 1 + weight; Phi-3 keeps its fused qkv and gate_up; GPT-NeoX's fused
      * qkv goes from per-head [q k v] to q | k | v; GPT-2's Conv1D weights are transposed to [out, in] (the model
-     * already holds them so). anyHeadDim: llama.cpp sizes q/k/v from key_length × heads (Llama, Qwen3, Gemma);
-     * the others assume head_dim = hidden / heads and cannot take another head size. ropeFreqs: only llama.cpp's Llama
-     * graph reads rope_freqs (Llama 3.1's rope scaling). slidingWindowKey: only its Phi-3 graph reads a window.
+     * already holds them so). What llama.cpp's graphs take: anyHeadDim where q/k/v are sized key_length × heads
+     * (Llama, Qwen3, Gemma; the others assume head_dim = hidden / heads); rope_freqs (Llama 3.1's rope scaling) in the
+     * Llama graph only; a sliding-window key in the Phi-3 graph only; the tied-head rules of {@link TiedHead}.
      */
     public static final Map<String, GgufFamily> FAMILIES = Map.of(
-            "llama", decoder("llama", true, false, 0, TiedHead.OMIT, true),
-            "mistral", decoder("llama", true, false, 0, TiedHead.OMIT, true),
-            "qwen2", decoder("qwen2", false, false, 0, TiedHead.OMIT, false),
-            "qwen3", decoder("qwen3", false, true, 0, TiedHead.OMIT, true),
-            "gemma", decoder("gemma", false, false, 1, TiedHead.ALWAYS, true),
-            "phi3", new GgufFamily("phi3", "model.layers", DECODER_GLOBALS, List.of(
+            "llama", decoder("llama", true, false).anyHeadDim().ropeFreqs().build(),
+            "mistral", decoder("llama", true, false).anyHeadDim().ropeFreqs().build(),
+            "qwen2", decoder("qwen2", false, false).build(),
+            "qwen3", decoder("qwen3", false, true).anyHeadDim().build(),
+            "gemma", decoder("gemma", false, false).normOffset(1).tiedHead(TiedHead.ALWAYS).anyHeadDim().build(),
+            "phi3", new Builder("phi3", "model.layers", DECODER_GLOBALS, List.of(
                     Module.norm("input_layernorm", "attn_norm"),
                     Module.linear("self_attn.qkv_proj", "attn_qkv"), Module.linear("self_attn.o_proj", "attn_output"),
                     Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")), Norm.RMS, 0, false, TiedHead.COPY, false, false, true),
-            "gpt_neox", new GgufFamily("gptneox", "gpt_neox.layers", List.of(
-                    Module.tokens("gpt_neox.embed_in"), Module.norm("gpt_neox.final_layer_norm", "output_norm"),
-                    Module.head("embed_out")), List.of(
+                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")))
+                    .tiedHead(TiedHead.COPY).slidingWindowKey().build(),
+            "gpt_neox", new Builder("gptneox", "gpt_neox.layers", List.of(
+                    Module.tokens("gpt_neox.embed_in"), Module.norm("gpt_neox.final_layer_norm", "output_norm"), Module.head("embed_out")), List.of(
                     Module.norm("input_layernorm", "attn_norm"),
                     new Module("attention.query_key_value", "attn_qkv", Kind.LINEAR, Rows.QKV_SPLIT),
                     Module.linear("attention.dense", "attn_output"),
                     Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")), Norm.LAYER, 0, true, TiedHead.COPY, false, false, false),
-            "gpt2", new GgufFamily("gpt2", "transformer.h", List.of(
+                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")))
+                    .layerNorm().parallelResidualKey().tiedHead(TiedHead.COPY).build(),
+            "gpt2", new Builder("gpt2", "transformer.h", List.of(
                     Module.tokens("transformer.wte"), Module.table("transformer.wpe", "position_embd"),
                     Module.norm("transformer.ln_f", "output_norm"), Module.head("lm_head")), List.of(
                     Module.norm("ln_1", "attn_norm"),
                     Module.linear("attn.c_attn", "attn_qkv"), Module.linear("attn.c_proj", "attn_output"),
                     Module.norm("ln_2", "ffn_norm"),
-                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")), Norm.LAYER, 0, false, TiedHead.OMIT, false, false, false));
+                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")))
+                    .layerNorm().build());
 }
