@@ -40,13 +40,14 @@ public final class ChatTemplate {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path source;
-    private final String template;
+    private final String original, template;
     private final Map<String, String> namedTokens;
     private final Set<String> specialTokens;
     private final Jinjava jinja;
 
     private ChatTemplate(Path source, String template, Map<String, String> namedTokens, Set<String> specialTokens) {
         this.source = source;
+        this.original = template;
         // Jinja2 drops one newline at the end of the template source (keep_trailing_newline=False)
         this.template = JinjaCompat.rewrite(template.endsWith("\r\n") ? template.substring(0, template.length() - 2)
                 : template.endsWith("\n") ? template.substring(0, template.length() - 1) : template);
@@ -138,6 +139,11 @@ public final class ChatTemplate {
     }
 
     /** The conversation as the model's prompt text; with {@code addGenerationPrompt} it ends where the assistant's reply begins. */
+    /** The Jinja source as the model folder gives it, before the rewrites for Jinjava (GGUF's tokenizer.chat_template carries it so). */
+    public String original() {
+        return original;
+    }
+
     public String render(List<Message> messages, boolean addGenerationPrompt) {
         return render(messages, addGenerationPrompt, Map.of());
     }

@@ -3,25 +3,36 @@ package dev.ffwd.cli;
 import dev.ffwd.FfwdException;
 import dev.ffwd.gguf.GgufWriter;
 import dev.ffwd.gguf.LoraToGguf;
+import dev.ffwd.gguf.ModelToGguf;
+import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.model.Pretrained;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-@Command(name = "export-gguf", description = "Write a PEFT LoRA adapter as a GGUF LoRA adapter for llama.cpp (--lora) and Ollama (ADAPTER), "
-        + "as llama.cpp's convert_lora_to_gguf.py does. The base model must be a causal LM that llama.cpp supports; use it "
-        + "converted to GGUF from the same Hugging Face folder.")
+@Command(name = "export-gguf", description = {
+        "Write a model or a LoRA adapter as GGUF for llama.cpp and Ollama.",
+        "With --full: the whole model (the base, or the base with --adapter merged) as an unquantised GGUF model, as "
+                + "llama.cpp's convert_hf_to_gguf.py lays it out (llama, mistral, qwen2, qwen3, gemma, phi3, gpt_neox, gpt2).",
+        "Without: the PEFT adapter as a GGUF LoRA adapter (llama.cpp --lora, Ollama ADAPTER), as convert_lora_to_gguf.py "
+                + "writes it, with an Ollama Modelfile beside it."})
 final class ExportGgufCommand implements Runnable {
     @Mixin ModelOption model;
     @Mixin BaseCheckOption baseCheck;
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter folder (train's OUT/adapter).") Path adapter;
+    @Option(names = "--full", description = "Write the whole model (with --adapter merged, if given) instead of an adapter.") boolean full;
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder (train's OUT/adapter); required without --full.") Path adapter;
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.") Path out;
-    @Option(names = "--outtype", defaultValue = "f32", paramLabel = "TYPE", description = "Tensor type: f32 or f16 (default: ${DEFAULT-VALUE}).") String outtype;
-    @Option(names = "--overwrite", description = "Replace an existing --out file.") boolean overwrite;
+    @Option(names = "--outtype", defaultValue = "f32", paramLabel = "TYPE", description = "Matrix type: f32 or f16 (default: ${DEFAULT-VALUE}); norms and biases stay f32.") String outtype;
+    @Option(names = "--base-gguf", paramLabel = "FILE.gguf", description = "Adapter export: the base model's GGUF, for the Modelfile's FROM line.") Path baseGguf;
+    @Option(names = "--overwrite", description = "Replace an existing --out file (and Modelfile).") boolean overwrite;
+
+    /** The Ollama recipe written beside an adapter: base model, then the adapter, both relative to the Modelfile when they can be. */
+    static final String MODELFILE = "Modelfile";
 
     @Override
     public void run() {
@@ -31,8 +42,38 @@ final class ExportGgufCommand implements Runnable {
             default -> throw new IllegalArgumentException("--outtype must be f32 or f16, got '" + outtype + "'");
         };
         if (Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
+        if (full) {
+            if (baseGguf != null) throw new IllegalArgumentException("--base-gguf belongs to the adapter export; --full writes the model itself");
+            ModelToGguf.Result r = ModelToGguf.export(Pretrained.resolve(model.model), adapter, out, type, baseCheck.allowOtherBase);
+            System.out.printf(Locale.ROOT, "wrote %s: %d tensors, architecture %s%s, %s%n", out, r.tensors(), r.arch(),
+                    r.merged() ? ", adapter merged" : "", type.name());
+            return;
+        }
+        if (adapter == null) throw new IllegalArgumentException("--adapter is required without --full (to write the whole model, pass --full)");
+        Path modelfile = out.toAbsolutePath().resolveSibling(MODELFILE);
+        if (Files.exists(modelfile) && !overwrite) throw new FfwdException(modelfile + ": file exists; pass --overwrite to replace it");
         LoraToGguf.Result r = LoraToGguf.export(Pretrained.resolve(model.model), adapter, out, type, baseCheck.allowOtherBase);
-        System.out.printf(Locale.ROOT, "wrote %s: %d adapted weights, architecture %s, alpha %s, %s%n", out, r.adaptedWeights(), r.arch(),
-                r.alpha(), type.name());
+        try {
+            AtomicFiles.writeString(modelfile, modelfile(modelfile.getParent(), baseGguf, out));
+        } catch (IOException e) {
+            throw new FfwdException(modelfile + ": cannot write: " + e.getMessage());
+        }
+        System.out.printf(Locale.ROOT, "wrote %s: %d adapted weights, architecture %s, alpha %s, %s; and %s%n", out, r.adaptedWeights(), r.arch(),
+                r.alpha(), type.name(), modelfile);
+    }
+
+    /**
+     * {@code FROM} the base model's GGUF and {@code ADAPTER} the adapter. Without --base-gguf the FROM line names a
+     * placeholder that a comment explains: Ollama needs the base that the adapter was trained on, as GGUF.
+     */
+    static String modelfile(Path dir, Path baseGguf, Path adapterGguf) {
+        String from = baseGguf == null ? "./base.gguf" : relative(dir, baseGguf);
+        return (baseGguf == null ? "# the base model as GGUF, e.g. from: ffwd export-gguf --model DIR --full --out base.gguf\n" : "")
+                + "FROM " + from + "\nADAPTER " + relative(dir, adapterGguf) + "\n";
+    }
+
+    private static String relative(Path dir, Path file) {
+        Path abs = file.toAbsolutePath().normalize();
+        return abs.startsWith(dir.toAbsolutePath().normalize()) ? "./" + dir.toAbsolutePath().normalize().relativize(abs) : abs.toString();
     }
 }

@@ -1,5 +1,6 @@
 package dev.ffwd.gguf;
 
+import dev.ffwd.FfwdException;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.Half;
 
@@ -13,11 +14,13 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * A GGUF v3 file (ggml's model format, little-endian): header, key-value metadata, tensor descriptions, then the
- * tensor data, each tensor at an offset aligned to {@value #ALIGNMENT} bytes. Only what LoRA adapters need:
- * string, uint32 and float32 values; F32 and F16 tensors.
+ * tensor data, each tensor at an offset aligned to {@value #ALIGNMENT} bytes. What adapters and unquantised models
+ * need: string, uint32, int32, float32 and bool values, arrays of strings, int32 and float32; F32 and F16 tensors.
+ * Tensor values are produced one tensor at a time while writing, so a model is never held twice.
  */
 public final class GgufWriter {
 
@@ -26,7 +29,7 @@ public final class GgufWriter {
     public static final int ALIGNMENT = 32;       // GGUF's default (general.alignment absent)
 
     /** GGUF metadata value types (gguf_type). */
-    static final int TYPE_UINT32 = 4, TYPE_FLOAT32 = 6, TYPE_STRING = 8;
+    static final int TYPE_UINT32 = 4, TYPE_INT32 = 5, TYPE_FLOAT32 = 6, TYPE_BOOL = 7, TYPE_STRING = 8, TYPE_ARRAY = 9;
 
     /** ggml tensor types. */
     public enum TensorType {
@@ -42,18 +45,38 @@ public final class GgufWriter {
 
     /**
      * A tensor: {@code ne} in ggml's order (fastest-varying dimension first, the reverse of numpy's shape); values
-     * row-major in numpy's order, so a numpy array of shape (a, b) is written with ne [b, a].
+     * row-major in numpy's order, so a numpy array of shape (a, b) is written with ne [b, a]. {@code values} is called
+     * once, when the tensor's data is written; it must give exactly the values {@code ne} holds.
      */
-    public record Tensor(String name, long[] ne, float[] values) {
+    public record Tensor(String name, long[] ne, Supplier<float[]> values) {
         public Tensor {
-            long n = 1;
-            for (long d : ne) {
-                if (d < 1) throw new IllegalArgumentException(name + ": dimension " + d);
-                n *= d;
-            }
-            if (n != values.length) throw new IllegalArgumentException(name + ": ne " + java.util.Arrays.toString(ne) + " holds " + n
-                    + " values, got " + values.length);
+            if (name == null || name.isEmpty()) throw new IllegalArgumentException("tensor name is empty");
+            if (ne.length < 1 || ne.length > 4) throw new IllegalArgumentException(name + ": " + ne.length + " dimensions (GGUF takes 1 to 4)");
+            for (long d : ne) if (d < 1) throw new IllegalArgumentException(name + ": dimension " + d);
+            if (count(ne) > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(name + ": too many values for one array");
             ne = ne.clone();
+        }
+
+        /** A tensor whose values are already at hand; their count is checked now. */
+        public Tensor(String name, long[] ne, float[] values) {
+            this(name, ne, () -> values);
+            if (count(ne) != values.length) throw new IllegalArgumentException(name + ": ne " + java.util.Arrays.toString(ne) + " holds "
+                    + count(ne) + " values, got " + values.length);
+        }
+
+        @Override
+        public long[] ne() {
+            return ne.clone();
+        }
+
+        long count() {
+            return count(ne);
+        }
+
+        private static long count(long[] ne) {
+            long n = 1;
+            for (long d : ne) n *= d;
+            return n;
         }
     }
 
@@ -75,7 +98,34 @@ public final class GgufWriter {
         return this;
     }
 
+    public GgufWriter int32(String key, int value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public GgufWriter bool(String key, boolean value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public GgufWriter strings(String key, List<String> values) {
+        metadata.put(key, new Strings(List.copyOf(values)));
+        return this;
+    }
+
+    public GgufWriter int32s(String key, int[] values) {
+        metadata.put(key, values.clone());
+        return this;
+    }
+
+    public GgufWriter float32s(String key, float[] values) {
+        metadata.put(key, values.clone());
+        return this;
+    }
+
     private record UInt32(int value) {}
+
+    private record Strings(List<String> values) {}
 
     public GgufWriter tensor(Tensor t) {
         if (tensors.stream().anyMatch(x -> x.name().equals(t.name()))) throw new IllegalArgumentException("duplicate tensor " + t.name());
@@ -83,7 +133,10 @@ public final class GgufWriter {
         return this;
     }
 
-    /** Writes the file atomically. */
+    /**
+     * Writes the file atomically: matrices (2 or more dimensions) as {@code type}; vectors (norms, biases) always as
+     * F32, as llama.cpp's converter keeps them, because ggml's CPU kernels add and multiply by them in F32.
+     */
     public void write(Path file, TensorType type) throws IOException {
         AtomicFiles.write(file, os -> {
             Out out = new Out(os);
@@ -97,28 +150,59 @@ public final class GgufWriter {
                 if (v instanceof String s) { out.u32(TYPE_STRING); out.str(s); }
                 else if (v instanceof Float f) { out.u32(TYPE_FLOAT32); out.f32(f); }
                 else if (v instanceof UInt32 u) { out.u32(TYPE_UINT32); out.u32(u.value()); }
-                else throw new IllegalStateException("unsupported metadata value " + v);
+                else if (v instanceof Integer i) { out.u32(TYPE_INT32); out.u32(i); }
+                else if (v instanceof Boolean b) { out.u32(TYPE_BOOL); out.bytes(new byte[]{(byte) (b ? 1 : 0)}); }
+                else if (v instanceof Strings a) {
+                    out.u32(TYPE_ARRAY);
+                    out.u32(TYPE_STRING);
+                    out.u64(a.values().size());
+                    for (String x : a.values()) out.str(x);
+                } else if (v instanceof int[] a) {
+                    out.u32(TYPE_ARRAY);
+                    out.u32(TYPE_INT32);
+                    out.u64(a.length);
+                    for (int x : a) out.u32(x);
+                } else if (v instanceof float[] a) {
+                    out.u32(TYPE_ARRAY);
+                    out.u32(TYPE_FLOAT32);
+                    out.u64(a.length);
+                    for (float x : a) out.f32(x);
+                } else throw new IllegalStateException("unsupported metadata value " + v);
             }
             long offset = 0;
             for (Tensor t : tensors) {
                 out.str(t.name());
-                out.u32(t.ne().length);
-                for (long d : t.ne()) out.u64(d);
-                out.u32(type.id);
+                out.u32(t.ne.length);
+                for (long d : t.ne) out.u64(d);
+                out.u32(typeOf(t, type).id);
                 out.u64(offset);
-                offset = align(offset + (long) t.values().length * type.bytes);
+                offset = align(offset + t.count() * typeOf(t, type).bytes);
             }
             out.pad();
             for (Tensor t : tensors) {
-                ByteBuffer b = ByteBuffer.allocate(t.values().length * type.bytes).order(ByteOrder.LITTLE_ENDIAN);
-                for (float v : t.values()) {
-                    if (type == TensorType.F32) b.putFloat(v);
-                    else b.putShort(Half.fromFloat(v));
+                TensorType tt = typeOf(t, type);
+                float[] values = t.values().get();
+                if (values.length != t.count())
+                    throw new IllegalStateException(t.name() + ": ne " + java.util.Arrays.toString(t.ne) + " holds " + t.count() + " values, got " + values.length);
+                ByteBuffer b = ByteBuffer.allocate(values.length * tt.bytes).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : values) {
+                    if (tt == TensorType.F32) {
+                        b.putFloat(v);
+                    } else {
+                        // a finite weight must not turn into infinity; the atomic write then leaves no file behind
+                        if (Float.isFinite(v) && Math.abs(v) > Half.MAX)
+                            throw new FfwdException(file + ": tensor '" + t.name() + "' holds " + v + ", beyond F16's range (±65504); write it as F32");
+                        b.putShort(Half.fromFloat(v));
+                    }
                 }
                 out.bytes(b.array());
                 out.pad();
             }
         });
+    }
+
+    private static TensorType typeOf(Tensor t, TensorType matrices) {
+        return t.ne.length >= 2 ? matrices : TensorType.F32;
     }
 
     static long align(long n) {

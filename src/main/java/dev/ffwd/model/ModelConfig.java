@@ -30,6 +30,17 @@ public record ModelConfig(
             if (!type.equals("linear") && !type.equals("llama3")) throw new IllegalArgumentException("rope_scaling type " + type);
             if (!(factor > 0)) throw new IllegalArgumentException("rope_scaling factor must be positive, got " + factor);
         }
+
+        /** Rotary frequency {@code f} as scaled: linear divides every one; Llama 3.1's scaling depends on the wavelength. */
+        public double scale(double f) {
+            if (type.equals("linear")) return f / factor;
+            double wavelen = 2 * Math.PI / f;
+            double lowWavelen = originalMaxPositions / lowFreqFactor, highWavelen = originalMaxPositions / highFreqFactor;
+            if (wavelen < highWavelen) return f;
+            if (wavelen > lowWavelen) return f / factor;
+            double smooth = (originalMaxPositions / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+            return (1 - smooth) * f / factor + smooth * f;
+        }
     }
 
     /**

@@ -449,17 +449,9 @@ public abstract class Transformer implements AutoCloseable {
         });
     }
 
-    /** rope_scaling: linear divides every frequency; Llama 3.1's scaling depends on the wavelength; identity without. */
+    /** rope_scaling applied to a frequency; identity without. */
     private double scaleFrequency(double f) {
-        ModelConfig.RopeScaling s = config.ropeScaling();
-        if (s == null) return f;
-        if (s.type().equals("linear")) return f / s.factor();
-        double wavelen = 2 * Math.PI / f;
-        double lowWavelen = s.originalMaxPositions() / s.lowFreqFactor(), highWavelen = s.originalMaxPositions() / s.highFreqFactor();
-        if (wavelen < highWavelen) return f;
-        if (wavelen > lowWavelen) return f / s.factor();
-        double smooth = (s.originalMaxPositions() / wavelen - s.lowFreqFactor()) / (s.highFreqFactor() - s.lowFreqFactor());
-        return (1 - smooth) * f / s.factor() + smooth * f;
+        return config.ropeScaling() == null ? f : config.ropeScaling().scale(f);
     }
 
     /** Takes a long-lived array out of any enclosing NDScope. */

@@ -96,7 +96,7 @@ class GgufExportTest {
         assertEquals(2 * 2 * f.names().size(), got.size(), f.fixture() + ": every linear layer of both blocks");
     }
 
-    /** GPT-2 and BERT adapters have no llama.cpp LoRA mapping: export-gguf says so in one line and writes nothing. */
+    /** BERT adapters have no llama.cpp LoRA mapping: export-gguf says so in one line and writes nothing. */
     @Test
     void unsupportedFamiliesGiveOneClearErrorLine() throws IOException {
         Path labelled = tmp.resolve("labelled.jsonl");
@@ -104,7 +104,6 @@ class GgufExportTest {
         for (int i = 0; i < 40; i++) lines.add("{\"text\": \"the cat was " + (i % 2 == 0 ? "happy" : "sad") + "\", \"label\": \"" + i % 2 + "\"}");
         Files.write(labelled, lines);
         Map<String, String[]> cases = new LinkedHashMap<>();
-        cases.put("gpt2", new String[]{TinyModels.dir("tiny-gpt2").toString(), "TEXT"});
         cases.put("bert", new String[]{Pretrained.BUILTIN, "CLASSIFICATION"});
         for (var c : cases.entrySet()) {
             Path adapter = tmp.resolve("unsupported-" + c.getKey()), out = tmp.resolve(c.getKey() + ".gguf");
@@ -146,18 +145,18 @@ class GgufExportTest {
     @Test
     void rowOrdersByHand() {
         float[] rows = {0, 1, 2, 3, 4, 5, 6, 7};  // r = 1: one value per row
-        LoraToGguf.Dims oneHead = new LoraToGguf.Dims(1, 1, 8), twoHeads = new LoraToGguf.Dims(2, 2, 4);
+        GgufFamily.Dims oneHead = new GgufFamily.Dims(1, 1, 8), twoHeads = new GgufFamily.Dims(2, 2, 4);
         // Llama q/k, one head of 8: [x0..x3, y0..y3] -> [x0, y0, x1, y1, ...]
-        assertArrayEquals(new float[]{0, 4, 1, 5, 2, 6, 3, 7}, LoraToGguf.reorderRows(rows, 8, 1, LoraToGguf.Rows.ROPE_Q, oneHead, "t"));
+        assertArrayEquals(new float[]{0, 4, 1, 5, 2, 6, 3, 7}, GgufFamily.Rows.ROPE_Q.apply(rows, 8, 1, oneHead, "t"));
         // two heads of 4: each head on its own
-        assertArrayEquals(new float[]{0, 2, 1, 3, 4, 6, 5, 7}, LoraToGguf.reorderRows(rows, 8, 1, LoraToGguf.Rows.ROPE_K, twoHeads, "t"));
+        assertArrayEquals(new float[]{0, 2, 1, 3, 4, 6, 5, 7}, GgufFamily.Rows.ROPE_K.apply(rows, 8, 1, twoHeads, "t"));
         // GPT-NeoX qkv, 2 heads of 1 (hidden 2): [q0 k0 v0 q1 k1 v1] -> [q0 q1 k0 k1 v0 v1]
         float[] qkv = {0, 1, 2, 3, 4, 5};
         assertArrayEquals(new float[]{0, 3, 1, 4, 2, 5},
-                LoraToGguf.reorderRows(qkv, 6, 1, LoraToGguf.Rows.QKV_SPLIT, new LoraToGguf.Dims(2, 2, 2), "t"));
+                GgufFamily.Rows.QKV_SPLIT.apply(qkv, 6, 1, new GgufFamily.Dims(2, 2, 2), "t"));
         // rows move as wholes when r > 1
         assertArrayEquals(new float[]{0, 1, 4, 5, 2, 3, 6, 7},
-                LoraToGguf.reorderRows(rows, 4, 2, LoraToGguf.Rows.ROPE_Q, new LoraToGguf.Dims(1, 1, 4), "t"));
+                GgufFamily.Rows.ROPE_Q.apply(rows, 4, 2, new GgufFamily.Dims(1, 1, 4), "t"));
     }
 
     @Test
@@ -167,9 +166,10 @@ class GgufExportTest {
         writeAdapter(model, "model.layers", List.of("self_attn.q_proj"), dora, true, "CAUSAL_LM");
         FfwdException e = assertThrows(FfwdException.class, () -> LoraToGguf.export(model, dora, tmp.resolve("x.gguf"), GgufWriter.TensorType.F32));
         assertTrue(e.getMessage().contains("DoRA"), e.getMessage());
-        Path gpt2 = TinyModels.dir("tiny-gpt2");
-        e = assertThrows(FfwdException.class, () -> LoraToGguf.export(gpt2, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
-        assertTrue(e.getMessage().contains("model_type 'gpt2' has no llama.cpp LoRA mapping"), e.getMessage());
+        Path bert = Files.createDirectories(tmp.resolve("bert"));
+        Files.writeString(bert.resolve("config.json"), "{\"model_type\": \"bert\"}");
+        e = assertThrows(FfwdException.class, () -> LoraToGguf.export(bert, dora, tmp.resolve("y.gguf"), GgufWriter.TensorType.F32));
+        assertTrue(e.getMessage().contains("model_type 'bert' has no llama.cpp LoRA mapping"), e.getMessage());
     }
 
     @Test
