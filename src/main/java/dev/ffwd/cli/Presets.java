@@ -20,7 +20,10 @@ import java.util.TreeMap;
  * <li>{@code demo}: what {@code ffwd demo} runs: the built-in MiniLM with LoRA r=8 and a classification head, 2,000
  * records of 64 tokens (a test split of 268: 15% less the 32-example FF validation set), 16 sequences per step, the lr
  * grid 1e-4 … 1e-2 to a plateau (100 steps at most), the tuning-free default and the anchors, and Fast Forward at the
- * grid's lowest lr. Sized for 25 minutes on 2 cores, which the earlier preset (up to 200 steps of 32 sequences) exceeded.</li>
+ * grid's lowest lr. Sized for 25 minutes on 2 cores, which the earlier preset (up to 200 steps of 32 sequences) exceeded.
+ * Test-loss evaluations take the default batch of 32: {@code ffwd eval} of 3,000 fortunes at 32 tokens on one thread
+ * took 176–185 s in batches of 128 and 129–144 s in batches of 32 (two runs each, interleaved, on a busy machine):
+ * fewer padded positions and a smaller working set.</li>
  * <li>{@code suite}: the demo's settings with every measured method and FF at the tuned lr too.</li>
  * <li>{@code suite-quick}: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation
  * set), 16 sequences per step, evaluations every 5 steps, a 60-step budget; FF at the tuned lr (does it cost anything
@@ -34,7 +37,7 @@ final class Presets {
             "model", "builtin", "format", "classification", "max-length", "64", "limit", "2000",
             "test-fraction", "0.15", "lora-r", "8", "lora-alpha", "16", "lora-dropout", "0.1",
             "lr", "1e-4", "lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "ff-lrs", "lr", "batch-size", "16", "grad-accum", "1",
-            "max-steps", "100", "eval-every", "5", "eval-batch-size", "128", "patience", "4", "ff-val-size", "32",
+            "max-steps", "100", "eval-every", "5", "patience", "4", "ff-val-size", "32",
             "modes", "ffwd", "methods", String.join(",", Method.compared()));
 
     static final Map<String, Map<String, String>> ALL = Map.of(
