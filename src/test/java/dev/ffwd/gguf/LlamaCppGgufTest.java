@@ -194,14 +194,7 @@ class LlamaCppGgufTest {
         try (Pretrained p = Pretrained.load(src)) {
             plain = Scoring.tokenLogprobs(p.model(), ids);
         }
-        double worst = 0, effect = 0;
-        for (int t = 1; t < ids.length; t++) {
-            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - ours[t]));
-            effect = Math.max(effect, Math.abs(plain[t] - ours[t]));
-        }
-        System.out.printf("llama with biases: llama.cpp vs ffwd, max |Δ log-prob| = %.2e (the biases move them by %.2f)%n", worst, effect);
-        assertTrue(effect > 0.05, "the biases barely change the model: " + effect);
-        assertTrue(worst < 1e-4, "llama.cpp vs ffwd with biases: " + worst);
+        assertLlamaCppMatches("llama with biases", ids, got, ours, plain, 0.05);
     }
 
     /**
@@ -222,14 +215,7 @@ class LlamaCppGgufTest {
             Lora.load(p.model(), a.config(), a.tensors());  // not merged: the DoRA forward pass
             ours = Scoring.tokenLogprobs(p.model(), ids);
         }
-        double worst = 0, effect = 0;
-        for (int t = 1; t < ids.length; t++) {
-            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - ours[t]));
-            effect = Math.max(effect, Math.abs(plain[t] - ours[t]));
-        }
-        System.out.printf("DoRA merged: llama.cpp vs ffwd's DoRA forward, max |Δ log-prob| = %.2e (the adapter moves them by %.2f)%n", worst, effect);
-        assertTrue(effect > 0.05, "the DoRA adapter barely changes the model: " + effect);
-        assertTrue(worst < 1e-4, "llama.cpp (DoRA merged) vs ffwd's DoRA forward: " + worst);
+        assertLlamaCppMatches("DoRA merged", ids, got, ours, plain, 0.05);
     }
 
     /**
@@ -256,14 +242,7 @@ class LlamaCppGgufTest {
         try (Pretrained p = Pretrained.load(src)) {
             plain = Scoring.tokenLogprobs(p.model(), ids);
         }
-        double worst = 0, effect = 0;
-        for (int t = 1; t < ids.length; t++) {
-            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - scaled[t]));
-            effect = Math.max(effect, Math.abs(plain[t] - scaled[t]));
-        }
-        System.out.printf("llama3 rope scaling: llama.cpp vs ffwd, max |Δ log-prob| = %.2e (the scaling moves them by %.2e)%n", worst, effect);
-        assertTrue(effect > 1e-2, "the scaling barely matters here: " + effect);
-        assertTrue(worst < 1e-4, "llama.cpp vs ffwd with Llama 3.1 rope scaling: " + worst);
+        assertLlamaCppMatches("llama3 rope scaling", ids, got, scaled, plain, 1e-2);
     }
 
     /** --outtype f16: matrices in F16 (norms and biases stay F32) still give the reference within F16's rounding. */
@@ -330,5 +309,20 @@ class LlamaCppGgufTest {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = (float) (0.1 * rng.nextGaussian());
         return v;
+    }
+
+    /**
+     * llama.cpp's next-token log-probs ({@code got}, by position) match ffwd's ({@code ours}) within 1e-4, and the
+     * feature under test matters: ffwd without it ({@code plain}) differs by more than {@code minEffect}.
+     */
+    static void assertLlamaCppMatches(String what, long[] ids, double[][] got, double[] ours, double[] plain, double minEffect) {
+        double worst = 0, effect = 0;
+        for (int t = 1; t < ids.length; t++) {
+            worst = Math.max(worst, Math.abs(got[t - 1][(int) ids[t]] - ours[t]));
+            effect = Math.max(effect, Math.abs(plain[t] - ours[t]));
+        }
+        System.out.printf("%s: llama.cpp vs ffwd, max |Δ log-prob| = %.2e (without it they move by %.2e)%n", what, worst, effect);
+        assertTrue(effect > minEffect, what + " barely changes the model: " + effect);
+        assertTrue(worst < 1e-4, what + ": llama.cpp vs ffwd: " + worst);
     }
 }
