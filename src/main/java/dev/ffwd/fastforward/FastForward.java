@@ -117,16 +117,28 @@ public final class FastForward {
     }
 
     /**
-     * The schedule, the pending θ_{t−span} snapshot (null when none) and the lr multiplier (1 without
-     * {@link FfConfig#lrAdapt()}), as a checkpoint stores them.
+     * What the run has cost so far in exact FLOPs, for {@link FfConfig#budget}: the optimizer steps ({@code train}),
+     * Fast Forward's probes ({@code probes}), and one pass over the whole validation set ({@code pass}; 0 when unknown,
+     * and then the budget cannot hold a stage back).
      */
-    public record State(long nextStage, int interval, List<float[]> pending, double lrScale) {}
+    public record Spend(double train, double probes, double pass) {
+        /** Nothing known: stages run on their schedule alone. */
+        public static final Spend UNKNOWN = new Spend(0, 0, 0);
+    }
+
+    /**
+     * The schedule, the pending θ_{t−span} snapshot (null when none), the lr multiplier (1 without
+     * {@link FfConfig#lrAdapt()}) and the optimizer steps' worth that accepted stages have gained (the budget's
+     * credit), as a checkpoint stores them.
+     */
+    public record State(long nextStage, int interval, List<float[]> pending, double lrScale, double gained) {}
 
     private final FfConfig cfg;
     private int interval;
     private long nextStage;
     private List<float[]> before;  // θ_{t−span}, captured before the step that starts Δ's span
     private double lrScale = 1;    // the optimizer's lr over the configured one; moves only with lrAdapt
+    private double gained;         // Σ stepsGained of the stages so far
 
     public FastForward(FfConfig cfg) {
         if (!cfg.enabled()) throw new IllegalArgumentException("Fast Forward is disabled in this configuration");
@@ -145,11 +157,23 @@ public final class FastForward {
         if (stepsDone + cfg.spanFor(interval) == nextStage) before = snapshot(moved(params));
     }
 
-    /** Call after an optimizer step; runs a stage when one is due. Returns it, or null. */
+    /** {@link #afterStep(long, List, Validation, Spend)} with the costs unknown: the budget holds nothing back. */
     public Stage afterStep(long stepsDone, List<Param> params, Validation validation) {
+        return afterStep(stepsDone, params, validation, Spend.UNKNOWN);
+    }
+
+    /**
+     * Call after an optimizer step; runs a stage when one is due and, with {@link FfConfig#budget}, affordable after
+     * {@code spent}: else the stage is postponed by the interval. Returns the stage run, or null.
+     */
+    public Stage afterStep(long stepsDone, List<Param> params, Validation validation, Spend spent) {
         if (stepsDone != nextStage) return null;
         List<float[]> prev = before;
         before = null;
+        if (!affordable(stepsDone, spent)) {
+            nextStage = stepsDone + interval;
+            return null;
+        }
         int span = cfg.spanFor(interval);
         if (prev == null) throw new IllegalStateException("FF stage at step " + stepsDone + " without its snapshot of step " + (stepsDone - span));
         List<Param> moved = moved(params);
@@ -160,6 +184,7 @@ public final class FastForward {
                 delta.add(p.sub(p.getManager().create(prev.get(i), p.getShape())));  // Δ = θ_t − θ_{t−span}
             }
             Stage s = new Line(moved, delta, validation, stepsDone, span).run();
+            gained += s.stepsGained();
             adapt(s);
             if (cfg.lrAdapt()) {
                 lrScale = nextLrScale(lrScale, s, cfg.lrRule());
@@ -168,6 +193,18 @@ public final class FastForward {
             nextStage = stepsDone + interval;
             return s;
         }
+    }
+
+    /**
+     * {@link FfConfig#budget}: whether a stage's full first comparison (two passes over the validation set) keeps the
+     * probes' cost within the steps' worth that stages have gained, priced at the mean step so far, plus
+     * {@link FfConfig#PROBE_BUDGET} of the training. Passes beyond the first comparison come only after a τ > 0 has
+     * been clearly better, which is what the gained steps then pay for.
+     */
+    private boolean affordable(long stepsDone, Spend spent) {
+        if (!cfg.budget() || spent.pass() == 0) return true;
+        double perStep = spent.train() / stepsDone;
+        return spent.probes() + 2 * spent.pass() <= FfConfig.PROBE_BUDGET * spent.train() + gained * perStep;
     }
 
     /**
@@ -221,7 +258,7 @@ public final class FastForward {
     }
 
     public State state() {
-        return new State(nextStage, interval, before, lrScale);
+        return new State(nextStage, interval, before, lrScale, gained);
     }
 
     /** Restores the schedule, pending snapshot and lr multiplier of {@link #state()}. */
@@ -231,6 +268,7 @@ public final class FastForward {
         this.interval = s.interval();
         this.before = s.pending();
         this.lrScale = s.lrScale();
+        this.gained = s.gained();
     }
 
     static List<float[]> snapshot(List<Param> params) {

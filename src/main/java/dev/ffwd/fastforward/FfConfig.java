@@ -21,9 +21,12 @@ import java.util.List;
  * @param lrRule     after each stage, scale the optimizer's learning rate by what the stage found about its step
  *                   size ({@link FastForward#nextLrScale}): off, by factors of 2 ({@code +lr}), or by 1 + τ ({@code +lrtau});
  *                   needs the guard, whose τ = 0 outcome is the signal to lower it
+ * @param budget     do no harm in cost: a due stage runs only if its validation passes keep Fast Forward's probes
+ *                   within what its stages have saved plus {@link #PROBE_BUDGET} of the training so far
+ *                   ({@link FastForward.Spend}); else it is postponed by an interval
  */
 public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
-                       Params params, long warmup, int maxRepeats, LrRule lrRule) {
+                       Params params, long warmup, int maxRepeats, LrRule lrRule, boolean budget) {
 
     /**
      * How a stage moves the optimizer's lr. {@code DOUBLE} ({@code +lr}): ×{@link #LR_FACTOR} when the best τ is at
@@ -39,7 +42,7 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
     /**
      * An adaptive interval's growth after a stage that found nothing at all (τ = 0: θ_t was the line's best, as at a
      * tuned learning rate), and its cap, in multiples of the configured interval. Such a stage is pure cost: two
-     * validation passes of 32 examples cost about one optimizer step of 16 sequences (a LoRA step's backward costs
+     * validation passes of 32 examples cost about two optimizer steps of 16 sequences (a LoRA step's backward costs
      * about its forward). One fruitless stage therefore sends the next one 16 intervals away, so that FF at a
      * learning rate that needs no help costs about one step per hundred.
      */
@@ -59,6 +62,16 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
      * a stage at a tuned learning rate then mostly costs two passes over 8 examples instead of two over 32.
      */
     public static final int SCREEN_CHUNK = 8;
+
+    /**
+     * {@link #budget}: the share of the training's exact FLOPs that Fast Forward's probes may cost beyond what its
+     * stages have saved. A stage that runs its full first comparison costs two passes over the validation set: with
+     * the default 32 examples, 1/16 of an optimizer step of the paper's 512 sequences, but two steps of 16 sequences.
+     * So with small batches the first stage waits until the training has cost 50× a comparison; at a learning rate
+     * that needs no help, stages that find nothing then never cost more than this share, and once a stage has saved
+     * steps, the savings pay for the next ones.
+     */
+    public static final double PROBE_BUDGET = 0.02;
 
     /** Whether stages move the lr. */
     public boolean lrAdapt() {
@@ -100,12 +113,12 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /** The authors' protocol: Δ of the last step, every 6 steps, always accept the first repeat, LoRA tensors only. */
     public static FfConfig paper() {
-        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS, LrRule.OFF);
+        return new FfConfig(true, Mode.PAPER, INTERVAL, 1, false, false, Params.LORA, 0, MAX_REPEATS, LrRule.OFF, false);
     }
 
-    /** ffwd's default: a guarded line search along the interval's mean direction, with an adaptive interval. */
+    /** ffwd's default: a guarded line search along the interval's mean direction, with an adaptive interval and the probe budget. */
     public static FfConfig defaults() {
-        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS, LrRule.OFF);
+        return new FfConfig(true, Mode.SEARCH, INTERVAL, 0, true, true, Params.LORA, 0, MAX_REPEATS, LrRule.OFF, true);
     }
 
     public static FfConfig off() {
@@ -130,12 +143,15 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
      */
     public enum Variant {
         PAPER("the authors' loop: θ += Δ of the last step while the loss does not rise, the rising repeat kept; every interval",
-                b -> b.withMode(Mode.PAPER).withSpan(1).withGuard(false).withAdaptive(false)),
-        REVERT("as paper, the rising repeat undone", b -> b.withMode(Mode.REVERT).withSpan(1).withGuard(false).withAdaptive(false)),
-        SEARCH("a doubling line search with one parabolic refinement", b -> b.withMode(Mode.SEARCH).withSpan(1).withGuard(false).withAdaptive(false)),
-        FFWD("ffwd's default: search along the interval's Δ, kept only if clearly better than θ_t, with an adaptive interval",
-                b -> b.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true)),
-        PROFILE("a diagnostic that measures the line and never moves θ", b -> b.withMode(Mode.PROFILE).withSpan(0).withGuard(false).withAdaptive(false));
+                b -> b.withMode(Mode.PAPER).withSpan(1).withGuard(false).withAdaptive(false).withBudget(false)),
+        REVERT("as paper, the rising repeat undone", b -> b.withMode(Mode.REVERT).withSpan(1).withGuard(false).withAdaptive(false).withBudget(false)),
+        SEARCH("a doubling line search with one parabolic refinement",
+                b -> b.withMode(Mode.SEARCH).withSpan(1).withGuard(false).withAdaptive(false).withBudget(false)),
+        FFWD("ffwd's default: search along the interval's Δ, kept only if clearly better than θ_t, with an adaptive interval"
+                + " and probes that cost at most what stages saved plus " + Math.round(100 * PROBE_BUDGET) + "% of training",
+                b -> b.withMode(Mode.SEARCH).withSpan(0).withGuard(true).withAdaptive(true).withBudget(true)),
+        PROFILE("a diagnostic that measures the line and never moves θ",
+                b -> b.withMode(Mode.PROFILE).withSpan(0).withGuard(false).withAdaptive(false).withBudget(false));
 
         public final String help;
         private final java.util.function.UnaryOperator<FfConfig> from;
@@ -153,8 +169,12 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         ADAPTIVE("stages that pay come sooner, fruitless ones later", FfConfig::withAdaptive),
         ALL("move every trainable tensor, a head too", (c, on) -> c.withParams(on ? Params.ALL : Params.LORA)),
         LORA("move the adapters only", (c, on) -> c.withParams(on ? Params.LORA : Params.ALL)),
-        LR("double or halve the lr by each stage's outcome", FfConfig::withLrAdapt),
-        LRTAU("scale the lr by 1 + τ of each stage", (c, on) -> c.withLrRule(on ? LrRule.TAU : LrRule.OFF));
+        BUDGET("probes may cost what stages saved plus " + Math.round(100 * PROBE_BUDGET) + "% of training, no more", FfConfig::withBudget),
+        // The lr rules' stages are the learning-rate search the user asked for: the budget would hold the first one back.
+        LR("double or halve the lr by each stage's outcome (no probe budget unless +budget follows)",
+                (c, on) -> c.withLrAdapt(on).withBudget(!on && c.budget())),
+        LRTAU("scale the lr by 1 + τ of each stage (no probe budget unless +budget follows)",
+                (c, on) -> c.withLrRule(on ? LrRule.TAU : LrRule.OFF).withBudget(!on && c.budget()));
 
         public final String help;
         private final java.util.function.BiFunction<FfConfig, Boolean, FfConfig> apply;
@@ -207,15 +227,16 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
         return span == 0 ? currentInterval : Math.min(span, currentInterval);
     }
 
-    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule); }
-    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule); }
-    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats, lrRule); }
-    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats, lrRule); }
-    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats, lrRule); }
-    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats, lrRule); }
-    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats, lrRule); }
-    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats, lrRule); }
-    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, lrRule); }
-    public FfConfig withLrRule(LrRule v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, v); }
+    public FfConfig withEnabled(boolean v) { return new FfConfig(v, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withMode(Mode v) { return new FfConfig(enabled, v, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withInterval(int v) { return new FfConfig(enabled, mode, v, span, guard, adaptive, params, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withSpan(int v) { return new FfConfig(enabled, mode, interval, v, guard, adaptive, params, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withGuard(boolean v) { return new FfConfig(enabled, mode, interval, span, v, adaptive, params, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withAdaptive(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, v, params, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withParams(Params v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, v, warmup, maxRepeats, lrRule, budget); }
+    public FfConfig withWarmup(long v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, v, maxRepeats, lrRule, budget); }
+    public FfConfig withMaxRepeats(int v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, v, lrRule, budget); }
+    public FfConfig withLrRule(LrRule v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, v, budget); }
+    public FfConfig withBudget(boolean v) { return new FfConfig(enabled, mode, interval, span, guard, adaptive, params, warmup, maxRepeats, lrRule, v); }
     public FfConfig withLrAdapt(boolean v) { return withLrRule(v ? LrRule.DOUBLE : LrRule.OFF); }
 }

@@ -42,10 +42,11 @@ public final class Checkpoint {
      * {@code settings}: null in checkpoints written before settings were recorded (nothing to check then).
      * {@code ffLrScale}: Fast Forward's lr multiplier; null in checkpoints written before it existed (then 1).
      * {@code optimizerScalars}: the optimizer's global scalars (Prodigy's d and its sums); null when it keeps none.
+     * {@code ffGained}: the steps' worth Fast Forward's stages have gained (its probe budget's credit); null without FF.
      */
     record State(long step, long cursor, long tokens, long optimizerSteps, double[] ledger, long ffNext, int ffInterval,
                  List<History.Point> points, List<History.StageAt> stages, Map<String, String> settings, Double ffLrScale,
-                 Map<String, Double> optimizerScalars) {}
+                 Map<String, Double> optimizerScalars, Double ffGained) {}
 
     /**
      * The settings a resumed run must share with the checkpoint to continue the same trajectory: seed, optimizer and
@@ -75,6 +76,7 @@ public final class Checkpoint {
             m.put("ff_params", ff.params().name().toLowerCase(Locale.ROOT));
             m.put("ff_warmup", Long.toString(ff.warmup()));
             m.put("ff_max_repeats", Integer.toString(ff.maxRepeats()));
+            if (ff.budget()) m.put("ff_budget", Double.toString(FfConfig.PROBE_BUDGET));  // absent when off
             if (ff.lrAdapt()) m.put("ff_lr", ff.lrRule() == FfConfig.LrRule.DOUBLE ? "adapt" : ff.lrRule().name().toLowerCase(Locale.ROOT));  // absent when off
         }
         return m;
@@ -106,7 +108,8 @@ public final class Checkpoint {
         History.State hs = h.state();
         State s = new State(ts.step(), ts.cursor(), ts.tokens(), ts.optimizer().steps(), ts.ledger(),
                 fs == null ? 0 : fs.nextStage(), fs == null ? 0 : fs.interval(), hs.points(), hs.stages(), settings(t, ff, fingerprint),
-                fs == null ? null : fs.lrScale(), ts.optimizer().scalars().isEmpty() ? null : ts.optimizer().scalars());
+                fs == null ? null : fs.lrScale(), ts.optimizer().scalars().isEmpty() ? null : ts.optimizer().scalars(),
+                fs == null ? null : fs.gained());
         try {
             SafetensorsWriter.write(file, tensors, Map.of(STATE, JSON.writeValueAsString(s)));
         } catch (IOException e) {
@@ -140,7 +143,7 @@ public final class Checkpoint {
                 List<float[]> pending = new ArrayList<>();
                 for (int i = 0; store.contains(FF_PENDING + i); i++) pending.add(store.get(FF_PENDING + i).toFloats());
                 ff.restore(new FastForward.State(s.ffNext(), s.ffInterval(), pending.isEmpty() ? null : pending,
-                        s.ffLrScale() == null ? 1 : s.ffLrScale()));
+                        s.ffLrScale() == null ? 1 : s.ffLrScale(), s.ffGained() == null ? 0 : s.ffGained()));
             }
             h.restore(new History.State(s.points(), s.stages()));
         } catch (IOException e) {

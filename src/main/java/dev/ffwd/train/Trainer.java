@@ -145,11 +145,8 @@ public final class Trainer {
         long t0 = System.nanoTime();
         double sum = 0, count = 0, fwd = 0;
         int classes = 0;
-        int[] order = java.util.stream.IntStream.range(0, set.size()).boxed()
-                .sorted(java.util.Comparator.comparingInt(i -> set.get(i).length())).mapToInt(Integer::intValue).toArray();
-        for (int i = 0; i < set.size(); i += cfg.evalBatchSize()) {
+        for (int[] at : evalBatches(set)) {
             try (NDScope ignored = new NDScope()) {
-                int[] at = java.util.Arrays.copyOfRange(order, i, Math.min(set.size(), i + cfg.evalBatchSize()));  // positions in set
                 List<Example> part = java.util.Arrays.stream(at).mapToObj(set::get).toList();
                 Batch b = Batch.of(part, manager);
                 Objective.Loss l = objective.loss(b, false);
@@ -169,6 +166,23 @@ public final class Trainer {
         }
         ledger.add(phase, fwd, fwd, (System.nanoTime() - t0) / 1e9);
         return new Pass(sum / Math.max(count, 1), count, classes);
+    }
+
+    /** The positions in {@code set} of each evaluation batch: shortest examples first, {@code evalBatchSize} at a time. */
+    private List<int[]> evalBatches(List<Example> set) {
+        int[] order = java.util.stream.IntStream.range(0, set.size()).boxed()
+                .sorted(java.util.Comparator.comparingInt(i -> set.get(i).length())).mapToInt(Integer::intValue).toArray();
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < set.size(); i += cfg.evalBatchSize())
+            out.add(java.util.Arrays.copyOfRange(order, i, Math.min(set.size(), i + cfg.evalBatchSize())));
+        return out;
+    }
+
+    /** The exact FLOPs one {@link #evaluate} pass over {@code set} will cost, without running it. */
+    public double passFlops(List<Example> set) {
+        double fwd = 0;
+        for (int[] at : evalBatches(set)) fwd += flops.forward(java.util.Arrays.stream(at).mapToObj(set::get).toList());
+        return fwd;
     }
 
     /** The next n training examples; each epoch is a fresh seeded permutation. */

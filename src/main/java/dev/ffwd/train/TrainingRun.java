@@ -40,6 +40,7 @@ public final class TrainingRun {
     private final Trainer trainer;
     private final FastForward ff;  // null: plain training
     private final List<Example> test, validation;
+    private final double validationPass;  // exact FLOPs of one pass over the validation set, for FF's probe budget
     private final Path checkpoint;  // null: no checkpoints
     private final Map<String, String> fingerprint;  // what else the checkpoint records and a resume must match
     private final History history = new History();
@@ -55,6 +56,7 @@ public final class TrainingRun {
         this.ff = ff;
         this.test = test;
         this.validation = validation;
+        this.validationPass = ff == null || validation.isEmpty() ? 0 : trainer.passFlops(validation);
         this.checkpoint = checkpoint;
     }
 
@@ -82,6 +84,8 @@ public final class TrainingRun {
             lastTrain = trainer.step(ff == null ? 1 : ff.lrScale());  // after a resume too: the multiplier is in FF's state
             listener.onStep(trainer, lastTrain);
             if (ff != null) {
+                Ledger l = trainer.ledger();
+                FastForward.Spend spent = new FastForward.Spend(l.exact(Ledger.Phase.TRAIN), l.exact(Ledger.Phase.FF), validationPass);
                 FastForward.Stage s = chargeToFf(() -> ff.afterStep(trainer.steps(), trainer.params(), new FastForward.Validation() {
                     public int size() {
                         return validation.size();
@@ -90,9 +94,8 @@ public final class TrainingRun {
                     public FastForward.Probe over(int from, int to) {
                         return trainer.probe(validation.subList(from, to), Ledger.Phase.FF);
                     }
-                }));
+                }, spent));
                 if (s != null) {
-                    Ledger l = trainer.ledger();
                     history.stages.add(new History.StageAt(s, l.flopsPaper(), l.flopsExact(), l.wallSeconds()));
                     listener.onStage(s);
                 }

@@ -224,8 +224,50 @@ class FastForwardTest {
         assertEquals(FfConfig.Params.ALL, noGuard.params());
         FfConfig paper = FfConfig.parse("paper", base);
         assertEquals(FfConfig.paper().withInterval(4), paper);
+        assertTrue(ffwd.budget() && FfConfig.parse("ffwd+lr+budget", base).budget());
+        assertFalse(paper.budget() || FfConfig.parse("ffwd+lrtau", base).budget() || FfConfig.parse("ffwd-budget", base).budget(),
+                "the authors' loop has no budget; an lr rule's stages are the lr search asked for");
         assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("fast", base));
         assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("paper+turbo", base));
+    }
+
+    /**
+     * Steps of θ += 0.1 that each cost 1 (exact FLOPs, say) and validation passes that cost 0.5, so a full first
+     * comparison costs one step; returns the steps after which a stage ran, and, under the budget, checks after each
+     * that the probes cost no more than what stages gained plus {@link FfConfig#PROBE_BUDGET} of the training.
+     */
+    List<Long> stagesUnderBudget(FfConfig cfg, FastForward.Validation loss, long steps) {
+        FastForward ff = new FastForward(cfg);
+        List<Long> at = new ArrayList<>();
+        double gained = 0;
+        for (long s = 0; s < steps; s++) {
+            ff.beforeStep(s, List.of(theta));
+            theta.value().addi(0.1f);
+            FastForward.Stage st = ff.afterStep(s + 1, List.of(theta), loss, new FastForward.Spend(s + 1, 0.5 * evaluated.size(), 0.5));
+            if (st == null) continue;
+            at.add(s + 1);
+            gained += st.stepsGained();
+            if (cfg.budget())
+                assertTrue(0.5 * evaluated.size() <= FfConfig.PROBE_BUDGET * (s + 1) + gained, "probes within budget after step " + (s + 1));
+        }
+        return at;
+    }
+
+    @Test
+    void theProbeBudgetHoldsFruitlessStagesToItsShareOfTraining() {
+        // a comparison costs 1; 2% of the training pays for one at step 50, the next at 100, ...
+        FfConfig cfg = FfConfig.defaults().withInterval(2).withAdaptive(false);
+        assertEquals(List.of(50L, 100L, 150L), stagesUnderBudget(cfg, quadratic(0), 160));
+        evaluated.clear();
+        assertEquals(80, stagesUnderBudget(cfg.withBudget(false), quadratic(0), 160).size(), "without it: every interval");
+    }
+
+    @Test
+    void stagesThatGainPayForTheNextOnes() {
+        // the minimum lies far along Δ: the first stage (when 2% of the training pays for it) gains steps, which pay
+        // for the following stages at every interval
+        List<Long> at = stagesUnderBudget(FfConfig.defaults().withInterval(2).withAdaptive(false), quadratic(100), 56);
+        assertEquals(List.of(50L, 52L, 54L, 56L), at);
     }
 
     @Test
@@ -311,17 +353,17 @@ class FastForwardTest {
     @Test
     void lrMultiplierIsRestoredWithTheState() {
         FastForward a = new FastForward(FfConfig.defaults().withLrAdapt(true));
-        a.restore(new FastForward.State(18, 12, null, 0.25));
+        a.restore(new FastForward.State(18, 12, null, 0.25, 3));
         assertEquals(0.25, a.lrScale());
-        assertEquals(new FastForward.State(18, 12, null, 0.25), a.state());
-        assertThrows(IllegalArgumentException.class, () -> a.restore(new FastForward.State(18, 12, null, 0)));
+        assertEquals(new FastForward.State(18, 12, null, 0.25, 3), a.state());
+        assertThrows(IllegalArgumentException.class, () -> a.restore(new FastForward.State(18, 12, null, 0, 0)));
     }
 
     @Test
     void plusLrParsesOffByDefaultAndNeedsTheGuard() {
         FfConfig base = FfConfig.defaults();
         assertFalse(FfConfig.defaults().lrAdapt() || FfConfig.paper().lrAdapt() || FfConfig.parse("ffwd", base).lrAdapt());
-        assertEquals(FfConfig.parse("ffwd", base).withLrAdapt(true), FfConfig.parse("ffwd+lr", base));
+        assertEquals(FfConfig.parse("ffwd", base).withLrAdapt(true).withBudget(false), FfConfig.parse("ffwd+lr", base));
         assertFalse(FfConfig.parse("ffwd+lr-lr", base).lrAdapt());
         assertTrue(FfConfig.parse("paper+lr+guard", base).lrAdapt(), "validated after all modifiers, in any order");
         assertThrows(IllegalArgumentException.class, () -> FfConfig.parse("paper+lr", base), "no guard: τ = 0 never happens");

@@ -20,7 +20,7 @@ class FastForwardLrTest {
     @TempDir Path tmp;
 
     /** Stages at steps 2, 4, 6, 8 (checkpoints every 3 steps), Δ over the whole interval, the guard on. */
-    static final FfConfig LR = FfConfig.defaults().withInterval(2).withAdaptive(false).withParams(FfConfig.Params.ALL).withLrAdapt(true);
+    static final FfConfig LR = FfConfig.parse("ffwd+lr", FfConfig.defaults().withInterval(2)).withAdaptive(false).withParams(FfConfig.Params.ALL);
 
     @Test
     void theMultiplierReachesTheOptimizerOnlyWithPlusLr() throws Exception {

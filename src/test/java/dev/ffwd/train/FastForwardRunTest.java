@@ -59,6 +59,33 @@ class FastForwardRunTest {
         }
     }
 
+    /**
+     * Under the probe budget, a stage whose two validation passes would cost more than 2% of the training so far
+     * waits: 12 steps of 4 sequences never pay for two passes over 8 examples, so FF costs nothing, while the same
+     * run without the budget stages at every interval. The budget prices a pass as the probes are then charged.
+     */
+    @Test
+    void theProbeBudgetHoldsBackStagesTheTrainingCannotYetPayFor() throws Exception {
+        Path data = TestData.stories(tmp, 100, 4);
+        try (FineTune ft = FineTune.prepare(TestData.tinyLlama(data, TestData.config(12, 5e-3), 0.0))) {
+            for (boolean budget : new boolean[]{true, false}) {
+                TrainingRun run = ft.newRun(FfConfig.defaults().withInterval(3).withAdaptive(false).withBudget(budget), null);
+                assertEquals(perValidationPass(ft), run.trainer().passFlops(ft.splits.validation()), 1e-9);
+                List<FastForward.Stage> stages = new ArrayList<>();
+                run.run(TrainingRun.StopRule.budget(), new TrainingRun.Listener() {
+                    @Override
+                    public void onStage(FastForward.Stage s) {
+                        stages.add(s);
+                    }
+                });
+                dev.ffwd.flops.Ledger l = run.trainer().ledger();
+                assertTrue(2 * perValidationPass(ft) > FfConfig.PROBE_BUDGET * l.exact(dev.ffwd.flops.Ledger.Phase.TRAIN));
+                assertEquals(budget ? 0 : 4, stages.size(), "budget " + budget);
+                assertEquals(budget, l.exact(dev.ffwd.flops.Ledger.Phase.FF) == 0, "budget " + budget);
+            }
+        }
+    }
+
     static double perValidationPass(FineTune ft) {
         List<dev.ffwd.data.Example> v = ft.splits.validation();
         int t = v.stream().mapToInt(dev.ffwd.data.Example::length).max().orElseThrow();
