@@ -1,16 +1,13 @@
 package dev.ffwd.cli;
 
-import dev.ffwd.Stats;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.bench.BenchModel;
 import dev.ffwd.bench.Benchmark;
-import dev.ffwd.bench.ChildJvm;
 import dev.ffwd.bench.DecodeBench;
 import dev.ffwd.bench.MemoryEstimate;
-import dev.ffwd.bench.StepProfile;
+import dev.ffwd.bench.StepBench;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
 import dev.ffwd.train.TrainConfig;
@@ -19,7 +16,6 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,9 +65,6 @@ final class BenchCommand implements Runnable {
     @Option(names = "--repeats", defaultValue = "3", description = "--decode: timed runs of each mode, alternating (default: ${DEFAULT-VALUE}).") int repeats;
     @Option(names = "--json-out", paramLabel = "FILE", description = "--decode: also write the measurements as JSON.") Path jsonOut;
     @Option(names = "--json", description = "Print {\"shapes\": {name: {ratio_median, ours_peak_rss_mb, pytorch_peak_rss_mb, gflops, sgemm_share, ...}}} on stdout; the progress lines go to stderr.") boolean json;
-    @Option(names = "--in-process", hidden = true, description = "Measure the shapes in this JVM (how each shape's own process runs).") boolean inProcess;
-    @Option(names = "--sgemm", hidden = true, defaultValue = "NaN", description = "The parent's sgemm rate, GFLOP/s.") double sgemmGiven;
-    @Option(names = "--result", hidden = true, description = "Where a shape's process writes its JSON result.") Path result;
 
     private PrintStream out;
 
@@ -91,147 +84,26 @@ final class BenchCommand implements Runnable {
         out = json ? System.err : System.out;
         Main.threads(threads);
         try {
-            if (inProcess) {
-                ObjectNode r = JSON.createObjectNode();
-                for (String s : shapes) r.set(s.trim().toLowerCase(), bench(Choice.of(BenchModel.class, s, "--shape"), Files.createTempDirectory("ffwd-bench"), sgemmGiven));
-                if (result != null) AtomicFiles.writeString(result, JSON.writeValueAsString(r));
-                return;
-            }
             int n = smoke ? 256 : 1024;
             double sgemm = Benchmark.sgemmGflops(n, smoke ? 2 : 5);
             out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", n, threads, sgemm);
-            if (vsPytorch) setupPytorch();
+            if (vsPytorch) StepBench.setupPytorch();
             Path work = Files.createTempDirectory("ffwd-bench");
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
             for (String s : shapes) {  // each shape in its own process: peak RSS is per process
                 String name = s.trim().toLowerCase();
                 BenchModel bm = Choice.of(BenchModel.class, name, "--shape");  // an unknown shape fails here, before a JVM starts
-                boolean checkpoint = plan(bm);                              // or a shape that cannot fit
-                bm.cached(SEED, storage(bm));                               // generated once, before the timed process
-                Path res = work.resolve(name + ".json");
+                DType storage = storage(bm);                                // or a shape that cannot fit
+                boolean recompute = StepBench.checkpointing(bm, rank, batch, seq, lossChunk, storage, checkpointActivations, out);
+                Path checkpoint = bm.cached(StepBench.SEED, storage);       // generated once, before the timed process
                 // BF16 weights are converted into direct buffers (2 bytes per value), which the JVM caps at -Xmx by default
                 List<String> jvm = List.of("-XX:MaxDirectMemorySize=" + MemoryEstimate.physicalBytes());
-                ChildJvm.run("bench --shape " + name, Main.class.getName(), jvm, childArgs(name, sgemm, res, checkpoint, storage(bm)));
-                byShape.set(name, JSON.readTree(res.toFile()).get(name));
+                byShape.set(name, StepBench.inChildJvm(new StepBench.Spec(bm, checkpoint, batch, seq, rank, threads, steps, pairs, leakSteps, storage,
+                        lossChunk, recompute, vsPytorch, profile, sgemm, json), work, jvm));
             }
             if (json) System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
         } catch (IOException e) {
             throw new FfwdException("bench: " + e.getMessage());
-        }
-    }
-
-    private List<String> childArgs(String shape, double sgemm, Path res, boolean checkpoint, DType storage) {
-        List<String> a = new ArrayList<>(List.of("bench", "--in-process", "--shape", shape, "--batch", "" + batch, "--seq", "" + seq,
-                "--rank", "" + rank, "--bench-threads", "" + threads, "--steps", "" + steps, "--pairs", "" + pairs,
-                "--leak-steps", "" + leakSteps, "--dtype", storage.name().toLowerCase(), "--loss-chunk", "" + lossChunk, "--sgemm", "" + sgemm, "--result", res.toString()));
-        if (vsPytorch) a.add("--vs-pytorch");
-        if (profile) a.add("--profile");
-        a.add(checkpoint ? "--checkpoint-activations" : "--no-checkpoint-activations");
-        if (json) a.add("--json");
-        return a;
-    }
-
-    /** Times one shape (in this process) and returns its JSON summary; with --vs-pytorch, interleaved with the reference. */
-    private ObjectNode bench(BenchModel bm, Path work, double sgemm) throws IOException {
-        boolean checkpoint = plan(bm);
-        Path dir = bm.cached(SEED, storage(bm)), batchJson = work.resolve("batch.json");
-        int vocab = JSON.readTree(bm.configJson).get("vocab_size").asInt();
-        long[][] ids = Benchmark.batch(batch, seq, vocab, 2, batchJson);
-        out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
-        boolean pytorchFits = vsPytorch && pytorchFits(bm);
-        List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
-        double pyPeak = Double.NaN;
-        JsonNode profileJson = null;
-        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, rank, 16, new TrainConfig.Memory(lossChunk, checkpoint))) {
-            for (int p = 0; p < pairs; p++) {
-                Benchmark.Result r = ours.time(steps);
-                if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
-                out.printf(Locale.ROOT, "  ffwd    %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB%n",
-                        r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / sgemm, r.loss(), r.peakRssMb());
-                gflops.add(r.gflops());
-                tps.add(r.tokensPerSecond());
-                if (pytorchFits) {
-                    JsonNode py = pytorch(dir, batchJson, bm);
-                    out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
-                            py.get("tokens_per_s").asDouble(), py.get("step_ms").asDouble(), py.get("loss").asDouble(), py.get("peak_rss_mb").asDouble());
-                    if (Math.abs(py.get("loss").asDouble() - r.loss()) > 1e-3)
-                        throw new FfwdException("bench: losses differ (ffwd " + r.loss() + ", pytorch " + py.get("loss").asDouble() + "): not the same work");
-                    ratios.add(r.tokensPerSecond() / py.get("tokens_per_s").asDouble());
-                    pyTps.add(py.get("tokens_per_s").asDouble());
-                    pyPeak = Double.isNaN(pyPeak) ? py.get("peak_rss_mb").asDouble() : Math.max(pyPeak, py.get("peak_rss_mb").asDouble());
-                }
-            }
-            if (!ratios.isEmpty()) {
-                DecodeBench.Spread s = DecodeBench.Spread.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
-                out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
-                        ratios.size(), s.min(), s.median(), s.max());
-            }
-            if (leakSteps > 0) leakCheck(ours);
-            if (profile) {
-                StepProfile sp = ours.profile(steps, work.resolve("trace.json"));
-                out.printf(Locale.ROOT, "%n  where one step's time goes (%d profiled steps):%n%n%s", steps, sp.table());
-                profileJson = JSON.valueToTree(sp);
-            }
-        }
-        double peak = Benchmark.peakRssMb();
-        out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%n", peak,
-                Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
-        ObjectNode r = JSON.createObjectNode();
-        put(r, "ratio_median", Stats.median(ratios));
-        put(r, "ratio_min", ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
-        put(r, "ratio_max", ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
-        put(r, "ours_peak_rss_mb", peak);
-        put(r, "pytorch_peak_rss_mb", pyPeak);
-        put(r, "gflops", Stats.median(gflops));
-        put(r, "sgemm_share", Stats.median(gflops) / sgemm);
-        put(r, "sgemm_gflops", sgemm);
-        put(r, "tokens_per_s", Stats.median(tps));
-        put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
-        if (profileJson != null) r.set("profile", profileJson);
-        r.put("precision", "fp32")  // compute precision: every matmul runs in fp32 (2-byte weights are widened first)
-                .put("dtype", storage(bm).name()).put("batch", batch).put("seq", seq).put("rank", rank).put("threads", threads).put("loss_chunk", lossChunk)
-                .put("checkpoint_activations", checkpoint).put("pairs", ratios.size());
-        return r;
-    }
-
-    /** The seed of every generated benchmark checkpoint. */
-    private static final long SEED = 1;
-
-    /**
-     * Whether the step runs with activation checkpointing: as asked, or (not asked) only when the estimated peak exceeds
-     * physical memory without it and fits with it. A shape that does not fit either way is refused here, in one line.
-     */
-    private boolean plan(BenchModel bm) {
-        dev.ffwd.model.ModelConfig c = dev.ffwd.model.ModelConfig.parse(Path.of(bm.name().toLowerCase(), "config.json"), readTree(bm.configJson));
-        dev.ffwd.lora.LoraConfig lc = new dev.ffwd.lora.LoraConfig(rank, 16, 0, bm.targets, false);
-        long physical = MemoryEstimate.physicalBytes();
-        MemoryEstimate plain = MemoryEstimate.of(c, storage(bm), lc, batch, seq, lossChunk, false);
-        MemoryEstimate ckpt = MemoryEstimate.of(c, storage(bm), lc, batch, seq, lossChunk, true);
-        boolean on = checkpointActivations != null ? checkpointActivations : plain.total() > physical && ckpt.total() <= physical;
-        MemoryEstimate e = on ? ckpt : plain;
-        if (!inProcess) out.printf(Locale.ROOT, "%s: estimated peak %s; physical memory %.1f GB%n", bm.name().toLowerCase(), e.describe(), physical / 1e9);
-        if (e.total() > physical)
-            throw new FfwdException(String.format(Locale.ROOT, "bench: %s needs an estimated %.1f GB%s, more than this machine's %.1f GB of memory",
-                    bm.name().toLowerCase(), e.total() / 1e9, on ? " even with activation checkpointing" : " (try --checkpoint-activations)", physical / 1e9));
-        if (on && checkpointActivations == null) out.printf(Locale.ROOT, "%s: activation checkpointing on (without it: %.1f GB)%n", bm.name().toLowerCase(), plain.total() / 1e9);
-        return on;
-    }
-
-    /** Whether the PyTorch reference (fp32 weights, full logits) fits this machine; says so when it does not. */
-    private boolean pytorchFits(BenchModel bm) {
-        dev.ffwd.model.ModelConfig c = dev.ffwd.model.ModelConfig.parse(Path.of(bm.name().toLowerCase(), "config.json"), readTree(bm.configJson));
-        long need = MemoryEstimate.pytorch(c, new dev.ffwd.lora.LoraConfig(rank, 16, 0, bm.targets, false), batch, seq).total();
-        if (need <= MemoryEstimate.physicalBytes()) return true;
-        out.printf(Locale.ROOT, "  pytorch skipped: it holds the weights in fp32 and needs an estimated %.1f GB, more than this machine's %.1f GB%n",
-                need / 1e9, MemoryEstimate.physicalBytes() / 1e9);
-        return false;
-    }
-
-    private static JsonNode readTree(String json) {
-        try {
-            return JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
         }
     }
 
@@ -243,12 +115,6 @@ final class BenchCommand implements Runnable {
             case "bf16" -> DType.BF16;
             default -> throw new IllegalArgumentException("--dtype must be f32, f16 or bf16, got '" + dtype + "'");
         };
-    }
-
-    /** JSON has no NaN: an unmeasured value is null. */
-    private static void put(ObjectNode o, String key, double v) {
-        if (Double.isFinite(v)) o.put(key, v);
-        else o.putNull(key);
     }
 
     /**
@@ -301,53 +167,5 @@ final class BenchCommand implements Runnable {
         } catch (IOException e) {
             System.err.println("bench: could not remove " + dir + ": " + e.getMessage());
         }
-    }
-
-    /**
-     * Native-memory growth over {@code leakSteps} steps after a warm-up of a tenth as many. The Java heap is collected
-     * before each reading, so direct buffers awaiting collection do not count; more than 5% growth fails the command.
-     */
-    private void leakCheck(Benchmark.Session ours) {
-        ours.time(Math.max(1, leakSteps / 10));
-        double early = Benchmark.settledRssMb();
-        ours.time(leakSteps);
-        double late = Benchmark.settledRssMb(), growth = 100 * (late / early - 1);
-        out.printf(Locale.ROOT, "  RSS after warm-up: %.0f MB; after %d more steps: %.0f MB (growth %.1f%%)%n", early, leakSteps, late, growth);
-        if (growth > 5) throw new FfwdException("bench: resident memory grew " + String.format(Locale.ROOT, "%.1f%%", growth) + " over " + leakSteps + " steps");
-    }
-
-    private JsonNode pytorch(Path dir, Path batchJson, BenchModel bm) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script("pytorch_reference.py").toString(), dir.toString(),
-                batchJson.toString(), "--steps", String.valueOf(steps), "--threads", String.valueOf(threads),
-                "--rank", String.valueOf(rank), "--alpha", "16", "--targets", String.join(",", bm.targets)));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-        pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
-        pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(threads));
-        Process p = pb.start();
-        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        try {
-            if (p.waitFor() != 0) throw new FfwdException("bench: the PyTorch reference failed (exit " + p.exitValue() + ")");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new FfwdException("bench: interrupted");
-        }
-        return JSON.readTree(stdout.lines().reduce((a, b) -> b).orElse("{}"));
-    }
-
-    private static void setupPytorch() {
-        try {
-            Process p = new ProcessBuilder("bash", script("setup-pytorch.sh").toString()).inheritIO().start();
-            if (p.waitFor() != 0) throw new FfwdException("bench: installing the PyTorch reference failed; see bench/setup-pytorch.sh");
-        } catch (IOException e) {
-            throw new FfwdException("bench: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static Path script(String name) {
-        Path p = Path.of(System.getenv().getOrDefault("FFWD_ROOT", "."), "bench", name);
-        if (!Files.isRegularFile(p)) throw new FfwdException(p + ": not found (run from the repository, or set FFWD_ROOT)");
-        return p;
     }
 }

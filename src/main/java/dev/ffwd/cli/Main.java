@@ -44,6 +44,7 @@ public final class Main implements Runnable {
     public static final int BAD_INPUT = 1, USAGE = 2, INTERNAL = 3;
 
     public static int run(String... args) {
+        config = null;  // static, so that subcommands inherit it: not left over from an earlier in-process run
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((e, ignored) -> {  // one line, not the whole usage
             String cmd = e.getCommandLine().getCommandName();

@@ -26,6 +26,12 @@ final class Progress implements Comparison.Listener, AutoCloseable {
     }
 
     @Override
+    public void onPrepared(dev.ffwd.train.FineTune ft) {
+        System.err.printf("data: %d train, %d test, %d validation examples; target modules %s%n", ft.splits.train().size(),
+                ft.splits.test().size(), ft.splits.validation().size(), ft.options.lora().targets());
+    }
+
+    @Override
     public void onArmStart(String name, long steps) {
         close();
         bar = new ProgressBarBuilder().setTaskName(String.format("%-16s", name)).setInitialMax(steps)

@@ -10,7 +10,7 @@ final class SparkLink {
 
     private SparkLink() {}
 
-    static TrainOptions.Distributed attach(FineTune ft, String master, Map<String, String> conf) {
+    static dev.ffwd.report.Experiment.Attachment attach(FineTune ft, String master, Map<String, String> conf) {
         Cluster c = Cluster.connect(master, conf);
         ft.distribute(c.gradients());
         System.err.printf("spark: master %s, %d task slots; gradients on the cluster, optimizer, Fast Forward and evaluation here%n",

@@ -1,5 +1,6 @@
 package dev.ffwd.cli;
 
+import dev.ffwd.data.Format;
 import dev.ffwd.report.SuiteReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,17 +23,17 @@ import java.util.Map;
 final class SuiteCommand implements Runnable {
 
     /** A task: a data file made by scripts/fetch-data.sh and its --format (text on the encoder: masked language modelling). */
-    record Task(String file, String format) {}
+    record Task(String file, Format format) {}
 
     /** Task name → task: four classification tasks and two token-level ones. */
     static final Map<String, Task> TASKS = new LinkedHashMap<>();
     static {
-        TASKS.put("spam-assassin", new Task("spam-assassin.jsonl", "classification"));
-        TASKS.put("sotu-party", new Task("sotu-party.jsonl", "classification"));
-        TASKS.put("sotu-decade", new Task("sotu-decade.jsonl", "classification"));
-        TASKS.put("fortunes", new Task("fortunes.jsonl", "classification"));
-        TASKS.put("moby-dick-mlm", new Task("moby-dick.jsonl", "text"));
-        TASKS.put("sotu-mlm", new Task("sotu.jsonl", "text"));
+        TASKS.put("spam-assassin", new Task("spam-assassin.jsonl", Format.CLASSIFICATION));
+        TASKS.put("sotu-party", new Task("sotu-party.jsonl", Format.CLASSIFICATION));
+        TASKS.put("sotu-decade", new Task("sotu-decade.jsonl", Format.CLASSIFICATION));
+        TASKS.put("fortunes", new Task("fortunes.jsonl", Format.CLASSIFICATION));
+        TASKS.put("moby-dick-mlm", new Task("moby-dick.jsonl", Format.TEXT));
+        TASKS.put("sotu-mlm", new Task("sotu.jsonl", Format.TEXT));
     }
 
     @Option(names = "--quick", description = "The short protocol (docs/results.md says how long it took).") boolean quick;
@@ -58,28 +59,29 @@ final class SuiteCommand implements Runnable {
         List<String> names = tasks == null ? List.copyOf(TASKS.keySet()) : tasks;
         for (String t : names)
             if (!TASKS.containsKey(t)) throw new IllegalArgumentException("unknown task '" + t + "'; known: " + String.join(", ", TASKS.keySet()));
-        if (!reportOnly) OutputDir.prepare(out, overwrite, resume);
+        // The user's compare options, read once over the preset; each comparison is then that experiment on its task and seed.
+        CompareCommand compare = reportOnly ? null
+                : DemoCommand.compare(Presets.get(quick ? "suite-quick" : "suite"), DemoCommand.dataPath(TASKS.get(names.get(0)).file()), compareOptions);
+        if (compare != null)
+            for (String fixed : List.of("seed", "data", "format"))
+                if (compare.spec.commandLine().getParseResult().hasMatchedOption("--" + fixed))
+                    throw new IllegalArgumentException("suite sets --" + fixed + " for each comparison; choose tasks and seeds with --tasks and --seeds");
+        Map<String, Path> data = new LinkedHashMap<>();  // every task's file checked before the first comparison runs
+        if (!reportOnly) for (String task : names) data.put(task, DemoCommand.dataFile(TASKS.get(task).file(), List.of()));
+        if (!reportOnly) OutputDir.prepare(out, overwrite, resume);  // only once everything above is accepted
         Map<String, List<Path>> reports = new LinkedHashMap<>();
         for (String task : names) {
-            if (reportOnly) {
-                for (int s = 0; s < seeds; s++) {
-                    Path r = out.resolve(task).resolve("seed-" + (dev.ffwd.train.TrainConfig.SEED + s)).resolve("report.json");
-                    if (Files.isRegularFile(r)) reports.computeIfAbsent(task, k -> new ArrayList<>()).add(r);
-                }
-                continue;
-            }
-            Path data = DemoCommand.dataFile(TASKS.get(task).file(), compareOptions);
             for (int s = 0; s < seeds; s++) {
                 long seed = dev.ffwd.train.TrainConfig.SEED + s;
-                Path dir = out.resolve(task).resolve("seed-" + seed);
-                reports.computeIfAbsent(task, k -> new ArrayList<>()).add(dir.resolve("report.json"));
-                if (resume && Files.isRegularFile(dir.resolve("report.json"))) continue;
+                Path dir = out.resolve(task).resolve("seed-" + seed), report = dir.resolve("report.json");
+                if (reportOnly) {  // each task with the seeds it has
+                    if (Files.isRegularFile(report)) reports.computeIfAbsent(task, k -> new ArrayList<>()).add(report);
+                    continue;
+                }
+                reports.computeIfAbsent(task, k -> new ArrayList<>()).add(report);
+                if (resume && Files.isRegularFile(report)) continue;
                 System.err.printf("suite: %s, seed %d%n", task, seed);
-                List<String> args = new ArrayList<>(List.of("--out", dir.toString(), "--seed", String.valueOf(seed),
-                        "--format", TASKS.get(task).format()));
-                if (resume) args.add("--resume");
-                args.addAll(compareOptions);
-                DemoCommand.compare(Presets.get(quick ? "suite-quick" : "suite"), data, args).execute();
+                CompareCommand.run(() -> compare.experiment().on(data.get(task), TASKS.get(task).format(), seed, dir), dir, true, resume, compare.opts);
             }
         }
         if (reports.isEmpty()) throw new dev.ffwd.FfwdException(out + ": no finished comparison to report");

@@ -52,7 +52,7 @@ final class TrainCommand implements Runnable {
         FineTune.Options o = opts.options();
         FfConfig ffc = opts.ff(ff);
         if (!ffc.enabled()) o = o.withValidationSize(0);  // plain training needs no Fast Forward validation set
-        try (FineTune ft = FineTune.prepare(o); TrainOptions.Distributed cluster = opts.distribute(ft);
+        try (FineTune ft = FineTune.prepare(o); dev.ffwd.report.Experiment.Attachment cluster = opts.distribute(ft);
              Progress progress = new Progress(ft.options.train().maxSteps())) {
             TrainingRun run = ft.newRun(ffc, out.resolve(CHECKPOINT));
             System.err.printf("data: %d train, %d test, %d validation examples%s%n", ft.splits.train().size(), ft.splits.test().size(),

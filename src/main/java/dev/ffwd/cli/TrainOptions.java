@@ -8,6 +8,7 @@ import dev.ffwd.model.Pretrained;
 import dev.ffwd.optim.AdamW;
 import dev.ffwd.optim.OptimizerSpec;
 import dev.ffwd.optim.Schedule;
+import dev.ffwd.report.Experiment;
 import dev.ffwd.train.FineTune;
 import dev.ffwd.train.Method;
 import dev.ffwd.train.TrainConfig;
@@ -83,17 +84,11 @@ final class TrainOptions {
     @Option(names = "--ff-val-size", defaultValue = "" + FfConfig.VALIDATION_SIZE, description = "Tiny validation set size, held out of test (default: ${DEFAULT-VALUE}).") int ffValSize;
     @Option(names = "--ff-max-repeats", defaultValue = "" + FfConfig.MAX_REPEATS, description = "Largest multiple of Δ a stage may add (default: ${DEFAULT-VALUE}).") int ffMaxRepeats;
 
-    /** A connection to a cluster that ends with training. */
-    interface Distributed extends AutoCloseable {
-        @Override
-        void close();
-    }
-
     /**
      * Makes {@code ft}'s runs compute their step gradients on the --spark-master cluster, if one was given. Spark's
      * classes are touched only then, so the CLI starts without them otherwise.
      */
-    Distributed distribute(FineTune ft) {
+    Experiment.Attachment distribute(FineTune ft) {
         if (sparkMaster == null) {
             if (sparkConf != null) throw new IllegalArgumentException("--spark-conf needs --spark-master");
             return () -> {};

@@ -88,6 +88,11 @@ public final class Comparison {
             }
         }
 
+        /** The same plan recorded in another folder. */
+        public Plan in(Path dir) {
+            return new Plan(lr, grid, ffLrs, variants, methods, patience, repeats, dir, resume);
+        }
+
         public Plan {
             if (grid.isEmpty()) throw new IllegalArgumentException("the learning-rate grid is empty");
             for (String g : grid) parseLr(g);
@@ -303,6 +308,8 @@ public final class Comparison {
     }
 
     public interface Listener extends TrainingRun.Listener {
+        /** The model and data have loaded and split; no arm has started. */
+        default void onPrepared(FineTune ft) {}
         default void onArmStart(String name, long maxSteps) {}
         default void onArmEnd(Arm arm) {}
     }

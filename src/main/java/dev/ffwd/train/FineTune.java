@@ -61,6 +61,11 @@ public final class FineTune implements AutoCloseable {
                     .testFraction(testFraction).validationSize(validationSize).limit(limit).epochs(epochs);
         }
 
+        /** The same settings on another data file, read as {@code format}. */
+        public Options on(Path data, Format format) {
+            return new Options(model, data, format, maxLength, pack, lora, train, testFraction, validationSize, limit, epochs);
+        }
+
         /** Plain training (no Fast Forward) needs no validation set: pass 0, and the test split keeps those examples. */
         public Options withValidationSize(int n) {
             return toBuilder().validationSize(n).build();

@@ -27,6 +27,41 @@ class PresetsTest {
         assertEquals(Method.compared(), demo.methods);
     }
 
+    /** demo and suite read the user's options once, over their own preset: command line, then --config, then --preset. */
+    @Test
+    void aForwardingCommandsConfigFileAndPresetSitBetweenItsPresetAndTheCommandLine(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path yaml = tmp.resolve("c.yaml");
+        java.nio.file.Files.writeString(yaml, "max-steps: 7\nlora-r: 4\n");
+        Main.config = yaml;
+        try {
+            CompareCommand c = DemoCommand.compare(Presets.get("demo"), Path.of("d.jsonl"), List.of("--lora-r", "2", "--preset", "paper"));
+            assertEquals(7, c.opts.maxSteps, "the config file over the demo's preset");
+            assertEquals(2, c.opts.loraR, "the command line over the config file");
+            assertEquals(512, c.opts.batchSize * c.opts.gradAccum, "--preset paper over the demo's preset");
+            assertEquals(Path.of("d.jsonl"), c.opts.data);
+        } finally {
+            Main.config = null;
+        }
+        Main.config = tmp.resolve("bad.yaml");
+        java.nio.file.Files.writeString(Main.config, "lora-rank: 4\n");
+        try {
+            var e = assertThrows(dev.ffwd.FfwdException.class, () -> DemoCommand.compare(Presets.get("demo"), Path.of("d.jsonl"), List.of()));
+            assertTrue(e.getMessage().contains("unknown option 'lora-rank' for 'ffwd compare'"), e.getMessage());
+        } finally {
+            Main.config = null;
+        }
+    }
+
+    @Test
+    void aSuiteRefusesWhatItSetsForEachComparisonBeforeWritingAnything(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        for (String fixed : List.of("--seed", "--format", "--data")) {
+            Cli.Result r = Cli.run("suite", "--quick", "--out", tmp.resolve("out").toString(), fixed, fixed.equals("--format") ? "text" : "1");
+            assertEquals(Main.BAD_INPUT, r.code(), r.err());
+            assertTrue(r.err().contains("suite sets " + fixed + " for each comparison"), r.err());
+            assertFalse(java.nio.file.Files.exists(tmp.resolve("out")), "nothing written");
+        }
+    }
+
     @Test
     void everyPresetKeyIsAnOptionOfCompare() {
         var options = new picocli.CommandLine(new CompareCommand()).getCommandSpec().options().stream()

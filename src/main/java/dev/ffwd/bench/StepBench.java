@@ -1,0 +1,241 @@
+package dev.ffwd.bench;
+
+import ai.djl.pytorch.jni.JniUtils;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ffwd.FfwdException;
+import dev.ffwd.Stats;
+import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.io.DType;
+import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.ModelConfig;
+import dev.ffwd.train.TrainConfig;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Times LoRA training steps (forward, backward, AdamW) on one bench shape, optionally interleaved with the PyTorch
+ * reference on the same checkpoint and batch ({@code bench/pytorch_reference.py}), and returns the summary that
+ * {@code bench --json} prints per shape. Peak resident memory is per process, so {@link #inChildJvm} measures each
+ * shape in a JVM of its own, handing it the {@link Spec} as JSON.
+ */
+public final class StepBench {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The seed of every generated benchmark checkpoint. */
+    public static final long SEED = 1;
+
+    /** LoRA α of every bench shape (the PyTorch reference uses the same). */
+    private static final int ALPHA = 16;
+
+    /**
+     * One shape's measurement, on its generated {@code checkpoint} ({@link BenchModel#cached}): {@code pairs} timings of {@code steps} steps, each followed by the PyTorch reference's
+     * when {@code vsPytorch}; then {@code leakSteps} more steps for memory growth (0: none) and a profile of
+     * {@code steps} steps when {@code profile}. {@code sgemm}: the engine's matrix-product rate (GFLOP/s) that each
+     * step's rate is a share of. {@code progressOnStderr}: the progress lines go to stderr (stdout carries JSON).
+     */
+    public record Spec(BenchModel shape, Path checkpoint, int batch, int seq, int rank, int threads, int steps, int pairs, int leakSteps,
+                       DType storage, int lossChunk, boolean checkpointActivations, boolean vsPytorch, boolean profile,
+                       double sgemm, boolean progressOnStderr) {
+        public Spec {
+            if (shape == null || checkpoint == null || storage == null) throw new IllegalArgumentException("a bench needs its shape, checkpoint and storage type");
+            if (batch < 1 || seq < 2 || rank < 1 || threads < 1 || steps < 1 || pairs < 1 || leakSteps < 0 || lossChunk < 1)
+                throw new IllegalArgumentException("bench sizes must be positive (seq >= 2, leak steps >= 0), got " + this);
+        }
+
+        LoraConfig lora() {
+            return new LoraConfig(rank, ALPHA, 0, shape.targets, false);
+        }
+
+        ModelConfig model() {
+            return modelConfig(shape);
+        }
+    }
+
+    private StepBench() {}
+
+    static ModelConfig modelConfig(BenchModel bm) {
+        try {
+            return ModelConfig.parse(Path.of(bm.name().toLowerCase(Locale.ROOT), "config.json"), JSON.readTree(bm.configJson));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Whether {@code bm} trains with activation checkpointing: as {@code asked}, or (null) only when the estimated peak
+     * exceeds physical memory without it and fits with it; says which on {@code out}. A shape that does not fit either
+     * way is refused in one line.
+     */
+    public static boolean checkpointing(BenchModel bm, int rank, int batch, int seq, int lossChunk, DType storage, Boolean asked, PrintStream out) {
+        ModelConfig c = modelConfig(bm);
+        LoraConfig lc = new LoraConfig(rank, ALPHA, 0, bm.targets, false);
+        long physical = MemoryEstimate.physicalBytes();
+        MemoryEstimate plain = MemoryEstimate.of(c, storage, lc, batch, seq, lossChunk, false);
+        MemoryEstimate ckpt = MemoryEstimate.of(c, storage, lc, batch, seq, lossChunk, true);
+        boolean on = asked != null ? asked : plain.total() > physical && ckpt.total() <= physical;
+        MemoryEstimate e = on ? ckpt : plain;
+        String name = bm.name().toLowerCase(Locale.ROOT);
+        out.printf(Locale.ROOT, "%s: estimated peak %s; physical memory %.1f GB%n", name, e.describe(), physical / 1e9);
+        if (e.total() > physical)
+            throw new FfwdException(String.format(Locale.ROOT, "bench: %s needs an estimated %.1f GB%s, more than this machine's %.1f GB of memory",
+                    name, e.total() / 1e9, on ? " even with activation checkpointing" : " (try --checkpoint-activations)", physical / 1e9));
+        if (on && asked == null) out.printf(Locale.ROOT, "%s: activation checkpointing on (without it: %.1f GB)%n", name, plain.total() / 1e9);
+        return on;
+    }
+
+    /** Runs {@code s} in a fresh JVM (this one's class path and options, then {@code jvmOptions}) and returns its summary. */
+    public static JsonNode inChildJvm(Spec s, Path work, List<String> jvmOptions) throws IOException {
+        String name = s.shape().name().toLowerCase(Locale.ROOT);
+        Path spec = work.resolve(name + ".spec.json"), result = work.resolve(name + ".json");
+        AtomicFiles.writeString(spec, JSON.writeValueAsString(s));
+        ChildJvm.run("bench --shape " + name, StepBench.class.getName(), jvmOptions, List.of(spec.toString(), result.toString()));
+        return JSON.readTree(result.toFile());
+    }
+
+    /** A shape's own process: {@code SPEC.json RESULT.json}. */
+    public static void main(String[] args) throws IOException {
+        if (args.length != 2) throw new IllegalArgumentException("usage: StepBench SPEC.json RESULT.json");
+        Spec s = JSON.readValue(Path.of(args[0]).toFile(), Spec.class);
+        ai.djl.engine.Engine.getEngine("PyTorch");  // loads libtorch
+        JniUtils.setNumThreads(s.threads());
+        JniUtils.setNumInteropThreads(1);
+        ObjectNode r = run(s, Files.createTempDirectory("ffwd-bench"), s.progressOnStderr() ? System.err : System.out);
+        AtomicFiles.writeString(Path.of(args[1]), JSON.writeValueAsString(r));
+    }
+
+    /** Times {@code s} in this process, printing on {@code out}. */
+    public static ObjectNode run(Spec s, Path work, PrintStream out) throws IOException {
+        BenchModel bm = s.shape();
+        Path dir = s.checkpoint(), batchJson = work.resolve("batch.json");
+        long[][] ids = Benchmark.batch(s.batch(), s.seq(), s.model().vocabSize(), 2, batchJson);
+        out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(Locale.ROOT), s.batch(), s.seq(),
+                s.rank(), bm.targets, s.threads());
+        boolean pytorchFits = s.vsPytorch() && pytorchFits(s, out);
+        List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
+        double pyPeak = Double.NaN;
+        JsonNode profileJson = null;
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, s.rank(), ALPHA, new TrainConfig.Memory(s.lossChunk(), s.checkpointActivations()))) {
+            for (int p = 0; p < s.pairs(); p++) {
+                Benchmark.Result r = ours.time(s.steps());
+                if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
+                out.printf(Locale.ROOT, "  ffwd    %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB%n",
+                        r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / s.sgemm(), r.loss(), r.peakRssMb());
+                gflops.add(r.gflops());
+                tps.add(r.tokensPerSecond());
+                if (pytorchFits) {
+                    JsonNode py = pytorch(s, dir, batchJson);
+                    out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
+                            py.get("tokens_per_s").asDouble(), py.get("step_ms").asDouble(), py.get("loss").asDouble(), py.get("peak_rss_mb").asDouble());
+                    if (Math.abs(py.get("loss").asDouble() - r.loss()) > 1e-3)
+                        throw new FfwdException("bench: losses differ (ffwd " + r.loss() + ", pytorch " + py.get("loss").asDouble() + "): not the same work");
+                    ratios.add(r.tokensPerSecond() / py.get("tokens_per_s").asDouble());
+                    pyTps.add(py.get("tokens_per_s").asDouble());
+                    pyPeak = Double.isNaN(pyPeak) ? py.get("peak_rss_mb").asDouble() : Math.max(pyPeak, py.get("peak_rss_mb").asDouble());
+                }
+            }
+            if (!ratios.isEmpty()) {
+                DecodeBench.Spread sp = DecodeBench.Spread.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
+                out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
+                        ratios.size(), sp.min(), sp.median(), sp.max());
+            }
+            if (s.leakSteps() > 0) leakCheck(ours, s.leakSteps(), out);
+            if (s.profile()) {
+                StepProfile sp = ours.profile(s.steps(), work.resolve("trace.json"));
+                out.printf(Locale.ROOT, "%n  where one step's time goes (%d profiled steps):%n%n%s", s.steps(), sp.table());
+                profileJson = JSON.valueToTree(sp);
+            }
+        }
+        double peak = Benchmark.peakRssMb();
+        out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%n", peak,
+                Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
+        ObjectNode r = JSON.createObjectNode();
+        put(r, "ratio_median", Stats.median(ratios));
+        put(r, "ratio_min", ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+        put(r, "ratio_max", ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+        put(r, "ours_peak_rss_mb", peak);
+        put(r, "pytorch_peak_rss_mb", pyPeak);
+        put(r, "gflops", Stats.median(gflops));
+        put(r, "sgemm_share", Stats.median(gflops) / s.sgemm());
+        put(r, "sgemm_gflops", s.sgemm());
+        put(r, "tokens_per_s", Stats.median(tps));
+        put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
+        if (profileJson != null) r.set("profile", profileJson);
+        r.put("precision", "fp32")  // compute precision: every matmul runs in fp32 (2-byte weights are widened first)
+                .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
+                .put("loss_chunk", s.lossChunk()).put("checkpoint_activations", s.checkpointActivations()).put("pairs", ratios.size());
+        return r;
+    }
+
+    /** Whether the PyTorch reference (fp32 weights, full logits) fits this machine; says so when it does not. */
+    private static boolean pytorchFits(Spec s, PrintStream out) {
+        long need = MemoryEstimate.pytorch(s.model(), s.lora(), s.batch(), s.seq()).total();
+        if (need <= MemoryEstimate.physicalBytes()) return true;
+        out.printf(Locale.ROOT, "  pytorch skipped: it holds the weights in fp32 and needs an estimated %.1f GB, more than this machine's %.1f GB%n",
+                need / 1e9, MemoryEstimate.physicalBytes() / 1e9);
+        return false;
+    }
+
+    /** JSON has no NaN: an unmeasured value is null. */
+    private static void put(ObjectNode o, String key, double v) {
+        if (Double.isFinite(v)) o.put(key, v);
+        else o.putNull(key);
+    }
+
+    /**
+     * Native-memory growth over {@code leakSteps} steps after a warm-up of a tenth as many. The Java heap is collected
+     * before each reading, so direct buffers awaiting collection do not count; more than 5% growth fails the bench.
+     */
+    private static void leakCheck(Benchmark.Session ours, int leakSteps, PrintStream out) {
+        ours.time(Math.max(1, leakSteps / 10));
+        double early = Benchmark.settledRssMb();
+        ours.time(leakSteps);
+        double late = Benchmark.settledRssMb(), growth = 100 * (late / early - 1);
+        out.printf(Locale.ROOT, "  RSS after warm-up: %.0f MB; after %d more steps: %.0f MB (growth %.1f%%)%n", early, leakSteps, late, growth);
+        if (growth > 5) throw new FfwdException("bench: resident memory grew " + String.format(Locale.ROOT, "%.1f%%", growth) + " over " + leakSteps + " steps");
+    }
+
+    private static JsonNode pytorch(Spec s, Path dir, Path batchJson) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script("pytorch_reference.py").toString(), dir.toString(),
+                batchJson.toString(), "--steps", String.valueOf(s.steps()), "--threads", String.valueOf(s.threads()),
+                "--rank", String.valueOf(s.rank()), "--alpha", String.valueOf(ALPHA), "--targets", String.join(",", s.shape().targets)));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("OMP_NUM_THREADS", String.valueOf(s.threads()));
+        pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(s.threads()));
+        Process p = pb.start();
+        String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) throw new FfwdException("bench: the PyTorch reference failed (exit " + p.exitValue() + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FfwdException("bench: interrupted");
+        }
+        return JSON.readTree(stdout.lines().reduce((a, b) -> b).orElse("{}"));
+    }
+
+    /** Installs Debian's python3-torch with OpenBLAS if needed (bench/setup-pytorch.sh). */
+    public static void setupPytorch() {
+        try {
+            Process p = new ProcessBuilder("bash", script("setup-pytorch.sh").toString()).inheritIO().start();
+            if (p.waitFor() != 0) throw new FfwdException("bench: installing the PyTorch reference failed; see bench/setup-pytorch.sh");
+        } catch (IOException e) {
+            throw new FfwdException("bench: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Path script(String name) {
+        Path p = Path.of(System.getenv().getOrDefault("FFWD_ROOT", "."), "bench", name);
+        if (!Files.isRegularFile(p)) throw new FfwdException(p + ": not found (run from the repository, or set FFWD_ROOT)");
+        return p;
+    }
+}

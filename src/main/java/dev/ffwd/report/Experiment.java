@@ -1,0 +1,106 @@
+package dev.ffwd.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ffwd.FfwdException;
+import dev.ffwd.data.Format;
+import dev.ffwd.io.AtomicFiles;
+import dev.ffwd.train.Comparison;
+import dev.ffwd.train.FineTune;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Function;
+
+/**
+ * A comparison as ffwd runs and records it in its plan's folder: {@code plan.json} (the whole setup, which a resumed
+ * comparison must match), the arms ({@link Comparison}) and the report ({@link ComparisonReport}). {@code compare},
+ * {@code demo} and each comparison of {@code suite} are one.
+ */
+public record Experiment(FineTune.Options options, Comparison.Plan plan) {
+
+    public static final String PLAN = "plan.json";
+
+    /** A connection that training uses while the comparison runs (a Spark cluster), closed when it ends. */
+    public interface Attachment extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    public Experiment {
+        if (options == null || plan == null) throw new IllegalArgumentException("an experiment needs its options and plan");
+        if (plan.dir() == null) throw new IllegalArgumentException("an experiment is recorded in a folder: the plan needs one");
+    }
+
+    /** The same experiment on another data file and task format, seed and folder (one comparison of a suite). */
+    public Experiment on(Path data, Format format, long seed, Path dir) {
+        FineTune.Options o = options.on(data, format);
+        return new Experiment(o.toBuilder().train(o.train().toBuilder().seed(seed).build()).build(), plan.in(dir));
+    }
+
+    /** What {@code plan.json} and report.json's {@code configuration} hold: the options, the grid's optimizer by name, and the plan. */
+    public ObjectNode configuration() {
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode cfg = json.valueToTree(options);
+        ((ObjectNode) cfg.path("train").path("optimizer")).put("name", options.train().optimizer().name());
+        cfg.set("variants", json.valueToTree(plan.variants()));
+        cfg.set("methods", json.valueToTree(plan.methods().keySet()));
+        cfg.put("lr_text", plan.lr());
+        cfg.set("lr_grid", json.valueToTree(plan.grid()));
+        cfg.set("ff_lrs", json.valueToTree(plan.ffLrs()));
+        cfg.put("patience", plan.patience());
+        cfg.put("repeats", plan.repeats());
+        return cfg;
+    }
+
+    /**
+     * Runs the comparison and writes its report. A resumed experiment must have the plan its folder records; the plan
+     * is written only once the model and data have loaded, so that a run refused before leaves none behind.
+     * {@code attach} connects the prepared fine-tuning to a cluster, or to nothing.
+     */
+    public Comparison.Result run(Function<FineTune, ? extends Attachment> attach, Comparison.Listener listener) {
+        ObjectNode cfg = configuration();
+        String planText = planText(cfg);
+        try (FineTune ft = FineTune.prepare(options); Attachment ignored = attach.apply(ft)) {
+            listener.onPrepared(ft);
+            write(plan.dir().resolve(PLAN), planText);
+            Comparison.Result r = Comparison.run(ft, plan, listener);
+            ComparisonReport.write(plan.dir(), r, cfg);
+            return r;
+        }
+    }
+
+    /** {@code cfg} as plan.json holds it, after checking that a resumed experiment's folder records the same. */
+    private String planText(ObjectNode cfg) {
+        Path file = plan.dir().resolve(PLAN);
+        try {
+            ObjectMapper json = new ObjectMapper();
+            String text = json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg);
+            if (plan.resume() && Files.isRegularFile(file)) {
+                var before = json.readTree(file.toFile());
+                var now = json.readTree(text);  // through text, so that numbers compare as they were written
+                if (!before.equals(now)) {
+                    String field = "";
+                    for (var it = now.fieldNames(); it.hasNext(); ) {
+                        String f = it.next();
+                        if (!now.get(f).equals(before.get(f))) { field = f; break; }
+                    }
+                    throw new FfwdException(file + ": --resume with different settings (" + field
+                            + " differs); rerun with the original options or use --overwrite");
+                }
+            }
+            return text;
+        } catch (IOException e) {
+            throw new FfwdException(file + ": " + e.getMessage());
+        }
+    }
+
+    private static void write(Path file, String text) {
+        try {
+            AtomicFiles.writeString(file, text);
+        } catch (IOException e) {
+            throw new FfwdException(file + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package dev.ffwd.report;
+
+import dev.ffwd.data.Format;
+import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.train.Comparison;
+import dev.ffwd.train.FineTune;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** An experiment is data: the same setup on another task keeps everything else, and its folder's plan guards a resume. */
+class ExperimentTest {
+
+    @TempDir Path tmp;
+
+    Experiment experiment(Path dir, boolean resume) {
+        FineTune.Options o = FineTune.Options.builder("builtin", tmp.resolve("a.jsonl"), LoraConfig.paper(List.of("query"))).format(Format.CLASSIFICATION).build();
+        return new Experiment(o, Comparison.Plan.builder("1e-4").grid(List.of("1e-4", "1e-3")).variants(Map.of("ffwd", FfConfig.defaults()))
+                .dir(dir).resume(resume).build());
+    }
+
+    @Test
+    void onAnotherTaskKeepsTheRestOfTheSetup() {
+        Experiment e = experiment(tmp.resolve("x"), false);
+        Experiment t = e.on(tmp.resolve("b.jsonl"), Format.TEXT, 43, tmp.resolve("y"));
+        assertEquals(tmp.resolve("b.jsonl"), t.options().data());
+        assertEquals(Format.TEXT, t.options().format());
+        assertEquals(43, t.options().train().seed());
+        assertEquals(tmp.resolve("y"), t.plan().dir());
+        assertEquals(e.options().lora(), t.options().lora());
+        assertEquals(e.options().train().toBuilder().seed(43).build(), t.options().train());
+        assertEquals(e.plan().in(tmp.resolve("y")), t.plan());
+        assertEquals(e.configuration().without(List.of("data", "format", "train")), t.configuration().without(List.of("data", "format", "train")));
+        assertEquals("adamw", e.configuration().path("train").path("optimizer").path("name").asText());
+        assertEquals("1e-4", e.configuration().path("lr_text").asText());
+        assertTrue(e.configuration().path("variants").path("ffwd").path("budget").asBoolean());
+    }
+
+    @Test
+    void aResumeUnderAnotherPlanIsRefusedBeforeTheModelLoads() throws Exception {
+        Path dir = tmp.resolve("x");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(Experiment.PLAN), experiment(dir, true).on(tmp.resolve("a.jsonl"), Format.CLASSIFICATION, 7, dir)
+                .configuration().toPrettyString());
+        var err = assertThrows(dev.ffwd.FfwdException.class, () -> experiment(dir, true).run(ft -> () -> {}, new Comparison.Listener() {}));
+        assertTrue(err.getMessage().contains("--resume with different settings (train differs)"), err.getMessage());
+    }
+
+    @Test
+    void anExperimentIsRecordedInAFolder() {
+        FineTune.Options o = experiment(tmp, false).options();
+        assertThrows(IllegalArgumentException.class, () -> new Experiment(o, Comparison.Plan.builder("1e-4").build()));
+    }
+}
