@@ -46,7 +46,7 @@ class CompareCommand implements Runnable {
 
     /** Runs the comparison and writes its report; returns the result. */
     Comparison.Result execute() {
-        return run(() -> experiment(), out, overwrite, resume, opts);
+        return run(this::experiment, out, overwrite, resume, opts);
     }
 
     /**
