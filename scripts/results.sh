@@ -3,6 +3,7 @@
 #   ./ffwd demo                 (runs/demo; docs/results.md says how long it took)
 #   ./ffwd suite --quick        (runs/suite-quick: six tasks × SEEDS seeds; three processes of one thread each;
 #                               about 25 minutes per task and seed each, so SEEDS=2 takes about two hours on 2 cores)
+#   ./ffwd suite --quick ...    (runs/budget-at-1e-4: FF with and without its probe budget at lr 1e-4, three tasks × 2 seeds)
 #   ./ffwd demo --modes ...     (runs/ablation: ffwd with each piece switched off, and the paper's loop)
 #   ./ffwd demo --modes profile (runs/line-profile: what the line θ_t + τΔ holds at each lr of the demo's grid)
 # Run it on an otherwise idle machine: wall-clock savings are measured too.
@@ -18,8 +19,10 @@ mkdir -p runs/suite-quick
 ./ffwd suite --threads 1 --quick --seeds "$SEEDS" --tasks fortunes,sotu-mlm --out runs/suite-quick --resume
 wait
 ./ffwd suite --quick --seeds "$SEEDS" --out runs/suite-quick --resume
+./ffwd suite --threads 1 --quick --seeds 2 --tasks spam-assassin,moby-dick-mlm,fortunes --lr-grid 1e-4 --ff-lrs lr \
+    --modes ffwd,ffwd-budget --methods none --out runs/budget-at-1e-4 --resume
 ./ffwd demo --modes ffwd,ffwd-guard,ffwd-span,ffwd-adaptive,ffwd+all,search,paper --out runs/ablation
 ./ffwd demo --modes profile --ff-lrs 1e-4,3e-4,1e-3,3e-3 --out runs/line-profile
-./ffwd results --sections demo,suite --out docs/results.md
+./ffwd results --sections demo,suite,budget --out docs/results.md
 ./ffwd results --sections ablation,profile --title "Fast Forward, piece by piece, and the line it walks" \
     --reading docs/ablation-reading.md --out docs/ablation.md

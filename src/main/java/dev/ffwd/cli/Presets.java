@@ -20,7 +20,8 @@ import java.util.TreeMap;
  * <li>{@code demo}: what {@code ffwd demo} runs: the built-in MiniLM with LoRA r=8 and a classification head, 2,000
  * records of 64 tokens (a test split of 268: 15% less the 32-example FF validation set), 16 sequences per step, the lr
  * grid 1e-4 … 1e-2 to a plateau (100 steps at most), the tuning-free default and the anchors, and Fast Forward at the
- * grid's lowest lr. Sized for 25 minutes on 2 cores, which the earlier preset (up to 200 steps of 32 sequences) exceeded.
+ * grid's lowest lr, with and without its probe budget (which, at 16 sequences per step, holds the first stage back
+ * until step 100). Sized for 25 minutes on 2 cores, which the earlier preset (up to 200 steps of 32 sequences) exceeded.
  * Test-loss evaluations take the default batch of 32: {@code ffwd eval} of 3,000 fortunes at 32 tokens on one thread
  * took 176–185 s in batches of 128 and 129–144 s in batches of 32 (two runs each, interleaved, on a busy machine):
  * fewer padded positions and a smaller working set.</li>
@@ -38,7 +39,7 @@ final class Presets {
             "test-fraction", "0.15", "lora-r", "8", "lora-alpha", "16", "lora-dropout", "0.1",
             "lr", "1e-4", "lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "ff-lrs", "lr", "batch-size", "16", "grad-accum", "1",
             "max-steps", "100", "eval-every", "5", "patience", "4", "ff-val-size", "32",
-            "modes", "ffwd", "methods", String.join(",", Method.compared()));
+            "modes", "ffwd,ffwd-budget", "methods", String.join(",", Method.compared()));
 
     static final Map<String, Map<String, String>> ALL = Map.of(
             "paper", of(
@@ -49,9 +50,9 @@ final class Presets {
                     "ff-mode", "paper", "modes", "paper", "ff-interval", "6",
                     "ff-warmup", "0", "ff-params", "lora", "ff-val-size", "32"),
             "demo", DEMO,
-            "suite", with(DEMO, "methods", String.join(",", Method.MEASURED), "ff-lrs", "lr,tuned"),
+            "suite", with(DEMO, "methods", String.join(",", Method.MEASURED), "ff-lrs", "lr,tuned", "modes", "ffwd"),
             "suite-quick", with(DEMO, "max-length", "32", "limit", "1000", "test-fraction", "0.3", "ff-lrs", "tuned",
-                    "batch-size", "16", "grad-accum", "1", "max-steps", "60", "eval-batch-size", "128", "patience", "4",
+                    "batch-size", "16", "grad-accum", "1", "max-steps", "60", "eval-batch-size", "128", "patience", "4", "modes", "ffwd",
                     "methods", String.join(",", Method.MEASURED)));
 
     static Map<String, String> get(String name) {

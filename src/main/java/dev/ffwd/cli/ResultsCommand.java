@@ -22,9 +22,11 @@ final class ResultsCommand implements Runnable {
     @Option(names = "--demo", defaultValue = "runs/demo", description = "Demo output folder (default: ${DEFAULT-VALUE}).") Path demo;
     @Option(names = "--suite", defaultValue = "runs/suite-quick", description = "Suite output folder (default: ${DEFAULT-VALUE}).") Path suite;
     @Option(names = "--profile", defaultValue = "runs/line-profile", description = "Line-profile comparison folder (`./ffwd demo --modes profile ...`; default: ${DEFAULT-VALUE}).") Path profile;
+    @Option(names = "--budget", defaultValue = "runs/budget-at-1e-4", description = "Suite folder of FF with and without its probe budget at "
+            + "the lowest lr (scripts/results.sh makes it; its report names the command; default: ${DEFAULT-VALUE}).") Path budget;
     @Option(names = "--ablation", defaultValue = "runs/ablation", description = "Ablation comparison folder (default: ${DEFAULT-VALUE}).") Path ablation;
-    @Option(names = "--sections", split = ",", defaultValue = "demo,suite,ablation,profile",
-            description = "Sections to write, in this order: demo, suite, ablation, profile (default: ${DEFAULT-VALUE}).") List<String> sections;
+    @Option(names = "--sections", split = ",", defaultValue = "demo,suite,budget,ablation,profile",
+            description = "Sections to write, in this order: demo, suite, budget, ablation, profile (default: ${DEFAULT-VALUE}).") List<String> sections;
     @Option(names = "--title", defaultValue = "Results", description = "The page's title (default: ${DEFAULT-VALUE}).") String title;
     @Option(names = "--reading", defaultValue = "docs/results-reading.md", description = "Hand-written reading of the tables (default: ${DEFAULT-VALUE}).") Path reading;
     @Option(names = "--out", defaultValue = "docs/results.md", description = "Output file (default: ${DEFAULT-VALUE}).") Path out;
@@ -43,6 +45,8 @@ final class ResultsCommand implements Runnable {
                     case "demo" -> demoSection(docs);
                     case "suite" -> read(suite.resolve("report.md")).replace("\n## ", "\n### ")
                             .replaceFirst("^# [^\n]*\n", "## The suite: `./ffwd suite --quick`\n");
+                    case "budget" -> "## The probe budget where the learning rate is too small\n\n"
+                            + read(budget.resolve("report.md")).replaceFirst("^# [^\n]*\n", "").replace("\n## ", "\n### ");
                     case "ablation" -> "## Ablation: what each piece of `ffwd` contributes, on the demo\n\n"
                             + "Produced by `./ffwd demo --modes " + ABLATION_MODES + " --out runs/ablation` (the demo's grid and data; "
                             + "`-x` switches one piece of `ffwd` off, `+all` also moves the classification head).\n\n"
@@ -51,7 +55,7 @@ final class ResultsCommand implements Runnable {
                             + "Produced by `./ffwd demo --modes profile --ff-lrs 1e-4,3e-4,1e-3,3e-3 --out runs/line-profile`: "
                             + "the demo's grid, with arms that measure the validation loss along θ_t + τΔ at every stage and never move θ.\n\n"
                             + read(profile.resolve(ComparisonReport.LINE_PROFILE_MD));
-                    default -> throw new FfwdException("results: unknown section '" + section + "': expected demo, suite, ablation or profile");
+                    default -> throw new FfwdException("results: unknown section '" + section + "': expected demo, suite, budget, ablation or profile");
                 }).append('\n');
             sb.append(read(reading));
             AtomicFiles.writeString(out, sb.toString());

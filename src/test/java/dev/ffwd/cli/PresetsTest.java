@@ -25,6 +25,7 @@ class PresetsTest {
         assertEquals(Path.of("runs/demo"), demo.out);
         assertEquals(100, demo.opts.maxSteps);
         assertEquals(Method.compared(), demo.methods);
+        assertEquals(List.of("ffwd", "ffwd-budget"), demo.modes, "the demo shows FF with and without its probe budget");
     }
 
     /** demo and suite read the user's options once, over their own preset: command line, then --config, then --preset. */
