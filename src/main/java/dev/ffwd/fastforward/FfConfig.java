@@ -44,7 +44,7 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
      * tuned learning rate), and its cap, in multiples of the configured interval. Such a stage is pure cost: two
      * validation passes of 32 examples cost about two optimizer steps of 16 sequences (a LoRA step's backward costs
      * about its forward). One fruitless stage therefore sends the next one 16 intervals away, so that FF at a
-     * learning rate that needs no help costs about one step per hundred.
+     * learning rate that needs no help costs about two steps per hundred.
      */
     public static final int REJECTED_BACKOFF = 16, BACKOFF_CAP = 64;
 
