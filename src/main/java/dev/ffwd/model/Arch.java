@@ -76,8 +76,8 @@ public final class Arch {
 
     /** A minimal configuration of this family: module names do not depend on the sizes. */
     private ModelConfig probe() {
-        return new ModelConfig(Path.of(name), this, modelTypes.get(0), 8, 8, 1, 2, 1, 4, 8, 8, 1e-5, 10000, 4, false, false,
-                false, false, ModelConfig.Act.GELU, 1, null, 0, ModelConfig.Dropout.NONE);
+        return ModelConfig.builder(Path.of(name), this, modelTypes.get(0)).vocabSize(8).hidden(8).layers(1).heads(2).kvHeads(1)
+                .intermediate(8).maxPositions(8).normEps(1e-5).rope(10000, 4, null).typeVocabSize(1).build();
     }
 
     @Override

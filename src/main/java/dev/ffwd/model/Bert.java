@@ -25,11 +25,11 @@ public final class Bert extends Transformer {
             throw new FfwdException(r.file() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
         if (r.has("position_embedding_type") && !r.n().get("position_embedding_type").asText().equals("absolute"))
             r.reject("position_embedding_type", "only absolute position embeddings are implemented");
-        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
-                heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings", 512),
-                r.number("layer_norm_eps", 1e-12), 0, 0, false, false, true, true, r.act("hidden_act", "gelu", "gelu"),
-                r.integer("type_vocab_size", 2), null, 0,
-                new ModelConfig.Dropout(r.number("hidden_dropout_prob", 0.1), r.number("attention_probs_dropout_prob", 0.1)));
+        return r.builder().vocabSize(r.integer("vocab_size")).hidden(hidden).layers(r.integer("num_hidden_layers")).heads(heads)
+                .intermediate(r.integer("intermediate_size")).maxPositions(r.integer("max_position_embeddings", 512))
+                .normEps(r.number("layer_norm_eps", 1e-12)).biases(true, true).act(r.act("hidden_act", "gelu", "gelu"))
+                .typeVocabSize(r.integer("type_vocab_size", 2))
+                .dropout(new ModelConfig.Dropout(r.number("hidden_dropout_prob", 0.1), r.number("attention_probs_dropout_prob", 0.1))).build();
     }
 
     private record Block(Linear q, Linear k, Linear v, Linear out, NDArray ln1w, NDArray ln1b,

@@ -13,11 +13,11 @@ import java.util.Set;
 public final class Gemma extends RmsDecoder {
 
     public static final Arch ARCH = new Arch("gemma", List.of("gemma"), true, "Gemma",
-            r -> r.decoder(r.act(r.has("hidden_activation") ? "hidden_activation" : "hidden_act", "gelu_pytorch_tanh",
+            r -> parse(r, r.act(r.has("hidden_activation") ? "hidden_activation" : "hidden_act", "gelu_pytorch_tanh",
                     "gelu_pytorch_tanh", "gelu_new", "gelu_tanh", "gelu"), true, false, 0),
             Gemma::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Gemma(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.llama(c.attentionBias()).asGemma());
+        super(c, store, manager, Style.gemma());
     }
 }

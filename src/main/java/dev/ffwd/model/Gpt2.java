@@ -33,10 +33,10 @@ public final class Gpt2 extends Transformer {
         r.rejectTrue("add_cross_attention", "cross-attention is not implemented");
         if (!r.bool("scale_attn_weights", true))
             throw new FfwdException(r.file() + ": 'scale_attn_weights' = false is not supported: unscaled attention is not implemented");
-        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), d, r.integer("n_layer"), heads, heads,
-                d / heads, r.integer("n_inner", 4 * d), r.integer("n_positions"), r.number("layer_norm_epsilon", 1e-5),
-                0, 0, false, r.bool("tie_word_embeddings", true), true, true,
-                r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu"), 0, null, 0, ModelConfig.Dropout.NONE);
+        return r.builder().vocabSize(r.integer("vocab_size")).hidden(d).layers(r.integer("n_layer")).heads(heads)
+                .intermediate(r.integer("n_inner", 4 * d)).maxPositions(r.integer("n_positions")).normEps(r.number("layer_norm_epsilon", 1e-5))
+                .tieEmbeddings(r.bool("tie_word_embeddings", true)).biases(true, true)
+                .act(r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu")).build();
     }
 
     private record Block(NDArray ln1w, NDArray ln1b, Linear attn, Linear proj, NDArray ln2w, NDArray ln2b, Linear fc, Linear out) {}

@@ -24,11 +24,12 @@ public final class GptNeoX extends Transformer {
         if (hidden % heads != 0)
             throw new dev.ffwd.FfwdException(r.file() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
         double pct = r.number("partial_rotary_factor", r.number("rotary_pct", 1.0));
-        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
-                heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings"),
-                r.number("layer_norm_eps", 1e-5), r.number("rotary_emb_base", r.number("rope_theta", 10000)),
-                (int) (hidden / heads * pct), r.bool("use_parallel_residual", true), r.bool("tie_word_embeddings", false),
-                r.bool("attention_bias", true), true, r.act("hidden_act", "gelu", "gelu", "gelu_new"), 0, r.ropeScaling(), 0, ModelConfig.Dropout.NONE);
+        return r.builder().vocabSize(r.integer("vocab_size")).hidden(hidden).layers(r.integer("num_hidden_layers")).heads(heads)
+                .intermediate(r.integer("intermediate_size")).maxPositions(r.integer("max_position_embeddings"))
+                .normEps(r.number("layer_norm_eps", 1e-5))
+                .rope(r.number("rotary_emb_base", r.number("rope_theta", 10000)), (int) (hidden / heads * pct), r.ropeScaling())
+                .parallelResidual(r.bool("use_parallel_residual", true)).tieEmbeddings(r.bool("tie_word_embeddings", false))
+                .biases(r.bool("attention_bias", true), true).act(r.act("hidden_act", "gelu", "gelu", "gelu_new")).build();
     }
 
     private record Block(NDArray ln1w, NDArray ln1b, NDArray ln2w, NDArray ln2b,

@@ -11,11 +11,11 @@ public final class Llama extends RmsDecoder {
 
     public static final Arch ARCH = new Arch("llama", List.of("llama", "mistral"), true,
             "Llama 2/3, SmolLM, TinyLlama, Mistral",
-            r -> r.decoder(r.act("hidden_act", "silu", "silu", "swish"), false, false,
+            r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, false,
                     r.slidingWindow(r.type().equals("mistral"))),
             Llama::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Llama(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.llama(c.attentionBias()));
+        super(c, store, manager, Style.llama());
     }
 }

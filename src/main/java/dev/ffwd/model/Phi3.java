@@ -13,10 +13,10 @@ import java.util.Set;
 public final class Phi3 extends RmsDecoder {
 
     public static final Arch ARCH = new Arch("phi3", List.of("phi3"), true, "Phi-3, Phi-3.5, Phi-4-mini",
-            r -> r.decoder(r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(true)),
+            r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(true)),
             Phi3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Phi3(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.llama(false).withFusedProjections());
+        super(c, store, manager, Style.phi3());
     }
 }

@@ -10,10 +10,10 @@ import java.util.Set;
 public final class Qwen2 extends RmsDecoder {
 
     public static final Arch ARCH = new Arch("qwen2", List.of("qwen2"), true, "Qwen2, Qwen2.5",
-            r -> r.decoder(r.act("hidden_act", "silu", "silu", "swish"), false, true, r.slidingWindow(false)),
+            r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, true, r.slidingWindow(false)),
             Qwen2::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Qwen2(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.llama(false).withQkvBiasOnly());
+        super(c, store, manager, Style.qwen2());
     }
 }

@@ -10,10 +10,10 @@ import java.util.Set;
 public final class Qwen3 extends RmsDecoder {
 
     public static final Arch ARCH = new Arch("qwen3", List.of("qwen3"), true, "Qwen3",
-            r -> r.decoder(r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(false)),
+            r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(false)),
             Qwen3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false));
 
     Qwen3(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.llama(c.attentionBias()).withQkNorm());
+        super(c, store, manager, Style.qwen3());
     }
 }

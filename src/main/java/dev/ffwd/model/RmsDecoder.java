@@ -3,6 +3,7 @@ package dev.ffwd.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import dev.ffwd.FfwdException;
 import dev.ffwd.io.TensorStore;
 
 import static dev.ffwd.model.Layout.Role.ATTN_IN;
@@ -17,34 +18,57 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
  */
 abstract class RmsDecoder extends Transformer {
 
+    /** Which attention projections have biases: all four as config.json's attention_bias says, q/k/v only, or none. */
+    enum Bias { CONFIG, QKV, NONE }
+
     /**
-     * qkvBias / oBias: biases on the q, k, v and on the o projection; qkNorm: Qwen3's per-head RMSNorm of q and k
-     * before RoPE; fusedQkv / fusedGateUp: Phi-3's qkv_proj (q | k | v) and gate_up_proj (gate | up);
-     * gemma: embeddings × √hidden and RMSNorm scales stored as offsets from 1.
+     * What a family changes in the shared decoder. qkNorm: per-head RMSNorm of q and k before RoPE; fusedQkv /
+     * fusedGateUp: one qkv_proj (q | k | v) and one gate_up_proj (gate | up); offsetNorms (Gemma): embeddings ×
+     * √hidden and RMSNorm scales stored as offsets from 1.
      */
-    protected record Style(boolean qkvBias, boolean oBias, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp, boolean gemma) {
-        /** Llama's: separate projections, biases on all four attention projections exactly when {@code attentionBias}. */
-        static Style llama(boolean attentionBias) {
-            return new Style(attentionBias, attentionBias, false, false, false, false);
+    protected record Style(Bias bias, boolean qkNorm, boolean fusedQkv, boolean fusedGateUp, boolean offsetNorms) {
+        /** Llama's: separate projections, biases on all four attention projections exactly when attention_bias. */
+        static Style llama() {
+            return new Style(Bias.CONFIG, false, false, false, false);
         }
 
-        /** Qwen2's biases: on q, k and v, not on o. */
-        Style withQkvBiasOnly() {
-            return new Style(true, false, qkNorm, fusedQkv, fusedGateUp, gemma);
+        /** Qwen2's: biases on q, k and v, never on o. */
+        static Style qwen2() {
+            return new Style(Bias.QKV, false, false, false, false);
         }
 
-        Style withQkNorm() {
-            return new Style(qkvBias, oBias, true, fusedQkv, fusedGateUp, gemma);
+        static Style qwen3() {
+            return new Style(Bias.CONFIG, true, false, false, false);
         }
 
-        /** Phi-3's qkv_proj and gate_up_proj. */
-        Style withFusedProjections() {
-            return new Style(qkvBias, oBias, qkNorm, true, true, gemma);
+        /** Phi-3's: qkv_proj and gate_up_proj, no biases. */
+        static Style phi3() {
+            return new Style(Bias.NONE, false, true, true, false);
         }
 
-        Style asGemma() {
-            return new Style(qkvBias, oBias, qkNorm, fusedQkv, fusedGateUp, true);
+        static Style gemma() {
+            return new Style(Bias.CONFIG, false, false, false, true);
         }
+    }
+
+    /**
+     * The config.json keys every Llama-style decoder shares (Llama, Mistral, Qwen2/3, Gemma, Phi-3), with the family's
+     * activation, default head tying and default attention bias.
+     */
+    static ModelConfig parse(ModelConfig.Reader r, ModelConfig.Act act, boolean tieDefault, boolean attentionBiasDefault, int slidingWindow) {
+        int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
+        if (hidden % heads != 0 && !r.has("head_dim"))
+            throw new FfwdException(r.file() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+        int headDim = r.integer("head_dim", hidden / heads);
+        double partial = r.number("partial_rotary_factor", 1.0);
+        if (!(partial > 0 && partial <= 1)) throw new FfwdException(r.file() + ": 'partial_rotary_factor' must be in (0, 1], got " + partial);
+        return r.builder().vocabSize(r.integer("vocab_size")).hidden(hidden).layers(r.integer("num_hidden_layers")).heads(heads)
+                .kvHeads(r.integer("num_key_value_heads", heads)).headDim(headDim).intermediate(r.integer("intermediate_size"))
+                .maxPositions(r.integer("max_position_embeddings", 2048)).normEps(r.number("rms_norm_eps", 1e-6))
+                .rope(r.number("rope_theta", 10000), (int) (headDim * partial), r.ropeScaling())
+                .tieEmbeddings(r.bool("tie_word_embeddings", tieDefault))
+                .biases(r.bool("attention_bias", attentionBiasDefault), r.bool("mlp_bias", false))
+                .act(act).slidingWindow(slidingWindow).build();
     }
 
     private record Block(NDArray norm1, NDArray norm2, Linear q, Linear k, Linear v, Linear qkv, NDArray qNorm, NDArray kNorm,
@@ -59,7 +83,8 @@ abstract class RmsDecoder extends Transformer {
         super(c, store, manager);
         this.style = s;
         long d = c.hidden(), hd = c.headDim(), qd = c.heads() * hd, kvd = c.kvHeads() * hd, f = c.intermediate();
-        boolean mb = c.mlpBias();
+        boolean mb = c.mlpBias(), qkvBias = s.bias == Bias.CONFIG ? c.attentionBias() : s.bias == Bias.QKV;
+        boolean oBias = s.bias == Bias.CONFIG && c.attentionBias();
         embed = weight("model.embed_tokens.weight", c.vocabSize(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
@@ -67,15 +92,15 @@ abstract class RmsDecoder extends Transformer {
             NDArray norm1 = rms(p + "input_layernorm.weight", d), norm2 = rms(p + "post_attention_layernorm.weight", d);
             Linear q = null, k = null, v = null, qkv = null, gate = null, up = null, gateUp = null;
             if (s.fusedQkv) {
-                qkv = linear(i, ATTN_IN, p + "self_attn.qkv_proj", qd + 2 * kvd, d, s.qkvBias);
+                qkv = linear(i, ATTN_IN, p + "self_attn.qkv_proj", qd + 2 * kvd, d, qkvBias);
             } else {
-                q = linear(i, ATTN_IN, p + "self_attn.q_proj", qd, d, s.qkvBias);
-                k = linear(i, ATTN_IN, p + "self_attn.k_proj", kvd, d, s.qkvBias);
-                v = linear(i, ATTN_IN, p + "self_attn.v_proj", kvd, d, s.qkvBias);
+                q = linear(i, ATTN_IN, p + "self_attn.q_proj", qd, d, qkvBias);
+                k = linear(i, ATTN_IN, p + "self_attn.k_proj", kvd, d, qkvBias);
+                v = linear(i, ATTN_IN, p + "self_attn.v_proj", kvd, d, qkvBias);
             }
             NDArray qNorm = s.qkNorm ? rms(p + "self_attn.q_norm.weight", hd) : null;
             NDArray kNorm = s.qkNorm ? rms(p + "self_attn.k_norm.weight", hd) : null;
-            Linear o = linear(i, ATTN_OUT, p + "self_attn.o_proj", d, qd, s.oBias);
+            Linear o = linear(i, ATTN_OUT, p + "self_attn.o_proj", d, qd, oBias);
             if (s.fusedGateUp) {
                 gateUp = linear(i, MLP_IN, p + "mlp.gate_up_proj", 2 * f, d, mb);
             } else {
@@ -91,17 +116,17 @@ abstract class RmsDecoder extends Transformer {
 
     /** An RMSNorm scale; Gemma stores it as an offset from 1, so a fresh one is 0. */
     private NDArray rms(String name, long d) {
-        return style.gemma ? zeroInit(name, d) : norm(name, d);
+        return style.offsetNorms ? zeroInit(name, d) : norm(name, d);
     }
 
     private NDArray normed(NDArray x, NDArray w) {
-        return rmsNorm(x, style.gemma ? w.add(1f) : w);
+        return rmsNorm(x, style.offsetNorms ? w.add(1f) : w);
     }
 
     @Override
     protected NDArray embed(NDArray ids, Context ctx, boolean training) {
         NDArray x = gather(embed, ids);                                     // [B, T, d]
-        if (style.gemma) x = Scalars.scale(x, Math.sqrt(config.hidden()));  // HF rounds √d to the compute dtype, as this does
+        if (style.offsetNorms) x = Scalars.scale(x, Math.sqrt(config.hidden()));  // HF rounds √d to the compute dtype, as this does
         return x;
     }
 
