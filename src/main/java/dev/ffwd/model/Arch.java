@@ -1,6 +1,7 @@
 package dev.ffwd.model;
 
 import ai.djl.ndarray.NDManager;
+import dev.ffwd.gguf.GgufFamily;
 import dev.ffwd.io.TensorStore;
 
 import java.nio.file.Path;
@@ -9,8 +10,8 @@ import java.util.Set;
 
 /**
  * A model family: the Hugging Face {@code model_type}s it covers, how it reads config.json, how it builds its
- * forward pass, and the few choices that are not in the weights (default LoRA roles, classification head).
- * Each family declares one in its own file; {@link #ALL} lists them.
+ * forward pass, the few choices that are not in the weights (default LoRA roles, classification head), and its
+ * layout in llama.cpp's GGUF. Each family declares one in its own file; {@link #ALL} lists them.
  */
 public final class Arch {
 
@@ -29,10 +30,12 @@ public final class Arch {
     final Builder builder;
     private final Set<Layout.Role> defaultRoles;
     public final Head classifier;
+    /** llama.cpp's names and row orders for the family's weights (GGUF export); null where llama.cpp has no graph for it. */
+    public final GgufFamily gguf;
     private final String examples;
 
     public Arch(String name, List<String> modelTypes, boolean causal, String examples, Parser parser, Builder builder,
-                Set<Layout.Role> defaultRoles, Head classifier) {
+                Set<Layout.Role> defaultRoles, Head classifier, GgufFamily gguf) {
         if (modelTypes.isEmpty()) throw new IllegalArgumentException(name + ": no model_type");
         if (defaultRoles.isEmpty()) throw new IllegalArgumentException(name + ": no default LoRA roles");
         this.name = name;
@@ -43,6 +46,7 @@ public final class Arch {
         this.builder = builder;
         this.defaultRoles = Set.copyOf(defaultRoles);
         this.classifier = classifier;
+        this.gguf = gguf;
     }
 
     /** Every family ffwd implements. */

@@ -17,7 +17,7 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
 public final class Bert extends Transformer {
 
     public static final Arch ARCH = new Arch("bert", List.of("bert"), false, "BERT, MiniLM, BGE, E5", Bert::parse, Bert::new,
-            Set.of(ATTN_IN), new Arch.Head("classifier", true));
+            Set.of(ATTN_IN), new Arch.Head("classifier", true), null);  // llama.cpp's BERT graph is an embedder, not a causal LM
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");

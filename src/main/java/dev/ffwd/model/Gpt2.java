@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.ffwd.FfwdException;
+import dev.ffwd.gguf.GgufFamily;
+import dev.ffwd.gguf.GgufFamily.Module;
 import dev.ffwd.io.TensorStore;
 
 import java.util.List;
@@ -17,14 +19,21 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
 /**
  * GPT-2 and its derivatives (DistilGPT2, …): learned positions, pre-LayerNorm blocks, Conv1D weights stored [in, out],
  * tanh GELU, head tied to wte. Checkpoints come with keys under "transformer." (GPT2LMHeadModel) or bare (GPT2Model);
- * the attn.bias / attn.masked_bias buffers some carry are not weights and are ignored.
+ * the attn.bias / attn.masked_bias buffers some carry are not weights and are ignored. llama.cpp's "gpt2" takes the
+ * Conv1D weights as [out, in], as the model holds them.
  */
 public final class Gpt2 extends Transformer {
 
-    public static final Arch ARCH = new Arch("gpt2", List.of("gpt2"), true, "GPT-2, DistilGPT2", Gpt2::parse, Gpt2::new,
-            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false));
+    private static final String PREFIX = "transformer.", LAYERS = PREFIX + "h", WTE = PREFIX + "wte", WPE = PREFIX + "wpe",
+            LN_F = PREFIX + "ln_f", HEAD = "lm_head";
 
-    private static final String PREFIX = "transformer.";
+    public static final Arch ARCH = new Arch("gpt2", List.of("gpt2"), true, "GPT-2, DistilGPT2", Gpt2::parse, Gpt2::new,
+            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false), new GgufFamily.Builder("gpt2", LAYERS,
+                    List.of(Module.tokens(WTE), Module.table(WPE, "position_embd"), Module.norm(LN_F, "output_norm"), Module.head(HEAD)),
+                    List.of(Module.norm("ln_1", "attn_norm"), Module.linear("attn.c_attn", "attn_qkv"),
+                            Module.linear("attn.c_proj", "attn_output"), Module.norm("ln_2", "ffn_norm"),
+                            Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")))
+            .layerNorm().build());
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int d = r.integer("n_embd"), heads = r.integer("n_head");
@@ -48,19 +57,19 @@ public final class Gpt2 extends Transformer {
     Gpt2(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
         long d = c.hidden(), f = c.intermediate();
-        wte = weight(PREFIX + "wte.weight", c.vocabSize(), d);
-        wpe = weight(PREFIX + "wpe.weight", c.maxPositions(), d);
+        wte = weight(WTE + ".weight", c.vocabSize(), d);
+        wpe = weight(WPE + ".weight", c.maxPositions(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
-            String p = PREFIX + "h." + i + ".";
+            String p = LAYERS + "." + i + ".";
             blocks[i] = new Block(norm(p + "ln_1.weight", d), zeroInit(p + "ln_1.bias", d),
                     conv1d(i, ATTN_IN, p + "attn.c_attn", 3 * d, d), conv1d(i, ATTN_OUT, p + "attn.c_proj", d, d),
                     norm(p + "ln_2.weight", d), zeroInit(p + "ln_2.bias", d),
                     conv1d(i, MLP_IN, p + "mlp.c_fc", f, d), conv1d(i, MLP_OUT, p + "mlp.c_proj", d, f));
         }
-        lnfw = norm(PREFIX + "ln_f.weight", d);
-        lnfb = zeroInit(PREFIX + "ln_f.bias", d);
-        head = c.tieEmbeddings() ? wte : weight("lm_head.weight", c.vocabSize(), d);
+        lnfw = norm(LN_F + ".weight", d);
+        lnfb = zeroInit(LN_F + ".bias", d);
+        head = c.tieEmbeddings() ? wte : weight(HEAD + ".weight", c.vocabSize(), d);
     }
 
     /** GPT2Model checkpoints store the same tensors without the "transformer." prefix. */

@@ -3,6 +3,8 @@ package dev.ffwd.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.ffwd.gguf.GgufFamily;
+import dev.ffwd.gguf.GgufFamily.Module;
 import dev.ffwd.io.TensorStore;
 
 import java.util.List;
@@ -13,11 +15,23 @@ import static dev.ffwd.model.Layout.Role.ATTN_OUT;
 import static dev.ffwd.model.Layout.Role.MLP_IN;
 import static dev.ffwd.model.Layout.Role.MLP_OUT;
 
-/** GPT-NeoX / Pythia: fused QKV, partial rotary, LayerNorm, exact GELU, optional parallel residual, untied head. */
+/**
+ * GPT-NeoX / Pythia: fused QKV, partial rotary, LayerNorm, exact GELU, optional parallel residual, untied head. In
+ * llama.cpp's "gptneox" the fused qkv rows go from per head [q k v] to q | k | v, and a tied head is written out.
+ */
 public final class GptNeoX extends Transformer {
 
+    private static final String LAYERS = "gpt_neox.layers", EMBED = "gpt_neox.embed_in", NORM = "gpt_neox.final_layer_norm",
+            HEAD = "embed_out";
+
     public static final Arch ARCH = new Arch("gpt_neox", List.of("gpt_neox"), true, "Pythia", GptNeoX::parse,
-            GptNeoX::new, Set.of(ATTN_IN), new Arch.Head("score", false));
+            GptNeoX::new, Set.of(ATTN_IN), new Arch.Head("score", false), new GgufFamily.Builder("gptneox", LAYERS,
+                    List.of(Module.tokens(EMBED), Module.norm(NORM, "output_norm"), Module.head(HEAD)),
+                    List.of(Module.norm("input_layernorm", "attn_norm"),
+                            new Module("attention.query_key_value", "attn_qkv", GgufFamily.Kind.LINEAR, GgufFamily.Rows.QKV_SPLIT),
+                            Module.linear("attention.dense", "attn_output"), Module.norm("post_attention_layernorm", "ffn_norm"),
+                            Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")))
+            .layerNorm().parallelResidualKey().tiedHead(GgufFamily.TiedHead.COPY).build());
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
@@ -42,10 +56,10 @@ public final class GptNeoX extends Transformer {
     GptNeoX(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
         long d = c.hidden(), qd = (long) c.heads() * c.headDim();
-        embed = weight("gpt_neox.embed_in.weight", c.vocabSize(), d);
+        embed = weight(EMBED + ".weight", c.vocabSize(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
-            String p = "gpt_neox.layers." + i + ".";
+            String p = LAYERS + "." + i + ".";
             blocks[i] = new Block(
                     norm(p + "input_layernorm.weight", d), zeroInit(p + "input_layernorm.bias", d),
                     norm(p + "post_attention_layernorm.weight", d), zeroInit(p + "post_attention_layernorm.bias", d),
@@ -54,9 +68,9 @@ public final class GptNeoX extends Transformer {
                     linear(i, MLP_IN, p + "mlp.dense_h_to_4h", c.intermediate(), d, true),
                     linear(i, MLP_OUT, p + "mlp.dense_4h_to_h", d, c.intermediate(), true));
         }
-        lnfw = norm("gpt_neox.final_layer_norm.weight", d);
-        lnfb = zeroInit("gpt_neox.final_layer_norm.bias", d);
-        head = c.tieEmbeddings() ? embed : weight("embed_out.weight", c.vocabSize(), d);
+        lnfw = norm(NORM + ".weight", d);
+        lnfb = zeroInit(NORM + ".bias", d);
+        head = c.tieEmbeddings() ? embed : weight(HEAD + ".weight", c.vocabSize(), d);
     }
 
     @Override

@@ -4,7 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.ffwd.FfwdException;
+import dev.ffwd.gguf.GgufFamily;
+import dev.ffwd.gguf.GgufFamily.Kind;
+import dev.ffwd.gguf.GgufFamily.Module;
+import dev.ffwd.gguf.GgufFamily.Rows;
 import dev.ffwd.io.TensorStore;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import static dev.ffwd.model.Layout.Role.ATTN_IN;
 import static dev.ffwd.model.Layout.Role.ATTN_OUT;
@@ -71,6 +78,28 @@ abstract class RmsDecoder extends Transformer {
                 .act(act).slidingWindow(slidingWindow).build();
     }
 
+    /** Where the blocks, the embedding, the final norm and an untied head are, in every Llama-style family. */
+    private static final String LAYERS = "model.layers", EMBED = "model.embed_tokens", NORM = "model.norm", HEAD = "lm_head";
+
+    /**
+     * The family's layout in llama.cpp's GGUF ({@code arch}: llama.cpp's architecture name): the modules of {@code s}
+     * under llama.cpp's names, q and k rows permuted into its interleaved rotary pairs where {@code ropePermuted} (its
+     * Llama graph; the others rotate halves, as HF does, and keep HF's rows).
+     */
+    static GgufFamily.Builder gguf(String arch, Style s, boolean ropePermuted) {
+        List<Module> block = new ArrayList<>(List.of(Module.norm("input_layernorm", "attn_norm")));
+        if (s.fusedQkv) block.add(Module.linear("self_attn.qkv_proj", "attn_qkv"));
+        else block.addAll(List.of(new Module("self_attn.q_proj", "attn_q", Kind.LINEAR, ropePermuted ? Rows.ROPE_Q : Rows.KEEP),
+                new Module("self_attn.k_proj", "attn_k", Kind.LINEAR, ropePermuted ? Rows.ROPE_K : Rows.KEEP),
+                Module.linear("self_attn.v_proj", "attn_v")));
+        block.addAll(List.of(Module.linear("self_attn.o_proj", "attn_output"), Module.norm("post_attention_layernorm", "ffn_norm")));
+        if (s.fusedGateUp) block.add(Module.linear("mlp.gate_up_proj", "ffn_up"));
+        else block.addAll(List.of(Module.linear("mlp.gate_proj", "ffn_gate"), Module.linear("mlp.up_proj", "ffn_up")));
+        block.add(Module.linear("mlp.down_proj", "ffn_down"));
+        if (s.qkNorm) block.addAll(List.of(Module.norm("self_attn.q_norm", "attn_q_norm"), Module.norm("self_attn.k_norm", "attn_k_norm")));
+        return new GgufFamily.Builder(arch, LAYERS, List.of(Module.tokens(EMBED), Module.norm(NORM, "output_norm"), Module.head(HEAD)), block);
+    }
+
     private record Block(NDArray norm1, NDArray norm2, Linear q, Linear k, Linear v, Linear qkv, NDArray qNorm, NDArray kNorm,
                          Linear o, Linear gate, Linear up, Linear gateUp, Linear down) {}
 
@@ -85,10 +114,10 @@ abstract class RmsDecoder extends Transformer {
         long d = c.hidden(), hd = c.headDim(), qd = c.heads() * hd, kvd = c.kvHeads() * hd, f = c.intermediate();
         boolean mb = c.mlpBias(), qkvBias = s.bias == Bias.CONFIG ? c.attentionBias() : s.bias == Bias.QKV;
         boolean oBias = s.bias == Bias.CONFIG && c.attentionBias();
-        embed = weight("model.embed_tokens.weight", c.vocabSize(), d);
+        embed = weight(EMBED + ".weight", c.vocabSize(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
-            String p = "model.layers." + i + ".";
+            String p = LAYERS + "." + i + ".";
             NDArray norm1 = rms(p + "input_layernorm.weight", d), norm2 = rms(p + "post_attention_layernorm.weight", d);
             Linear q = null, k = null, v = null, qkv = null, gate = null, up = null, gateUp = null;
             if (s.fusedQkv) {
@@ -110,8 +139,8 @@ abstract class RmsDecoder extends Transformer {
             Linear down = linear(i, MLP_OUT, p + "mlp.down_proj", d, f, mb);
             blocks[i] = new Block(norm1, norm2, q, k, v, qkv, qNorm, kNorm, o, gate, up, gateUp, down);
         }
-        normF = rms("model.norm.weight", d);
-        head = c.tieEmbeddings() ? embed : weight("lm_head.weight", c.vocabSize(), d);
+        normF = rms(NORM + ".weight", d);
+        head = c.tieEmbeddings() ? embed : weight(HEAD + ".weight", c.vocabSize(), d);
     }
 
     /** An RMSNorm scale; Gemma stores it as an offset from 1, so a fresh one is 0. */
