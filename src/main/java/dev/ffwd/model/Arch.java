@@ -20,8 +20,23 @@ public final class Arch {
     /** Builds the model; with a null store and manager it only records the {@link Layout}. */
     public interface Builder { Transformer build(ModelConfig c, TensorStore store, NDManager manager); }
 
-    /** HF's sequence-classification head: its module name and whether it has a bias. */
-    public record Head(String name, boolean bias) {}
+    /**
+     * HF's sequence-classification class: its head's module name, whether the head has a bias, and the prefix the
+     * class puts before the backbone's module names where ffwd's names lack it ("bert." for
+     * BertForSequenceClassification; empty where ffwd's names already are those of the task classes).
+     */
+    public record Head(String name, boolean bias, String backbonePrefix) {
+        public Head {
+            if (name.isEmpty()) throw new IllegalArgumentException("the head needs a module name");
+            if (!backbonePrefix.isEmpty() && !backbonePrefix.endsWith("."))
+                throw new IllegalArgumentException("backbone prefix '" + backbonePrefix + "' must end with '.'");
+        }
+
+        /** A head whose class keeps ffwd's module names. */
+        public Head(String name, boolean bias) {
+            this(name, bias, "");
+        }
+    }
 
     public final String name;
     public final List<String> modelTypes;

@@ -16,8 +16,12 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
 /** BERT-family encoder (BERT, MiniLM, BGE, E5): learned positions, post-LayerNorm blocks, GELU; mean pooling. */
 public final class Bert extends Transformer {
 
+    /** BertFor* checkpoints (and PEFT adapters of BertForSequenceClassification) keep the encoder under this prefix. */
+    private static final String TASK_PREFIX = "bert.";
+
+    /** No GGUF layout: llama.cpp's BERT graph is an embedder, not the causal LM that GGUF export writes. */
     public static final Arch ARCH = new Arch("bert", List.of("bert"), false, "BERT, MiniLM, BGE, E5", Bert::parse, Bert::new,
-            Set.of(ATTN_IN), new Arch.Head("classifier", true), null);  // llama.cpp's BERT graph is an embedder, not a causal LM
+            Set.of(ATTN_IN), new Arch.Head("classifier", true, TASK_PREFIX), null);
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
@@ -60,9 +64,6 @@ public final class Bert extends Transformer {
                     norm(p + "output.LayerNorm.weight", d), zeroInit(p + "output.LayerNorm.bias", d));
         }
     }
-
-    /** BertFor* checkpoints (and PEFT adapters of BertForSequenceClassification) keep the encoder under this prefix. */
-    public static final String TASK_PREFIX = "bert.";
 
     @Override
     protected String alias(String name) {
