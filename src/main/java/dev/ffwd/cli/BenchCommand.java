@@ -135,7 +135,7 @@ final class BenchCommand implements Runnable {
     private ObjectNode bench(BenchModel bm, Path work, double sgemm) throws IOException {
         boolean checkpoint = plan(bm);
         Path dir = bm.cached(SEED, storage(bm)), batchJson = work.resolve("batch.json");
-        int vocab = JSON.readTree(bm.configJson).get("vocab_size").asInt();
+        int vocab = bm.config.vocabSize();
         long[][] ids = Benchmark.batch(batch, seq, vocab, 2, batchJson);
         out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(), batch, seq, rank, bm.targets, threads);
         boolean pytorchFits = vsPytorch && pytorchFits(bm);
@@ -202,7 +202,7 @@ final class BenchCommand implements Runnable {
      * physical memory without it and fits with it. A shape that does not fit either way is refused here, in one line.
      */
     private boolean plan(BenchModel bm) {
-        dev.ffwd.model.ModelConfig c = dev.ffwd.model.ModelConfig.parse(Path.of(bm.name().toLowerCase(), "config.json"), readTree(bm.configJson));
+        dev.ffwd.model.ModelConfig c = bm.config;
         dev.ffwd.lora.LoraConfig lc = new dev.ffwd.lora.LoraConfig(rank, 16, 0, bm.targets, false);
         long physical = MemoryEstimate.physicalBytes();
         MemoryEstimate plain = MemoryEstimate.of(c, storage(bm), lc, batch, seq, lossChunk, false);
@@ -219,20 +219,12 @@ final class BenchCommand implements Runnable {
 
     /** Whether the PyTorch reference (fp32 weights, full logits) fits this machine; says so when it does not. */
     private boolean pytorchFits(BenchModel bm) {
-        dev.ffwd.model.ModelConfig c = dev.ffwd.model.ModelConfig.parse(Path.of(bm.name().toLowerCase(), "config.json"), readTree(bm.configJson));
+        dev.ffwd.model.ModelConfig c = bm.config;
         long need = MemoryEstimate.pytorch(c, new dev.ffwd.lora.LoraConfig(rank, 16, 0, bm.targets, false), batch, seq).total();
         if (need <= MemoryEstimate.physicalBytes()) return true;
         out.printf(Locale.ROOT, "  pytorch skipped: it holds the weights in fp32 and needs an estimated %.1f GB, more than this machine's %.1f GB%n",
                 need / 1e9, MemoryEstimate.physicalBytes() / 1e9);
         return false;
-    }
-
-    private static JsonNode readTree(String json) {
-        try {
-            return JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private DType storage(BenchModel bm) {
