@@ -90,13 +90,16 @@ public final class Arch {
 
     /** LoRA targets used when the user names none: the family's default roles, as PEFT target names. */
     public List<String> defaultTargets() {
-        return layout(probe()).targets(defaultRoles);
+        return layout().targets(defaultRoles);
     }
 
-    /** A minimal configuration of this family: module names do not depend on the sizes. */
-    private ModelConfig probe() {
-        return ModelConfig.builder(Path.of(name), this, modelTypes.get(0)).vocabSize(8).hidden(8).layers(1).heads(2).kvHeads(1)
-                .intermediate(8).maxPositions(8).normEps(1e-5).rope(10000, 4, null).typeVocabSize(1).build();
+    /**
+     * The weights of a minimal one-block configuration of this family, untied and without optional biases: its tensor
+     * and module names, which do not depend on the sizes.
+     */
+    public Layout layout() {
+        return layout(ModelConfig.builder(Path.of(name), this, modelTypes.get(0)).vocabSize(8).hidden(8).layers(1).heads(2).kvHeads(1)
+                .intermediate(8).maxPositions(8).normEps(1e-5).rope(10000, 4, null).typeVocabSize(1).build());
     }
 
     @Override
