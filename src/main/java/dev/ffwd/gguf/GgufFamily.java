@@ -130,6 +130,11 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
         public static Module head(String hf) {
             return new Module(hf, "output", Kind.HEAD, Rows.KEEP);
         }
+
+        /** This linear layer with its rows written in llama.cpp's {@code rows} order. */
+        public Module reordered(Rows rows) {
+            return new Module(hf, gguf, kind, rows);
+        }
     }
 
     public GgufFamily {

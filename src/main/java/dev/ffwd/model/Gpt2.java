@@ -24,16 +24,17 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
  */
 public final class Gpt2 extends Transformer {
 
-    private static final String PREFIX = "transformer.", LAYERS = PREFIX + "h", WTE = PREFIX + "wte", WPE = PREFIX + "wpe",
-            LN_F = PREFIX + "ln_f", HEAD = "lm_head";
+    /** GPT2LMHeadModel's prefix before the backbone's keys, and the HF path of the blocks. */
+    private static final String PREFIX = "transformer.", LAYERS = PREFIX + "h";
+    /** Each module named once: its HF path (in a block, after "transformer.h.N.") with its llama.cpp tensor name. */
+    private static final Module WTE = Module.tokens(PREFIX + "wte"), WPE = Module.table(PREFIX + "wpe", "position_embd"),
+            LN_F = Module.norm(PREFIX + "ln_f", "output_norm"), HEAD = Module.head("lm_head"), LN1 = Module.norm("ln_1", "attn_norm"),
+            ATTN = Module.linear("attn.c_attn", "attn_qkv"), PROJ = Module.linear("attn.c_proj", "attn_output"),
+            LN2 = Module.norm("ln_2", "ffn_norm"), FC = Module.linear("mlp.c_fc", "ffn_up"), OUT = Module.linear("mlp.c_proj", "ffn_down");
 
     public static final Arch ARCH = new Arch("gpt2", List.of("gpt2"), true, "GPT-2, DistilGPT2", Gpt2::parse, Gpt2::new,
-            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false), new GgufFamily.Builder("gpt2", LAYERS,
-                    List.of(Module.tokens(WTE), Module.table(WPE, "position_embd"), Module.norm(LN_F, "output_norm"), Module.head(HEAD)),
-                    List.of(Module.norm("ln_1", "attn_norm"), Module.linear("attn.c_attn", "attn_qkv"),
-                            Module.linear("attn.c_proj", "attn_output"), Module.norm("ln_2", "ffn_norm"),
-                            Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")))
-            .layerNorm().build());
+            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false),
+            new GgufFamily.Builder("gpt2", LAYERS, List.of(WTE, WPE, LN_F, HEAD), List.of(LN1, ATTN, PROJ, LN2, FC, OUT)).layerNorm().build());
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int d = r.integer("n_embd"), heads = r.integer("n_head");
@@ -57,19 +58,19 @@ public final class Gpt2 extends Transformer {
     Gpt2(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
         long d = c.hidden(), f = c.intermediate();
-        wte = weight(WTE + ".weight", c.vocabSize(), d);
-        wpe = weight(WPE + ".weight", c.maxPositions(), d);
+        wte = weight(WTE.hf() + ".weight", c.vocabSize(), d);
+        wpe = weight(WPE.hf() + ".weight", c.maxPositions(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = LAYERS + "." + i + ".";
-            blocks[i] = new Block(norm(p + "ln_1.weight", d), zeroInit(p + "ln_1.bias", d),
-                    conv1d(i, ATTN_IN, p + "attn.c_attn", 3 * d, d), conv1d(i, ATTN_OUT, p + "attn.c_proj", d, d),
-                    norm(p + "ln_2.weight", d), zeroInit(p + "ln_2.bias", d),
-                    conv1d(i, MLP_IN, p + "mlp.c_fc", f, d), conv1d(i, MLP_OUT, p + "mlp.c_proj", d, f));
+            blocks[i] = new Block(norm(p + LN1.hf() + ".weight", d), zeroInit(p + LN1.hf() + ".bias", d),
+                    conv1d(i, ATTN_IN, p + ATTN.hf(), 3 * d, d), conv1d(i, ATTN_OUT, p + PROJ.hf(), d, d),
+                    norm(p + LN2.hf() + ".weight", d), zeroInit(p + LN2.hf() + ".bias", d),
+                    conv1d(i, MLP_IN, p + FC.hf(), f, d), conv1d(i, MLP_OUT, p + OUT.hf(), d, f));
         }
-        lnfw = norm(LN_F + ".weight", d);
-        lnfb = zeroInit(LN_F + ".bias", d);
-        head = c.tieEmbeddings() ? wte : weight(HEAD + ".weight", c.vocabSize(), d);
+        lnfw = norm(LN_F.hf() + ".weight", d);
+        lnfb = zeroInit(LN_F.hf() + ".bias", d);
+        head = c.tieEmbeddings() ? wte : weight(HEAD.hf() + ".weight", c.vocabSize(), d);
     }
 
     /** GPT2Model checkpoints store the same tensors without the "transformer." prefix. */

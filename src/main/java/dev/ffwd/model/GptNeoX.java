@@ -21,17 +21,19 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
  */
 public final class GptNeoX extends Transformer {
 
-    private static final String LAYERS = "gpt_neox.layers", EMBED = "gpt_neox.embed_in", NORM = "gpt_neox.final_layer_norm",
-            HEAD = "embed_out";
+    /** The HF path of the blocks. */
+    private static final String LAYERS = "gpt_neox.layers";
+    /** Each module named once: its HF path (in a block, after "gpt_neox.layers.N.") with its llama.cpp tensor name. */
+    private static final Module EMBED = Module.tokens("gpt_neox.embed_in"), NORM = Module.norm("gpt_neox.final_layer_norm", "output_norm"),
+            HEAD = Module.head("embed_out"), LN1 = Module.norm("input_layernorm", "attn_norm"),
+            QKV = Module.linear("attention.query_key_value", "attn_qkv").reordered(GgufFamily.Rows.QKV_SPLIT),
+            DENSE = Module.linear("attention.dense", "attn_output"), LN2 = Module.norm("post_attention_layernorm", "ffn_norm"),
+            UP = Module.linear("mlp.dense_h_to_4h", "ffn_up"), DOWN = Module.linear("mlp.dense_4h_to_h", "ffn_down");
 
     public static final Arch ARCH = new Arch("gpt_neox", List.of("gpt_neox"), true, "Pythia", GptNeoX::parse,
-            GptNeoX::new, Set.of(ATTN_IN), new Arch.Head("score", false), new GgufFamily.Builder("gptneox", LAYERS,
-                    List.of(Module.tokens(EMBED), Module.norm(NORM, "output_norm"), Module.head(HEAD)),
-                    List.of(Module.norm("input_layernorm", "attn_norm"),
-                            new Module("attention.query_key_value", "attn_qkv", GgufFamily.Kind.LINEAR, GgufFamily.Rows.QKV_SPLIT),
-                            Module.linear("attention.dense", "attn_output"), Module.norm("post_attention_layernorm", "ffn_norm"),
-                            Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")))
-            .layerNorm().parallelResidualKey().tiedHead(GgufFamily.TiedHead.COPY).build());
+            GptNeoX::new, Set.of(ATTN_IN), new Arch.Head("score", false),
+            new GgufFamily.Builder("gptneox", LAYERS, List.of(EMBED, NORM, HEAD), List.of(LN1, QKV, DENSE, LN2, UP, DOWN))
+                    .layerNorm().parallelResidualKey().tiedHead(GgufFamily.TiedHead.COPY).build());
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
@@ -56,21 +58,21 @@ public final class GptNeoX extends Transformer {
     GptNeoX(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
         long d = c.hidden(), qd = (long) c.heads() * c.headDim();
-        embed = weight(EMBED + ".weight", c.vocabSize(), d);
+        embed = weight(EMBED.hf() + ".weight", c.vocabSize(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = LAYERS + "." + i + ".";
             blocks[i] = new Block(
-                    norm(p + "input_layernorm.weight", d), zeroInit(p + "input_layernorm.bias", d),
-                    norm(p + "post_attention_layernorm.weight", d), zeroInit(p + "post_attention_layernorm.bias", d),
-                    linear(i, ATTN_IN, p + "attention.query_key_value", 3 * qd, d, c.attentionBias()),
-                    linear(i, ATTN_OUT, p + "attention.dense", d, qd, c.attentionBias()),
-                    linear(i, MLP_IN, p + "mlp.dense_h_to_4h", c.intermediate(), d, true),
-                    linear(i, MLP_OUT, p + "mlp.dense_4h_to_h", d, c.intermediate(), true));
+                    norm(p + LN1.hf() + ".weight", d), zeroInit(p + LN1.hf() + ".bias", d),
+                    norm(p + LN2.hf() + ".weight", d), zeroInit(p + LN2.hf() + ".bias", d),
+                    linear(i, ATTN_IN, p + QKV.hf(), 3 * qd, d, c.attentionBias()),
+                    linear(i, ATTN_OUT, p + DENSE.hf(), d, qd, c.attentionBias()),
+                    linear(i, MLP_IN, p + UP.hf(), c.intermediate(), d, true),
+                    linear(i, MLP_OUT, p + DOWN.hf(), d, c.intermediate(), true));
         }
-        lnfw = norm(NORM + ".weight", d);
-        lnfb = zeroInit(NORM + ".bias", d);
-        head = c.tieEmbeddings() ? embed : weight(HEAD + ".weight", c.vocabSize(), d);
+        lnfw = norm(NORM.hf() + ".weight", d);
+        lnfb = zeroInit(NORM.hf() + ".bias", d);
+        head = c.tieEmbeddings() ? embed : weight(HEAD.hf() + ".weight", c.vocabSize(), d);
     }
 
     @Override

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.ffwd.FfwdException;
 import dev.ffwd.gguf.GgufFamily;
-import dev.ffwd.gguf.GgufFamily.Kind;
 import dev.ffwd.gguf.GgufFamily.Module;
 import dev.ffwd.gguf.GgufFamily.Rows;
 import dev.ffwd.io.TensorStore;
@@ -78,26 +77,35 @@ abstract class RmsDecoder extends Transformer {
                 .act(act).slidingWindow(slidingWindow).build();
     }
 
-    /** Where the blocks, the embedding, the final norm and an untied head are, in every Llama-style family. */
-    private static final String LAYERS = "model.layers", EMBED = "model.embed_tokens", NORM = "model.norm", HEAD = "lm_head";
+    /** The HF path of the blocks. */
+    private static final String LAYERS = "model.layers";
+    /**
+     * Every module of the Llama-style families, each named once: its HF path (in a block, after "model.layers.N.")
+     * with its llama.cpp tensor name (after "blk.N.").
+     */
+    private static final Module EMBED = Module.tokens("model.embed_tokens"), NORM = Module.norm("model.norm", "output_norm"),
+            HEAD = Module.head("lm_head"), NORM1 = Module.norm("input_layernorm", "attn_norm"),
+            NORM2 = Module.norm("post_attention_layernorm", "ffn_norm"), Q = Module.linear("self_attn.q_proj", "attn_q"),
+            K = Module.linear("self_attn.k_proj", "attn_k"), V = Module.linear("self_attn.v_proj", "attn_v"),
+            QKV = Module.linear("self_attn.qkv_proj", "attn_qkv"), Q_NORM = Module.norm("self_attn.q_norm", "attn_q_norm"),
+            K_NORM = Module.norm("self_attn.k_norm", "attn_k_norm"), O = Module.linear("self_attn.o_proj", "attn_output"),
+            GATE = Module.linear("mlp.gate_proj", "ffn_gate"), UP = Module.linear("mlp.up_proj", "ffn_up"),
+            GATE_UP = Module.linear("mlp.gate_up_proj", "ffn_up"), DOWN = Module.linear("mlp.down_proj", "ffn_down");
 
     /**
      * The family's layout in llama.cpp's GGUF ({@code arch}: llama.cpp's architecture name): the modules of {@code s}
-     * under llama.cpp's names, q and k rows permuted into its interleaved rotary pairs where {@code ropePermuted} (its
-     * Llama graph; the others rotate halves, as HF does, and keep HF's rows).
+     * in the constructor's order, q and k rows permuted into llama.cpp's interleaved rotary pairs where
+     * {@code ropePermuted} (its Llama graph; the others rotate halves, as HF does, and keep HF's rows).
      */
     static GgufFamily.Builder gguf(String arch, Style s, boolean ropePermuted) {
-        List<Module> block = new ArrayList<>(List.of(Module.norm("input_layernorm", "attn_norm")));
-        if (s.fusedQkv) block.add(Module.linear("self_attn.qkv_proj", "attn_qkv"));
-        else block.addAll(List.of(new Module("self_attn.q_proj", "attn_q", Kind.LINEAR, ropePermuted ? Rows.ROPE_Q : Rows.KEEP),
-                new Module("self_attn.k_proj", "attn_k", Kind.LINEAR, ropePermuted ? Rows.ROPE_K : Rows.KEEP),
-                Module.linear("self_attn.v_proj", "attn_v")));
-        block.addAll(List.of(Module.linear("self_attn.o_proj", "attn_output"), Module.norm("post_attention_layernorm", "ffn_norm")));
-        if (s.fusedGateUp) block.add(Module.linear("mlp.gate_up_proj", "ffn_up"));
-        else block.addAll(List.of(Module.linear("mlp.gate_proj", "ffn_gate"), Module.linear("mlp.up_proj", "ffn_up")));
-        block.add(Module.linear("mlp.down_proj", "ffn_down"));
-        if (s.qkNorm) block.addAll(List.of(Module.norm("self_attn.q_norm", "attn_q_norm"), Module.norm("self_attn.k_norm", "attn_k_norm")));
-        return new GgufFamily.Builder(arch, LAYERS, List.of(Module.tokens(EMBED), Module.norm(NORM, "output_norm"), Module.head(HEAD)), block);
+        List<Module> block = new ArrayList<>(List.of(NORM1));
+        if (s.fusedQkv) block.add(QKV);
+        else block.addAll(ropePermuted ? List.of(Q.reordered(Rows.ROPE_Q), K.reordered(Rows.ROPE_K), V) : List.of(Q, K, V));
+        block.addAll(List.of(O, NORM2));
+        block.addAll(s.fusedGateUp ? List.of(GATE_UP) : List.of(GATE, UP));
+        block.add(DOWN);
+        if (s.qkNorm) block.addAll(List.of(Q_NORM, K_NORM));
+        return new GgufFamily.Builder(arch, LAYERS, List.of(EMBED, NORM, HEAD), block);
     }
 
     private record Block(NDArray norm1, NDArray norm2, Linear q, Linear k, Linear v, Linear qkv, NDArray qNorm, NDArray kNorm,
@@ -114,33 +122,33 @@ abstract class RmsDecoder extends Transformer {
         long d = c.hidden(), hd = c.headDim(), qd = c.heads() * hd, kvd = c.kvHeads() * hd, f = c.intermediate();
         boolean mb = c.mlpBias(), qkvBias = s.bias == Bias.CONFIG ? c.attentionBias() : s.bias == Bias.QKV;
         boolean oBias = s.bias == Bias.CONFIG && c.attentionBias();
-        embed = weight(EMBED + ".weight", c.vocabSize(), d);
+        embed = weight(EMBED.hf() + ".weight", c.vocabSize(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = LAYERS + "." + i + ".";
-            NDArray norm1 = rms(p + "input_layernorm.weight", d), norm2 = rms(p + "post_attention_layernorm.weight", d);
+            NDArray norm1 = rms(p + NORM1.hf() + ".weight", d), norm2 = rms(p + NORM2.hf() + ".weight", d);
             Linear q = null, k = null, v = null, qkv = null, gate = null, up = null, gateUp = null;
             if (s.fusedQkv) {
-                qkv = linear(i, ATTN_IN, p + "self_attn.qkv_proj", qd + 2 * kvd, d, qkvBias);
+                qkv = linear(i, ATTN_IN, p + QKV.hf(), qd + 2 * kvd, d, qkvBias);
             } else {
-                q = linear(i, ATTN_IN, p + "self_attn.q_proj", qd, d, qkvBias);
-                k = linear(i, ATTN_IN, p + "self_attn.k_proj", kvd, d, qkvBias);
-                v = linear(i, ATTN_IN, p + "self_attn.v_proj", kvd, d, qkvBias);
+                q = linear(i, ATTN_IN, p + Q.hf(), qd, d, qkvBias);
+                k = linear(i, ATTN_IN, p + K.hf(), kvd, d, qkvBias);
+                v = linear(i, ATTN_IN, p + V.hf(), kvd, d, qkvBias);
             }
-            NDArray qNorm = s.qkNorm ? rms(p + "self_attn.q_norm.weight", hd) : null;
-            NDArray kNorm = s.qkNorm ? rms(p + "self_attn.k_norm.weight", hd) : null;
-            Linear o = linear(i, ATTN_OUT, p + "self_attn.o_proj", d, qd, oBias);
+            NDArray qNorm = s.qkNorm ? rms(p + Q_NORM.hf() + ".weight", hd) : null;
+            NDArray kNorm = s.qkNorm ? rms(p + K_NORM.hf() + ".weight", hd) : null;
+            Linear o = linear(i, ATTN_OUT, p + O.hf(), d, qd, oBias);
             if (s.fusedGateUp) {
-                gateUp = linear(i, MLP_IN, p + "mlp.gate_up_proj", 2 * f, d, mb);
+                gateUp = linear(i, MLP_IN, p + GATE_UP.hf(), 2 * f, d, mb);
             } else {
-                gate = linear(i, MLP_IN, p + "mlp.gate_proj", f, d, mb);
-                up = linear(i, MLP_IN, p + "mlp.up_proj", f, d, mb);
+                gate = linear(i, MLP_IN, p + GATE.hf(), f, d, mb);
+                up = linear(i, MLP_IN, p + UP.hf(), f, d, mb);
             }
-            Linear down = linear(i, MLP_OUT, p + "mlp.down_proj", d, f, mb);
+            Linear down = linear(i, MLP_OUT, p + DOWN.hf(), d, f, mb);
             blocks[i] = new Block(norm1, norm2, q, k, v, qkv, qNorm, kNorm, o, gate, up, gateUp, down);
         }
-        normF = rms(NORM + ".weight", d);
-        head = c.tieEmbeddings() ? embed : weight(HEAD + ".weight", c.vocabSize(), d);
+        normF = rms(NORM.hf() + ".weight", d);
+        head = c.tieEmbeddings() ? embed : weight(HEAD.hf() + ".weight", c.vocabSize(), d);
     }
 
     /** An RMSNorm scale; Gemma stores it as an offset from 1, so a fresh one is 0. */
