@@ -15,13 +15,15 @@ import java.util.Set;
  */
 public final class Gemma extends RmsDecoder {
 
+    private static final Style STYLE = Style.gemma();
+
     public static final Arch ARCH = new Arch("gemma", List.of("gemma"), true, "Gemma",
             r -> parse(r, r.act(r.has("hidden_activation") ? "hidden_activation" : "hidden_act", "gelu_pytorch_tanh",
                     "gelu_pytorch_tanh", "gelu_new", "gelu_tanh", "gelu"), true, false, 0),
             Gemma::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false),
-            gguf("gemma", Style.gemma(), false).normOffset(1).tiedHead(GgufFamily.TiedHead.ALWAYS).anyHeadDim().build());
+            gguf("gemma", STYLE, false).normOffset(1).tiedHead(GgufFamily.TiedHead.ALWAYS).anyHeadDim().build());
 
     Gemma(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.gemma());
+        super(c, store, manager, STYLE);
     }
 }

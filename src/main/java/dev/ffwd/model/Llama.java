@@ -13,14 +13,16 @@ import java.util.Set;
  */
 public final class Llama extends RmsDecoder {
 
+    private static final Style STYLE = Style.llama();
+
     public static final Arch ARCH = new Arch("llama", List.of("llama", "mistral"), true,
             "Llama 2/3, SmolLM, TinyLlama, Mistral",
             r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, false,
                     r.slidingWindow(r.type().equals("mistral"))),
             Llama::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false),
-            gguf("llama", Style.llama(), true).anyHeadDim().ropeFreqs().build());
+            gguf("llama", STYLE, true).anyHeadDim().ropeFreqs().build());
 
     Llama(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.llama());
+        super(c, store, manager, STYLE);
     }
 }

@@ -14,12 +14,14 @@ import java.util.Set;
  */
 public final class Phi3 extends RmsDecoder {
 
+    private static final Style STYLE = Style.phi3();
+
     public static final Arch ARCH = new Arch("phi3", List.of("phi3"), true, "Phi-3, Phi-3.5, Phi-4-mini",
             r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(true)),
             Phi3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false),
-            gguf("phi3", Style.phi3(), false).tiedHead(GgufFamily.TiedHead.COPY).slidingWindowKey().build());
+            gguf("phi3", STYLE, false).tiedHead(GgufFamily.TiedHead.COPY).slidingWindowKey().build());
 
     Phi3(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.phi3());
+        super(c, store, manager, STYLE);
     }
 }

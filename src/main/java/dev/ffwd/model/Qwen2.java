@@ -12,12 +12,14 @@ import java.util.Set;
  */
 public final class Qwen2 extends RmsDecoder {
 
+    private static final Style STYLE = Style.qwen2();
+
     public static final Arch ARCH = new Arch("qwen2", List.of("qwen2"), true, "Qwen2, Qwen2.5",
             r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, true, r.slidingWindow(false)),
             Qwen2::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false),
-            gguf("qwen2", Style.qwen2(), false).build());
+            gguf("qwen2", STYLE, false).build());
 
     Qwen2(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.qwen2());
+        super(c, store, manager, STYLE);
     }
 }

@@ -12,12 +12,14 @@ import java.util.Set;
  */
 public final class Qwen3 extends RmsDecoder {
 
+    private static final Style STYLE = Style.qwen3();
+
     public static final Arch ARCH = new Arch("qwen3", List.of("qwen3"), true, "Qwen3",
             r -> parse(r, r.act("hidden_act", "silu", "silu", "swish"), false, false, r.slidingWindow(false)),
             Qwen3::new, Set.of(Layout.Role.ATTN_IN, Layout.Role.ATTN_OUT), new Arch.Head("score", false),
-            gguf("qwen3", Style.qwen3(), false).anyHeadDim().build());
+            gguf("qwen3", STYLE, false).anyHeadDim().build());
 
     Qwen3(ModelConfig c, TensorStore store, NDManager manager) {
-        super(c, store, manager, Style.qwen3());
+        super(c, store, manager, STYLE);
     }
 }
