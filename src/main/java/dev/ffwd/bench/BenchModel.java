@@ -1,6 +1,9 @@
 package dev.ffwd.bench;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.io.DType;
+import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.RandomCheckpoint;
 
 import java.io.IOException;
@@ -11,22 +14,21 @@ import java.util.List;
 /** Benchmark shapes with seeded random weights, written as ordinary HF folders (so the PyTorch reference reads the same). */
 public enum BenchModel {
     /** Pythia-70m's shape: 6 layers, d 512, 8 heads, vocab 50304, rotary 25%, parallel residual. */
-    PYTHIA_70M(pythia(512, 8, 6, 2048), List.of("query_key_value"), DType.F32),
+    PYTHIA_70M(pythia(512, 8, 6, 2048), DType.F32),
     /** Pythia-160m's shape: 12 layers, d 768, 12 heads, vocab 50304, rotary 25%, parallel residual (decoding speed). */
-    PYTHIA_160M(pythia(768, 12, 12, 3072), List.of("query_key_value"), DType.F32),
+    PYTHIA_160M(pythia(768, 12, 12, 3072), DType.F32),
     /** Pythia-410m's shape: 24 layers, d 1024, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as released. */
-    PYTHIA_410M(pythia(1024, 16, 24, 4096), List.of("query_key_value"), DType.F16),
+    PYTHIA_410M(pythia(1024, 16, 24, 4096), DType.F16),
     /**
      * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as the released
      * checkpoint (2.8 GB; 5.6 GB in F32). Also used for estimates on paper (communication, FLOPs).
      */
-    PYTHIA_1_4B(pythia(2048, 16, 24, 8192), List.of("query_key_value"), DType.F16),
+    PYTHIA_1_4B(pythia(2048, 16, 24, 8192), DType.F16),
     /** A small Llama: 4 layers, d 512, 8 heads (4 KV), SwiGLU 1408, vocab 32000. */
     LLAMA_SMALL("""
             {"model_type": "llama", "vocab_size": 32000, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 4,
              "num_hidden_layers": 4, "intermediate_size": 1408, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-             "hidden_act": "silu", "max_position_embeddings": 2048, "tie_word_embeddings": false}""",
-            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.F32),
+             "hidden_act": "silu", "max_position_embeddings": 2048, "tie_word_embeddings": false}""", DType.F32),
     /**
      * Qwen2.5-0.5B's shape: 24 layers, d 896, 14 heads (2 KV), SwiGLU 4864, vocab 151936, q/k/v biases, tied head,
      * rope_theta 1e6; BF16 as released.
@@ -34,8 +36,7 @@ public enum BenchModel {
     QWEN2_5_0_5B("""
             {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "num_attention_heads": 14, "num_key_value_heads": 2,
              "num_hidden_layers": 24, "intermediate_size": 4864, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
-             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""",
-            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16),
+             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""", DType.BF16),
     /**
      * Qwen2.5-1.5B's shape: 28 layers, d 1536, 12 heads (2 KV), SwiGLU 8960, vocab 151936, q/k/v biases, tied head,
      * rope_theta 1e6; BF16 as released (3.1 GB).
@@ -43,8 +44,7 @@ public enum BenchModel {
     QWEN2_5_1_5B("""
             {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 1536, "num_attention_heads": 12, "num_key_value_heads": 2,
              "num_hidden_layers": 28, "intermediate_size": 8960, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
-             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""",
-            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16),
+             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""", DType.BF16),
     /**
      * Llama-3-8B's shape: 32 layers, d 4096, 32 heads (8 KV), SwiGLU 14336, vocab 128256, rope_theta 500000, untied head;
      * BF16 as released (16.1 GB).
@@ -52,8 +52,7 @@ public enum BenchModel {
     LLAMA3_8B("""
             {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
              "num_hidden_layers": 32, "intermediate_size": 14336, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
-             "hidden_act": "silu", "max_position_embeddings": 8192, "tie_word_embeddings": false}""",
-            List.of("q_proj", "k_proj", "v_proj", "o_proj"), DType.BF16);
+             "hidden_act": "silu", "max_position_embeddings": 8192, "tie_word_embeddings": false}""", DType.BF16);
 
     /** A Pythia (GPT-NeoX) shape as released: vocab 50304, rotary 25%, parallel residual, exact GELU, untied head. */
     private static String pythia(int hidden, int heads, int layers, int intermediate) {
@@ -70,14 +69,26 @@ public enum BenchModel {
     static final long DISK_MARGIN = 256L << 20;
 
     public final String configJson;
+    /** The shape as ffwd reads it (errors name "{shape}/config.json"). */
+    public final ModelConfig config;
+    /** The LoRA targets benchmarked: the family's defaults. */
     public final List<String> targets;
     /** The storage type of the released checkpoint this shape stands for (the bench's default). */
     public final DType dtype;
 
-    BenchModel(String configJson, List<String> targets, DType dtype) {
+    BenchModel(String configJson, DType dtype) {
         this.configJson = configJson;
-        this.targets = targets;
+        this.config = parse(name().toLowerCase(), configJson);
+        this.targets = config.arch().defaultTargets();
         this.dtype = dtype;
+    }
+
+    private static ModelConfig parse(String shape, String configJson) {
+        try {
+            return ModelConfig.parse(Path.of(shape, "config.json"), new ObjectMapper().readTree(configJson));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(shape + ": " + e.getMessage());
+        }
     }
 
     /**

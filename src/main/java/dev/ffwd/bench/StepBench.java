@@ -56,19 +56,11 @@ public final class StepBench {
         }
 
         ModelConfig model() {
-            return modelConfig(shape);
+            return shape.config;
         }
     }
 
     private StepBench() {}
-
-    static ModelConfig modelConfig(BenchModel bm) {
-        try {
-            return ModelConfig.parse(Path.of(bm.name().toLowerCase(Locale.ROOT), "config.json"), JSON.readTree(bm.configJson));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
 
     /**
      * Whether {@code bm} trains with activation checkpointing: as {@code asked}, or (null) only when the estimated peak
@@ -76,7 +68,7 @@ public final class StepBench {
      * way is refused in one line.
      */
     public static boolean checkpointing(BenchModel bm, int rank, int batch, int seq, int lossChunk, DType storage, Boolean asked, PrintStream out) {
-        ModelConfig c = modelConfig(bm);
+        ModelConfig c = bm.config;
         LoraConfig lc = new LoraConfig(rank, ALPHA, 0, bm.targets, false);
         long physical = MemoryEstimate.physicalBytes();
         MemoryEstimate plain = MemoryEstimate.of(c, storage, lc, batch, seq, lossChunk, false);

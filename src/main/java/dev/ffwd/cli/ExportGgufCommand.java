@@ -18,7 +18,7 @@ import java.util.Locale;
 @Command(name = "export-gguf", description = {
         "Write a model or a LoRA adapter as GGUF for llama.cpp and Ollama.",
         "With --full: the whole model (the base, or the base with --adapter merged) as an unquantised GGUF model, as "
-                + "llama.cpp's convert_hf_to_gguf.py lays it out (llama, mistral, qwen2, qwen3, gemma, phi3, gpt_neox, gpt2).",
+                + "llama.cpp's convert_hf_to_gguf.py lays it out (a causal LM whose family declares a llama.cpp layout; any other is an error listing those).",
         "Without: the PEFT adapter as a GGUF LoRA adapter (llama.cpp --lora, Ollama ADAPTER), as convert_lora_to_gguf.py "
                 + "writes it, with an Ollama Modelfile beside it."})
 final class ExportGgufCommand implements Runnable {

@@ -1,8 +1,13 @@
 package dev.ffwd.gguf;
 
-import java.util.ArrayList;
+import dev.ffwd.model.Arch;
+
+import java.util.AbstractMap;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * How one Hugging Face model family is laid out in llama.cpp's GGUF: llama.cpp's architecture name, which HF module
@@ -10,9 +15,9 @@ import java.util.Map;
  * families (RMSNorm or LayerNorm, Gemma's norm offset, GPT-NeoX's parallel residual). Both exports read it: the full
  * model ({@link ModelToGguf}) writes every tensor listed here, the adapter export ({@link LoraToGguf}) the linear ones.
  *
- * <p>The names are those of llama.cpp's gguf-py ({@code constants.py} MODEL_ARCH_NAMES and TENSOR_NAMES,
- * {@code tensor_mapping.py}) and {@code src/llama-arch.cpp}; the reorderings are those of {@code convert_hf_to_gguf.py}.
- * Each llama.cpp name is written once per family, here.
+ * <p>Each family declares its own ({@link Arch#gguf}, in {@code model/<Family>.java}), with the names of llama.cpp's
+ * gguf-py ({@code constants.py} MODEL_ARCH_NAMES and TENSOR_NAMES, {@code tensor_mapping.py}) and
+ * {@code src/llama-arch.cpp} and the reorderings of {@code convert_hf_to_gguf.py}; this file holds what they share.
  */
 public record GgufFamily(String arch, String layers, List<Module> globals, List<Module> block, Norm norm, float normOffset,
                          boolean parallelResidualKey, TiedHead tiedHead, boolean anyHeadDim, boolean ropeFreqs, boolean slidingWindowKey) {
@@ -106,24 +111,29 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
             if (rows != Rows.KEEP && kind != Kind.LINEAR) throw new IllegalArgumentException(hf + ": only linear layers are reordered");
         }
 
-        static Module linear(String hf, String gguf) {
+        public static Module linear(String hf, String gguf) {
             return new Module(hf, gguf, Kind.LINEAR, Rows.KEEP);
         }
 
-        static Module norm(String hf, String gguf) {
+        public static Module norm(String hf, String gguf) {
             return new Module(hf, gguf, Kind.NORM, Rows.KEEP);
         }
 
-        static Module table(String hf, String gguf) {
+        public static Module table(String hf, String gguf) {
             return new Module(hf, gguf, Kind.TABLE, Rows.KEEP);
         }
 
-        static Module tokens(String hf) {
+        public static Module tokens(String hf) {
             return new Module(hf, "token_embd", Kind.TOKENS, Rows.KEEP);
         }
 
-        static Module head(String hf) {
+        public static Module head(String hf) {
             return new Module(hf, "output", Kind.HEAD, Rows.KEEP);
+        }
+
+        /** This linear layer with its rows written in llama.cpp's {@code rows} order. */
+        public Module reordered(Rows rows) {
+            return new Module(hf, gguf, kind, rows);
         }
     }
 
@@ -164,27 +174,12 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
         return "blk." + layer + "." + module.gguf() + suffix;
     }
 
-    // ---- the families ----------------------------------------------------------------------------------------
-
-    /** The pre-norm decoder block that Llama, Mistral, Qwen2/3 and Gemma share under "model.layers.N.". */
-    private static List<Module> decoderBlock(boolean ropePermuted, boolean qkNorm) {
-        List<Module> m = new ArrayList<>(List.of(
-                Module.norm("input_layernorm", "attn_norm"),
-                new Module("self_attn.q_proj", "attn_q", Kind.LINEAR, ropePermuted ? Rows.ROPE_Q : Rows.KEEP),
-                new Module("self_attn.k_proj", "attn_k", Kind.LINEAR, ropePermuted ? Rows.ROPE_K : Rows.KEEP),
-                Module.linear("self_attn.v_proj", "attn_v"), Module.linear("self_attn.o_proj", "attn_output"),
-                Module.norm("post_attention_layernorm", "ffn_norm"),
-                Module.linear("mlp.gate_proj", "ffn_gate"), Module.linear("mlp.up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")));
-        if (qkNorm) m.addAll(List.of(Module.norm("self_attn.q_norm", "attn_q_norm"), Module.norm("self_attn.k_norm", "attn_k_norm")));
-        return m;
-    }
-
-    /** Embedding, final norm and (untied) head under "model." and "lm_head", as every Llama-style family names them. */
-    private static final List<Module> DECODER_GLOBALS = List.of(Module.tokens("model.embed_tokens"),
-            Module.norm("model.norm", "output_norm"), Module.head("lm_head"));
-
-    /** A family under construction, so that the table below names each switch it sets; the defaults are Llama's choices. */
-    private static final class Builder {
+    /**
+     * A family's layout under construction, so that its declaration ({@code model/<Family>.java}) names each switch it
+     * sets; the defaults are Llama's choices: RMSNorm, no norm offset, a tied head omitted, head_dim = hidden / heads,
+     * no rope_freqs, no sliding-window key.
+     */
+    public static final class Builder {
         private final String arch, layers;
         private final List<Module> globals, block;
         private Norm norm = Norm.RMS;
@@ -192,65 +187,41 @@ public record GgufFamily(String arch, String layers, List<Module> globals, List<
         private boolean parallelResidualKey, anyHeadDim, ropeFreqs, slidingWindowKey;
         private TiedHead tiedHead = TiedHead.OMIT;
 
-        Builder(String arch, String layers, List<Module> globals, List<Module> block) {
+        /** {@code arch}: llama.cpp's architecture name; {@code layers}: the HF path of the blocks, before ".N.". */
+        public Builder(String arch, String layers, List<Module> globals, List<Module> block) {
             this.arch = arch;
             this.layers = layers;
             this.globals = globals;
             this.block = block;
         }
 
-        Builder layerNorm() { norm = Norm.LAYER; return this; }
-        Builder normOffset(float o) { normOffset = o; return this; }
-        Builder parallelResidualKey() { parallelResidualKey = true; return this; }
-        Builder tiedHead(TiedHead t) { tiedHead = t; return this; }
-        Builder anyHeadDim() { anyHeadDim = true; return this; }
-        Builder ropeFreqs() { ropeFreqs = true; return this; }
-        Builder slidingWindowKey() { slidingWindowKey = true; return this; }
+        public Builder layerNorm() { norm = Norm.LAYER; return this; }
+        public Builder normOffset(float o) { normOffset = o; return this; }
+        public Builder parallelResidualKey() { parallelResidualKey = true; return this; }
+        public Builder tiedHead(TiedHead t) { tiedHead = t; return this; }
+        /** llama.cpp's graph sizes q/k/v as key_length × heads, so head_dim may differ from hidden / heads. */
+        public Builder anyHeadDim() { anyHeadDim = true; return this; }
+        /** llama.cpp's graph applies rope_freqs (how Llama 3.1's rope scaling reaches it). */
+        public Builder ropeFreqs() { ropeFreqs = true; return this; }
+        /** llama.cpp's graph reads the sliding-window key. */
+        public Builder slidingWindowKey() { slidingWindowKey = true; return this; }
 
-        GgufFamily build() {
+        public GgufFamily build() {
             return new GgufFamily(arch, layers, globals, block, norm, normOffset, parallelResidualKey, tiedHead, anyHeadDim, ropeFreqs, slidingWindowKey);
         }
     }
 
-    private static Builder decoder(String arch, boolean llamaRotary, boolean qkNorm) {
-        return new Builder(arch, "model.layers", DECODER_GLOBALS, decoderBlock(llamaRotary, qkNorm));
-    }
-
     /**
-     * By HF {@code model_type}. What llama.cpp's converter does with each: LlamaModel (also Mistral, as arch "llama")
-     * permutes q/k rows into its interleaved rotary layout; Qwen2/Qwen3/Gemma/Phi-3 use the rotate-half (NeoX) rotary
-     * and keep rows; Gemma stores RMSNorm scales as 1 + weight; Phi-3 keeps its fused qkv and gate_up; GPT-NeoX's fused
-     * qkv goes from per-head [q k v] to q | k | v; GPT-2's Conv1D weights are transposed to [out, in] (the model
-     * already holds them so). What llama.cpp's graphs take: anyHeadDim where q/k/v are sized key_length × heads
-     * (Llama, Qwen3, Gemma; the others assume head_dim = hidden / heads); rope_freqs (Llama 3.1's rope scaling) in the
-     * Llama graph only; a sliding-window key in the Phi-3 graph only; the tied-head rules of {@link TiedHead}.
+     * By HF {@code model_type}, the layout of every family that declares one ({@link Arch#gguf}). Read from
+     * {@link Arch#ALL} on each use rather than copied when this class initialises, since the families create their
+     * GgufFamily while {@link Arch#ALL} is being built.
      */
-    public static final Map<String, GgufFamily> FAMILIES = Map.of(
-            "llama", decoder("llama", true, false).anyHeadDim().ropeFreqs().build(),
-            "mistral", decoder("llama", true, false).anyHeadDim().ropeFreqs().build(),
-            "qwen2", decoder("qwen2", false, false).build(),
-            "qwen3", decoder("qwen3", false, true).anyHeadDim().build(),
-            "gemma", decoder("gemma", false, false).normOffset(1).tiedHead(TiedHead.ALWAYS).anyHeadDim().build(),
-            "phi3", new Builder("phi3", "model.layers", DECODER_GLOBALS, List.of(
-                    Module.norm("input_layernorm", "attn_norm"),
-                    Module.linear("self_attn.qkv_proj", "attn_qkv"), Module.linear("self_attn.o_proj", "attn_output"),
-                    Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.gate_up_proj", "ffn_up"), Module.linear("mlp.down_proj", "ffn_down")))
-                    .tiedHead(TiedHead.COPY).slidingWindowKey().build(),
-            "gpt_neox", new Builder("gptneox", "gpt_neox.layers", List.of(
-                    Module.tokens("gpt_neox.embed_in"), Module.norm("gpt_neox.final_layer_norm", "output_norm"), Module.head("embed_out")), List.of(
-                    Module.norm("input_layernorm", "attn_norm"),
-                    new Module("attention.query_key_value", "attn_qkv", Kind.LINEAR, Rows.QKV_SPLIT),
-                    Module.linear("attention.dense", "attn_output"),
-                    Module.norm("post_attention_layernorm", "ffn_norm"),
-                    Module.linear("mlp.dense_h_to_4h", "ffn_up"), Module.linear("mlp.dense_4h_to_h", "ffn_down")))
-                    .layerNorm().parallelResidualKey().tiedHead(TiedHead.COPY).build(),
-            "gpt2", new Builder("gpt2", "transformer.h", List.of(
-                    Module.tokens("transformer.wte"), Module.table("transformer.wpe", "position_embd"),
-                    Module.norm("transformer.ln_f", "output_norm"), Module.head("lm_head")), List.of(
-                    Module.norm("ln_1", "attn_norm"),
-                    Module.linear("attn.c_attn", "attn_qkv"), Module.linear("attn.c_proj", "attn_output"),
-                    Module.norm("ln_2", "ffn_norm"),
-                    Module.linear("mlp.c_fc", "ffn_up"), Module.linear("mlp.c_proj", "ffn_down")))
-                    .layerNorm().build());
+    public static final Map<String, GgufFamily> FAMILIES = new AbstractMap<>() {
+        @Override
+        public Set<Entry<String, GgufFamily>> entrySet() {
+            Map<String, GgufFamily> byType = new LinkedHashMap<>();
+            for (Arch a : Arch.ALL) if (a.gguf != null) for (String t : a.modelTypes) byType.put(t, a.gguf);
+            return Collections.unmodifiableMap(byType).entrySet();
+        }
+    };
 }

@@ -78,7 +78,7 @@ public final class ModelToGguf {
 
     /** The family's GGUF layout, or one line saying why llama.cpp cannot take this model. */
     static GgufFamily family(ModelConfig cfg, Path cfgFile) {
-        GgufFamily fam = GgufFamily.FAMILIES.get(cfg.modelType());
+        GgufFamily fam = cfg.arch().gguf;
         if (fam == null || !cfg.causal())
             throw new FfwdException(cfgFile + ": model_type '" + cfg.modelType() + "' has no llama.cpp GGUF mapping (GGUF export writes causal LMs: "
                     + String.join(", ", new TreeSet<>(GgufFamily.FAMILIES.keySet())) + ")");
@@ -171,9 +171,10 @@ public final class ModelToGguf {
             global.put(head, new GgufWriter.Tensor(head, tokens.ne(), tokens.values()));
         }
         // token embedding first and block tensors in block order, as llama.cpp's converter writes them (readers do not care)
-        global.values().stream().filter(t -> t.name().startsWith("token_embd")).forEach(w::tensor);
+        String tokens = fam.tokens().gguf() + ".";
+        global.values().stream().filter(t -> t.name().startsWith(tokens)).forEach(w::tensor);
         blocks.values().forEach(w::tensor);
-        global.values().stream().filter(t -> !t.name().startsWith("token_embd")).forEach(w::tensor);
+        global.values().stream().filter(t -> !t.name().startsWith(tokens)).forEach(w::tensor);
         return global.size() + blocks.size();
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.Arch;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,12 +67,11 @@ public final class PeftAdapter {
     }
 
     /**
-     * The prefix HF's task class puts before the backbone's module names where ffwd's names lack it: "bert." for
-     * BertForSequenceClassification (ffwd names BERT modules as BertModel does). Empty for every other case: ffwd's
-     * Llama and GPT-NeoX names already are those of *ForCausalLM / *ForSequenceClassification.
+     * The prefix HF's task class puts before the backbone's module names where ffwd's names lack it: the family's
+     * {@link Arch.Head#backbonePrefix} for SEQ_CLS, empty for CAUSAL_LM (ffwd's names are those of *ForCausalLM).
      */
-    public static String modulePrefix(String modelType, String taskType) {
-        return "bert".equals(modelType) && "SEQ_CLS".equals(taskType) ? dev.ffwd.model.Bert.TASK_PREFIX : "";
+    public static String modulePrefix(Arch arch, String taskType) {
+        return "SEQ_CLS".equals(taskType) ? arch.classifier.backbonePrefix() : "";
     }
 
     /**
@@ -162,13 +162,18 @@ public final class PeftAdapter {
         }
     }
 
-    /** The tensors with BertForSequenceClassification's "bert." dropped from adapter keys, as ffwd's BERT names its modules. */
+    /**
+     * The tensors with a task class's backbone prefix ({@link #modulePrefix}, e.g. BertForSequenceClassification's
+     * "bert.") dropped from adapter keys, as ffwd names the modules.
+     */
     private static TensorStore withoutTaskPrefix(TensorStore store) {
-        String from = Lora.PEFT_PREFIX + dev.ffwd.model.Bert.TASK_PREFIX;
-        if (store.names().stream().noneMatch(n -> n.startsWith(from))) return store;
+        List<String> prefixes = Arch.ALL.stream().map(a -> a.classifier.backbonePrefix()).filter(p -> !p.isEmpty())
+                .map(p -> Lora.PEFT_PREFIX + p).distinct().toList();
+        if (store.names().stream().noneMatch(n -> prefixes.stream().anyMatch(n::startsWith))) return store;
         Map<String, RawTensor> renamed = new LinkedHashMap<>();
         for (String n : store.names()) {
-            String k = n.startsWith(from) ? Lora.PEFT_PREFIX + n.substring(from.length()) : n;
+            String from = prefixes.stream().filter(n::startsWith).findFirst().orElse(null);
+            String k = from != null ? Lora.PEFT_PREFIX + n.substring(from.length()) : n;
             RawTensor t = store.get(n);
             renamed.put(k, new RawTensor(k, t.dtype(), t.shape(), t.data()));
         }

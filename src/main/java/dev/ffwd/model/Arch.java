@@ -1,6 +1,7 @@
 package dev.ffwd.model;
 
 import ai.djl.ndarray.NDManager;
+import dev.ffwd.gguf.GgufFamily;
 import dev.ffwd.io.TensorStore;
 
 import java.nio.file.Path;
@@ -9,8 +10,8 @@ import java.util.Set;
 
 /**
  * A model family: the Hugging Face {@code model_type}s it covers, how it reads config.json, how it builds its
- * forward pass, and the few choices that are not in the weights (default LoRA roles, classification head).
- * Each family declares one in its own file; {@link #ALL} lists them.
+ * forward pass, the few choices that are not in the weights (default LoRA roles, classification head), and its
+ * layout in llama.cpp's GGUF. Each family declares one in its own file; {@link #ALL} lists them.
  */
 public final class Arch {
 
@@ -19,8 +20,23 @@ public final class Arch {
     /** Builds the model; with a null store and manager it only records the {@link Layout}. */
     public interface Builder { Transformer build(ModelConfig c, TensorStore store, NDManager manager); }
 
-    /** HF's sequence-classification head: its module name and whether it has a bias. */
-    public record Head(String name, boolean bias) {}
+    /**
+     * HF's sequence-classification class: its head's module name, whether the head has a bias, and the prefix the
+     * class puts before the backbone's module names where ffwd's names lack it ("bert." for
+     * BertForSequenceClassification; empty where ffwd's names already are those of the task classes).
+     */
+    public record Head(String name, boolean bias, String backbonePrefix) {
+        public Head {
+            if (name.isEmpty()) throw new IllegalArgumentException("the head needs a module name");
+            if (!backbonePrefix.isEmpty() && !backbonePrefix.endsWith("."))
+                throw new IllegalArgumentException("backbone prefix '" + backbonePrefix + "' must end with '.'");
+        }
+
+        /** A head whose class keeps ffwd's module names. */
+        public Head(String name, boolean bias) {
+            this(name, bias, "");
+        }
+    }
 
     public final String name;
     public final List<String> modelTypes;
@@ -29,10 +45,12 @@ public final class Arch {
     final Builder builder;
     private final Set<Layout.Role> defaultRoles;
     public final Head classifier;
+    /** llama.cpp's names and row orders for the family's weights (GGUF export); null where llama.cpp has no graph for it. */
+    public final GgufFamily gguf;
     private final String examples;
 
     public Arch(String name, List<String> modelTypes, boolean causal, String examples, Parser parser, Builder builder,
-                Set<Layout.Role> defaultRoles, Head classifier) {
+                Set<Layout.Role> defaultRoles, Head classifier, GgufFamily gguf) {
         if (modelTypes.isEmpty()) throw new IllegalArgumentException(name + ": no model_type");
         if (defaultRoles.isEmpty()) throw new IllegalArgumentException(name + ": no default LoRA roles");
         this.name = name;
@@ -43,6 +61,7 @@ public final class Arch {
         this.builder = builder;
         this.defaultRoles = Set.copyOf(defaultRoles);
         this.classifier = classifier;
+        this.gguf = gguf;
     }
 
     /** Every family ffwd implements. */
@@ -71,13 +90,16 @@ public final class Arch {
 
     /** LoRA targets used when the user names none: the family's default roles, as PEFT target names. */
     public List<String> defaultTargets() {
-        return layout(probe()).targets(defaultRoles);
+        return layout().targets(defaultRoles);
     }
 
-    /** A minimal configuration of this family: module names do not depend on the sizes. */
-    private ModelConfig probe() {
-        return new ModelConfig(Path.of(name), this, modelTypes.get(0), 8, 8, 1, 2, 1, 4, 8, 8, 1e-5, 10000, 4, false, false,
-                false, false, ModelConfig.Act.GELU, 1, null, 0, ModelConfig.Dropout.NONE);
+    /**
+     * The weights of a minimal one-block configuration of this family, untied and without optional biases: its tensor
+     * and module names, which do not depend on the sizes.
+     */
+    public Layout layout() {
+        return layout(ModelConfig.builder(Path.of(name), this, modelTypes.get(0)).vocabSize(8).hidden(8).layers(1).heads(2).kvHeads(1)
+                .intermediate(8).maxPositions(8).normEps(1e-5).rope(10000, 4, null).typeVocabSize(1).build());
     }
 
     @Override

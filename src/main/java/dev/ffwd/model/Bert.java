@@ -16,8 +16,12 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
 /** BERT-family encoder (BERT, MiniLM, BGE, E5): learned positions, post-LayerNorm blocks, GELU; mean pooling. */
 public final class Bert extends Transformer {
 
+    /** BertFor* checkpoints (and PEFT adapters of BertForSequenceClassification) keep the encoder under this prefix. */
+    private static final String TASK_PREFIX = "bert.";
+
+    /** No GGUF layout: llama.cpp's BERT graph is an embedder, not the causal LM that GGUF export writes. */
     public static final Arch ARCH = new Arch("bert", List.of("bert"), false, "BERT, MiniLM, BGE, E5", Bert::parse, Bert::new,
-            Set.of(ATTN_IN), new Arch.Head("classifier", true));
+            Set.of(ATTN_IN), new Arch.Head("classifier", true, TASK_PREFIX), null);
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int hidden = r.integer("hidden_size"), heads = r.integer("num_attention_heads");
@@ -25,11 +29,11 @@ public final class Bert extends Transformer {
             throw new FfwdException(r.file() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
         if (r.has("position_embedding_type") && !r.n().get("position_embedding_type").asText().equals("absolute"))
             r.reject("position_embedding_type", "only absolute position embeddings are implemented");
-        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), hidden, r.integer("num_hidden_layers"),
-                heads, heads, hidden / heads, r.integer("intermediate_size"), r.integer("max_position_embeddings", 512),
-                r.number("layer_norm_eps", 1e-12), 0, 0, false, false, true, true, r.act("hidden_act", "gelu", "gelu"),
-                r.integer("type_vocab_size", 2), null, 0,
-                new ModelConfig.Dropout(r.number("hidden_dropout_prob", 0.1), r.number("attention_probs_dropout_prob", 0.1)));
+        return r.builder().vocabSize(r.integer("vocab_size")).hidden(hidden).layers(r.integer("num_hidden_layers")).heads(heads)
+                .intermediate(r.integer("intermediate_size")).maxPositions(r.integer("max_position_embeddings", 512))
+                .normEps(r.number("layer_norm_eps", 1e-12)).biases(true, true).act(r.act("hidden_act", "gelu", "gelu"))
+                .typeVocabSize(r.integer("type_vocab_size", 2))
+                .dropout(new ModelConfig.Dropout(r.number("hidden_dropout_prob", 0.1), r.number("attention_probs_dropout_prob", 0.1))).build();
     }
 
     private record Block(Linear q, Linear k, Linear v, Linear out, NDArray ln1w, NDArray ln1b,
@@ -60,9 +64,6 @@ public final class Bert extends Transformer {
                     norm(p + "output.LayerNorm.weight", d), zeroInit(p + "output.LayerNorm.bias", d));
         }
     }
-
-    /** BertFor* checkpoints (and PEFT adapters of BertForSequenceClassification) keep the encoder under this prefix. */
-    public static final String TASK_PREFIX = "bert.";
 
     @Override
     protected String alias(String name) {

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.ffwd.FfwdException;
+import dev.ffwd.gguf.GgufFamily;
+import dev.ffwd.gguf.GgufFamily.Module;
 import dev.ffwd.io.TensorStore;
 
 import java.util.List;
@@ -17,14 +19,22 @@ import static dev.ffwd.model.Layout.Role.MLP_OUT;
 /**
  * GPT-2 and its derivatives (DistilGPT2, …): learned positions, pre-LayerNorm blocks, Conv1D weights stored [in, out],
  * tanh GELU, head tied to wte. Checkpoints come with keys under "transformer." (GPT2LMHeadModel) or bare (GPT2Model);
- * the attn.bias / attn.masked_bias buffers some carry are not weights and are ignored.
+ * the attn.bias / attn.masked_bias buffers some carry are not weights and are ignored. llama.cpp's "gpt2" takes the
+ * Conv1D weights as [out, in], as the model holds them.
  */
 public final class Gpt2 extends Transformer {
 
-    public static final Arch ARCH = new Arch("gpt2", List.of("gpt2"), true, "GPT-2, DistilGPT2", Gpt2::parse, Gpt2::new,
-            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false));
+    /** GPT2LMHeadModel's prefix before the backbone's keys, and the HF path of the blocks. */
+    private static final String PREFIX = "transformer.", LAYERS = PREFIX + "h";
+    /** Each module named once: its HF path (in a block, after "transformer.h.N.") with its llama.cpp tensor name. */
+    private static final Module WTE = Module.tokens(PREFIX + "wte"), WPE = Module.table(PREFIX + "wpe", "position_embd"),
+            LN_F = Module.norm(PREFIX + "ln_f", "output_norm"), HEAD = Module.head("lm_head"), LN1 = Module.norm("ln_1", "attn_norm"),
+            ATTN = Module.linear("attn.c_attn", "attn_qkv"), PROJ = Module.linear("attn.c_proj", "attn_output"),
+            LN2 = Module.norm("ln_2", "ffn_norm"), FC = Module.linear("mlp.c_fc", "ffn_up"), OUT = Module.linear("mlp.c_proj", "ffn_down");
 
-    private static final String PREFIX = "transformer.";
+    public static final Arch ARCH = new Arch("gpt2", List.of("gpt2"), true, "GPT-2, DistilGPT2", Gpt2::parse, Gpt2::new,
+            Set.of(ATTN_IN, ATTN_OUT), new Arch.Head("score", false),
+            new GgufFamily.Builder("gpt2", LAYERS, List.of(WTE, WPE, LN_F, HEAD), List.of(LN1, ATTN, PROJ, LN2, FC, OUT)).layerNorm().build());
 
     private static ModelConfig parse(ModelConfig.Reader r) {
         int d = r.integer("n_embd"), heads = r.integer("n_head");
@@ -33,10 +43,10 @@ public final class Gpt2 extends Transformer {
         r.rejectTrue("add_cross_attention", "cross-attention is not implemented");
         if (!r.bool("scale_attn_weights", true))
             throw new FfwdException(r.file() + ": 'scale_attn_weights' = false is not supported: unscaled attention is not implemented");
-        return new ModelConfig(r.file(), ARCH, r.type(), r.integer("vocab_size"), d, r.integer("n_layer"), heads, heads,
-                d / heads, r.integer("n_inner", 4 * d), r.integer("n_positions"), r.number("layer_norm_epsilon", 1e-5),
-                0, 0, false, r.bool("tie_word_embeddings", true), true, true,
-                r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu"), 0, null, 0, ModelConfig.Dropout.NONE);
+        return r.builder().vocabSize(r.integer("vocab_size")).hidden(d).layers(r.integer("n_layer")).heads(heads)
+                .intermediate(r.integer("n_inner", 4 * d)).maxPositions(r.integer("n_positions")).normEps(r.number("layer_norm_epsilon", 1e-5))
+                .tieEmbeddings(r.bool("tie_word_embeddings", true)).biases(true, true)
+                .act(r.act("activation_function", "gelu_new", "gelu_new", "gelu_pytorch_tanh", "gelu")).build();
     }
 
     private record Block(NDArray ln1w, NDArray ln1b, Linear attn, Linear proj, NDArray ln2w, NDArray ln2b, Linear fc, Linear out) {}
@@ -48,19 +58,19 @@ public final class Gpt2 extends Transformer {
     Gpt2(ModelConfig c, TensorStore store, NDManager manager) {
         super(c, store, manager);
         long d = c.hidden(), f = c.intermediate();
-        wte = weight(PREFIX + "wte.weight", c.vocabSize(), d);
-        wpe = weight(PREFIX + "wpe.weight", c.maxPositions(), d);
+        wte = weight(WTE.hf() + ".weight", c.vocabSize(), d);
+        wpe = weight(WPE.hf() + ".weight", c.maxPositions(), d);
         blocks = new Block[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
-            String p = PREFIX + "h." + i + ".";
-            blocks[i] = new Block(norm(p + "ln_1.weight", d), zeroInit(p + "ln_1.bias", d),
-                    conv1d(i, ATTN_IN, p + "attn.c_attn", 3 * d, d), conv1d(i, ATTN_OUT, p + "attn.c_proj", d, d),
-                    norm(p + "ln_2.weight", d), zeroInit(p + "ln_2.bias", d),
-                    conv1d(i, MLP_IN, p + "mlp.c_fc", f, d), conv1d(i, MLP_OUT, p + "mlp.c_proj", d, f));
+            String p = LAYERS + "." + i + ".";
+            blocks[i] = new Block(norm(p + LN1.hf() + ".weight", d), zeroInit(p + LN1.hf() + ".bias", d),
+                    conv1d(i, ATTN_IN, p + ATTN.hf(), 3 * d, d), conv1d(i, ATTN_OUT, p + PROJ.hf(), d, d),
+                    norm(p + LN2.hf() + ".weight", d), zeroInit(p + LN2.hf() + ".bias", d),
+                    conv1d(i, MLP_IN, p + FC.hf(), f, d), conv1d(i, MLP_OUT, p + OUT.hf(), d, f));
         }
-        lnfw = norm(PREFIX + "ln_f.weight", d);
-        lnfb = zeroInit(PREFIX + "ln_f.bias", d);
-        head = c.tieEmbeddings() ? wte : weight("lm_head.weight", c.vocabSize(), d);
+        lnfw = norm(LN_F.hf() + ".weight", d);
+        lnfb = zeroInit(LN_F.hf() + ".bias", d);
+        head = c.tieEmbeddings() ? wte : weight(HEAD.hf() + ".weight", c.vocabSize(), d);
     }
 
     /** GPT2Model checkpoints store the same tensors without the "transformer." prefix. */

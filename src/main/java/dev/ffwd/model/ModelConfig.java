@@ -11,7 +11,8 @@ import java.util.Arrays;
 
 /**
  * The fields of a Hugging Face {@code config.json} that the forward pass needs, validated. Each family reads its own
- * keys ({@link Arch}); features it does not implement are rejected by name rather than silently ignored.
+ * keys ({@link Arch}) into a {@link Builder}; features it does not implement are rejected by name rather than silently
+ * ignored.
  */
 public record ModelConfig(
         Path source, Arch arch, String modelType,
@@ -95,8 +96,67 @@ public record ModelConfig(
         return arch.causal;
     }
 
+    /** A configuration of {@code arch} read from {@code source}, built field by field; {@link #build} validates it. */
+    public static Builder builder(Path source, Arch arch, String modelType) {
+        return new Builder(source, arch, modelType);
+    }
+
+    /**
+     * Names each field a family's parser sets. Defaults: kv heads = heads, head_dim = hidden / heads, no rotary
+     * embedding, sequential residual, untied head, no biases, GELU, no token types, no rope scaling, full attention,
+     * no dropout.
+     */
+    public static final class Builder {
+        private final Path source;
+        private final Arch arch;
+        private final String modelType;
+        private int vocabSize, hidden, layers, heads, kvHeads, headDim, intermediate, maxPositions, rotaryDim, typeVocabSize, slidingWindow;
+        private double normEps, ropeTheta;
+        private boolean parallelResidual, tieEmbeddings, attentionBias, mlpBias;
+        private Act act = Act.GELU;
+        private RopeScaling ropeScaling;
+        private Dropout dropout = Dropout.NONE;
+
+        private Builder(Path source, Arch arch, String modelType) {
+            this.source = source;
+            this.arch = arch;
+            this.modelType = modelType;
+        }
+
+        public Builder vocabSize(int v) { vocabSize = v; return this; }
+        public Builder hidden(int v) { hidden = v; return this; }
+        public Builder layers(int v) { layers = v; return this; }
+        public Builder heads(int v) { heads = v; return this; }
+        public Builder kvHeads(int v) { kvHeads = v; return this; }
+        public Builder headDim(int v) { headDim = v; return this; }
+        public Builder intermediate(int v) { intermediate = v; return this; }
+        public Builder maxPositions(int v) { maxPositions = v; return this; }
+        public Builder normEps(double v) { normEps = v; return this; }
+        /** Rotary embedding over the first {@code dim} dimensions of each head, with base {@code theta}. */
+        public Builder rope(double theta, int dim, RopeScaling scaling) { ropeTheta = theta; rotaryDim = dim; ropeScaling = scaling; return this; }
+        public Builder parallelResidual(boolean v) { parallelResidual = v; return this; }
+        public Builder tieEmbeddings(boolean v) { tieEmbeddings = v; return this; }
+        public Builder biases(boolean attention, boolean mlp) { attentionBias = attention; mlpBias = mlp; return this; }
+        public Builder act(Act v) { act = v; return this; }
+        public Builder typeVocabSize(int v) { typeVocabSize = v; return this; }
+        public Builder slidingWindow(int v) { slidingWindow = v; return this; }
+        public Builder dropout(Dropout v) { dropout = v; return this; }
+
+        public ModelConfig build() {
+            int kv = kvHeads > 0 ? kvHeads : heads, hd = headDim > 0 ? headDim : heads > 0 ? hidden / heads : 0;
+            return new ModelConfig(source, arch, modelType, vocabSize, hidden, layers, heads, kv, hd, intermediate, maxPositions, normEps,
+                    ropeTheta, rotaryDim, parallelResidual, tieEmbeddings, attentionBias, mlpBias, act, typeVocabSize, ropeScaling,
+                    slidingWindow, dropout);
+        }
+    }
+
     /** Reads keys with errors that name the file and the key. */
     public record Reader(Path file, JsonNode n, Arch arch, String type) {
+
+        /** A {@link ModelConfig.Builder} for this file's family and model_type. */
+        public Builder builder() {
+            return ModelConfig.builder(file, arch, type);
+        }
 
         public boolean has(String key) {
             return n.hasNonNull(key);
@@ -175,24 +235,6 @@ public record ModelConfig(
         public int slidingWindow(boolean onByDefault) {
             if (!has("sliding_window") || !bool("use_sliding_window", onByDefault)) return 0;
             return integer("sliding_window");
-        }
-
-        /**
-         * The layout every Llama-style decoder config shares (Llama, Mistral, Qwen2/3, Gemma, Phi-3), with the
-         * family's activation, default head tying and default attention bias.
-         */
-        public ModelConfig decoder(Act act, boolean tieDefault, boolean attentionBiasDefault, int slidingWindow) {
-            int hidden = integer("hidden_size"), heads = integer("num_attention_heads");
-            if (hidden % heads != 0 && !has("head_dim"))
-                throw new FfwdException(file + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
-            int headDim = integer("head_dim", hidden / heads);
-            double partial = number("partial_rotary_factor", 1.0);
-            if (!(partial > 0 && partial <= 1)) throw new FfwdException(file + ": 'partial_rotary_factor' must be in (0, 1], got " + partial);
-            return new ModelConfig(file, arch, type, integer("vocab_size"), hidden, integer("num_hidden_layers"), heads,
-                    integer("num_key_value_heads", heads), headDim, integer("intermediate_size"), integer("max_position_embeddings", 2048),
-                    number("rms_norm_eps", 1e-6), number("rope_theta", 10000), (int) (headDim * partial), false,
-                    bool("tie_word_embeddings", tieDefault), bool("attention_bias", attentionBiasDefault), bool("mlp_bias", false),
-                    act, 0, ropeScaling(), slidingWindow, Dropout.NONE);
         }
     }
 }

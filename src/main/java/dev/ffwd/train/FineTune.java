@@ -231,12 +231,12 @@ public final class FineTune implements AutoCloseable {
 
     /**
      * Writes the current adapters (and head) in PEFT format; a classification adapter also gets {@link ClassifierHead#FILE}.
-     * BERT classification adapters use BertForSequenceClassification's module names ("bert.encoder..."); adapters on
+     * Classification adapters use the task class's module names ({@link PeftAdapter#modulePrefix}); adapters on
      * GPT-2's Conv1D layers say {@code fan_in_fan_out}, as PEFT does.
      */
     public void saveAdapter(Path dir) {
         String task = labels.isEmpty() ? "CAUSAL_LM" : "SEQ_CLS";
-        String prefix = PeftAdapter.modulePrefix(pretrained.model().config.modelType(), task);
+        String prefix = PeftAdapter.modulePrefix(pretrained.model().config.arch(), task);
         List<RawTensor> tensors = new ArrayList<>();
         for (Param p : trainable.lora().params())
             tensors.add(RawTensor.ofFloats(PeftAdapter.adapterKey(p.name(), prefix), p.value().getShape().getShape(), p.toFloats()));

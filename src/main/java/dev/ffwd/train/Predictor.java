@@ -13,6 +13,7 @@ import dev.ffwd.io.RawTensor;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
 import dev.ffwd.lora.Lora;
+import dev.ffwd.model.Arch;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.optim.Param;
 
@@ -102,9 +103,13 @@ public final class Predictor implements AutoCloseable {
         }
     }
 
-    /** The head's module: the one in modules_to_save whose weight the adapter holds (PEFT's default names when none is listed). */
+    /**
+     * The head's module: the one in modules_to_save whose weight the adapter holds; when none is listed, PEFT's
+     * default, which names every family's head.
+     */
     static String headModule(PeftAdapter.Loaded a) {
-        List<String> candidates = a.modulesToSave().isEmpty() ? List.of("classifier", "score") : a.modulesToSave();
+        List<String> candidates = a.modulesToSave().isEmpty()
+                ? Arch.ALL.stream().map(x -> x.classifier.name()).distinct().toList() : a.modulesToSave();
         for (String m : candidates) if (a.tensors().contains(Lora.PEFT_PREFIX + m + ".weight")) return m;
         throw new FfwdException(a.tensors().source() + ": SEQ_CLS adapter holds no head weight (looked for "
                 + candidates.stream().map(m -> Lora.PEFT_PREFIX + m + ".weight").toList() + ")");
