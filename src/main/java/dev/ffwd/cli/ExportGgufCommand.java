@@ -11,7 +11,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
@@ -41,7 +40,7 @@ final class ExportGgufCommand implements Runnable {
             case "f16" -> GgufWriter.TensorType.F16;
             default -> throw new IllegalArgumentException("--outtype must be f32 or f16, got '" + outtype + "'");
         };
-        if (Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
+        OutputDir.checkFile(out, overwrite);
         if (full) {
             if (baseGguf != null) throw new IllegalArgumentException("--base-gguf belongs to the adapter export; --full writes the model itself");
             ModelToGguf.Result r = ModelToGguf.export(Pretrained.resolve(model.model), adapter, out, type, baseCheck.allowOtherBase);
@@ -51,7 +50,7 @@ final class ExportGgufCommand implements Runnable {
         }
         if (adapter == null) throw new IllegalArgumentException("--adapter is required without --full (to write the whole model, pass --full)");
         Path modelfile = out.toAbsolutePath().resolveSibling(MODELFILE);
-        if (Files.exists(modelfile) && !overwrite) throw new FfwdException(modelfile + ": file exists; pass --overwrite to replace it");
+        OutputDir.checkFile(modelfile, overwrite);
         LoraToGguf.Result r = LoraToGguf.export(Pretrained.resolve(model.model), adapter, out, type, baseCheck.allowOtherBase);
         try {
             AtomicFiles.writeString(modelfile, modelfile(modelfile.getParent(), baseGguf, out));

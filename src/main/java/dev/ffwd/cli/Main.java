@@ -3,6 +3,8 @@ package dev.ffwd.cli;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.ffwd.FfwdException;
 import picocli.CommandLine;
+
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -43,12 +45,23 @@ public final class Main implements Runnable {
     /** Exit codes: 0 done, {@link #BAD_INPUT} a bad value or file, {@link #USAGE} a command line that does not parse, {@link #INTERNAL} a bug. */
     public static final int BAD_INPUT = 1, USAGE = 2, INTERNAL = 3;
 
+    private static String usageError(CommandLine.ParameterException e) {
+        // an option method's own refusal (--threads 0) arrives wrapped in picocli's "Could not invoke ..."
+        if (e.getCause() instanceof IllegalArgumentException refused) return refused.getMessage();
+        // a misspelt option is the mistake to name, not the required options that parsing missed after it
+        List<String> unmatched = e.getCommandLine().getUnmatchedArguments();
+        CommandLine.UnmatchedArgumentException u = e instanceof CommandLine.UnmatchedArgumentException un ? un
+                : unmatched.isEmpty() ? null : new CommandLine.UnmatchedArgumentException(e.getCommandLine(), unmatched);
+        if (u == null) return e.getMessage();
+        return u.getMessage() + (u.getSuggestions().isEmpty() ? "" : " (did you mean " + u.getSuggestions().get(0) + "?)");  // the most similar
+    }
+
     public static int run(String... args) {
         config = null;  // static, so that subcommands inherit it: not left over from an earlier in-process run
         CommandLine cli = new CommandLine(new Main());
         cli.setParameterExceptionHandler((e, ignored) -> {  // one line, not the whole usage
             String cmd = e.getCommandLine().getCommandName();
-            System.err.println("ffwd: error: " + e.getMessage() + "; see '" + (cmd.equals("ffwd") ? "ffwd" : "ffwd " + cmd) + " --help'");
+            System.err.println("ffwd: error: " + usageError(e) + "; see '" + (cmd.equals("ffwd") ? "ffwd" : "ffwd " + cmd) + " --help'");
             return USAGE;
         });
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

@@ -7,11 +7,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
 
-/** Output folders are never silently overwritten. */
+/** Outputs are never silently overwritten, and a file is never taken for a folder or a folder for a file. */
 final class OutputDir {
     private OutputDir() {}
 
     static Path prepare(Path dir, boolean overwrite, boolean resume) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) throw new FfwdException(dir + ": is a file; --out takes a folder");
         try {
             if (Files.isDirectory(dir) && !resume && !overwrite) {
                 try (Stream<Path> s = Files.list(dir)) {
@@ -24,6 +25,12 @@ final class OutputDir {
         } catch (IOException e) {
             throw new FfwdException(dir + ": cannot create output folder: " + e.getMessage());
         }
+    }
+
+    /** Checks that an output file may be written at {@code out}: not a folder, and not replaced without --overwrite. */
+    static void checkFile(Path out, boolean overwrite) {
+        if (Files.isDirectory(out)) throw new FfwdException(out + ": is a folder; --out takes a file");
+        if (Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
     }
 
     /** Deletes {@code dir} if it exists and is empty (after a run that failed before writing anything). */

@@ -10,7 +10,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -30,7 +29,7 @@ final class PredictCommand implements Runnable {
 
     @Override
     public void run() {
-        if (out != null && Files.exists(out) && !overwrite) throw new FfwdException(out + ": file exists; pass --overwrite to replace it");
+        if (out != null) OutputDir.checkFile(out, overwrite);
         try (Predictor p = Predictor.load(model.model, adapter, maxLength, batchSize, baseCheck.allowOtherBase)) {
             if (p.head == null) throw new FfwdException(adapter != null
                     ? adapter + ": not a classification adapter (task_type is not SEQ_CLS); score and generate take it with --adapter"

@@ -118,6 +118,6 @@ public final class Scoring {
 
     private static void requireCausal(Transformer m) {
         if (!m.config.causal())
-            throw new FfwdException(m.config.source() + ": model_type " + m.config.modelType() + " is an encoder; scoring and generation need a causal LM");
+            throw new FfwdException(m.config.source() + ": model_type " + m.config.modelType() + " is an encoder; scoring and generation need a causal LM (pass --model with its folder)");
     }
 }

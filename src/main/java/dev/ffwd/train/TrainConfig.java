@@ -91,7 +91,8 @@ public record TrainConfig(
         if (!(loraPlusRatio > 0) || !Double.isFinite(loraPlusRatio)) throw new IllegalArgumentException("LoRA+ ratio must be positive, got " + loraPlusRatio);
         if (optimizer != null && loraPlusRatio != 1 && !optimizer.supportsLoraPlus())
             throw new IllegalArgumentException("LoRA+ (a lora_B lr ratio) combines with adamw or sgd, not with " + optimizer.name());
-        if (!(weightDecay >= 0) || !(clipNorm >= 0)) throw new IllegalArgumentException("weight decay and gradient clip must be >= 0, got " + weightDecay + ", " + clipNorm);
+        if (!(weightDecay >= 0)) throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
+        if (!(clipNorm >= 0)) throw new IllegalArgumentException("gradient clip must be >= 0 (0 = none), got " + clipNorm);
         if (schedule == null || optimizer == null || memory == null) throw new IllegalArgumentException("schedule, optimizer and memory settings must be set");
     }
 
