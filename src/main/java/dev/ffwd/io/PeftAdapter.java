@@ -48,10 +48,12 @@ public final class PeftAdapter {
             String trainedOn = tensors.metadata().get(BASE_DIGEST);
             if (allowOther || trainedOn == null) return;
             String here = Digests.model(modelDir);
+            String trainedType = tensors.metadata().getOrDefault(BASE_TYPE, "?");
             if (!trainedOn.equals(here))
-                throw new FfwdException(tensors.source().getParent() + ": adapter was trained on a "
-                        + tensors.metadata().getOrDefault(BASE_TYPE, "?") + " model with digest " + trainedOn + ", but " + modelDir
-                        + " is a " + modelType + " model with digest " + here + " (config.json and weight headers); pass --allow-other-base to apply it anyway");
+                throw new FfwdException(tensors.source().getParent() + ": adapter was trained on a " + trainedType + " model with digest "
+                        + trainedOn + ", but " + modelDir + " is a " + modelType + " model with digest " + here + " (config.json and weight headers); "
+                        + (trainedType.equals(modelType) ? "pass --allow-other-base to apply it anyway"  // e.g. a re-saved or fine-tuned copy
+                                : "pass --model with the " + trainedType + " model it was trained on"));
         }
 
         @Override

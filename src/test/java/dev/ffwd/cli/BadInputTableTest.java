@@ -82,6 +82,7 @@ class BadInputTableTest {
                 new Row("`--resume` under another setting", TRAIN.replace("@out", "@run") + "--resume --max-length 32", trained),
                 new Row("an adapter on another base", "merge --model @other-llama --adapter @run/adapter --out @merged", otherBase),
                 new Row("an LM adapter given to `predict`", "predict --model {tiny-llama} --adapter @run/adapter --data @d.jsonl", trained),
+                new Row("an LM adapter on `eval` without `--model`", "eval --adapter @run/adapter --data @d.jsonl", trained),
                 new Row("`score` of one token", "score --model {tiny-llama} --token-ids 2", NONE),
                 new Row("`score` on the built-in encoder", "score --token-ids 2,40,41", NONE),
                 new Row("config.json: an unsupported `model_type`", "score --model @mamba --token-ids 2,40,41", tmp -> {
