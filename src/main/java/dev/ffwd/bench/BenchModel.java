@@ -13,22 +13,27 @@ import java.util.List;
 
 /** Benchmark shapes with seeded random weights, written as ordinary HF folders (so the PyTorch reference reads the same). */
 public enum BenchModel {
+    /**
+     * The demo's model, all-MiniLM-L6-v2 (BERT: 6 layers, d 384, 12 heads, vocab 30522), with the demo's two-class
+     * head; the demo's step is {@code --batch 16 --seq 64 --rank 8}.
+     */
+    MINILM_DEMO(dev.ffwd.io.BuiltinModel.configJson(), DType.F32, 2),
     /** Pythia-70m's shape: 6 layers, d 512, 8 heads, vocab 50304, rotary 25%, parallel residual. */
-    PYTHIA_70M(pythia(512, 8, 6, 2048), DType.F32),
+    PYTHIA_70M(pythia(512, 8, 6, 2048), DType.F32, 0),
     /** Pythia-160m's shape: 12 layers, d 768, 12 heads, vocab 50304, rotary 25%, parallel residual (decoding speed). */
-    PYTHIA_160M(pythia(768, 12, 12, 3072), DType.F32),
+    PYTHIA_160M(pythia(768, 12, 12, 3072), DType.F32, 0),
     /** Pythia-410m's shape: 24 layers, d 1024, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as released. */
-    PYTHIA_410M(pythia(1024, 16, 24, 4096), DType.F16),
+    PYTHIA_410M(pythia(1024, 16, 24, 4096), DType.F16, 0),
     /**
      * Pythia-1.4b's shape: 24 layers, d 2048, 16 heads, vocab 50304, rotary 25%, parallel residual; F16 as the released
      * checkpoint (2.8 GB; 5.6 GB in F32). Also used for estimates on paper (communication, FLOPs).
      */
-    PYTHIA_1_4B(pythia(2048, 16, 24, 8192), DType.F16),
+    PYTHIA_1_4B(pythia(2048, 16, 24, 8192), DType.F16, 0),
     /** A small Llama: 4 layers, d 512, 8 heads (4 KV), SwiGLU 1408, vocab 32000. */
     LLAMA_SMALL("""
             {"model_type": "llama", "vocab_size": 32000, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 4,
              "num_hidden_layers": 4, "intermediate_size": 1408, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
-             "hidden_act": "silu", "max_position_embeddings": 2048, "tie_word_embeddings": false}""", DType.F32),
+             "hidden_act": "silu", "max_position_embeddings": 2048, "tie_word_embeddings": false}""", DType.F32, 0),
     /**
      * Qwen2.5-0.5B's shape: 24 layers, d 896, 14 heads (2 KV), SwiGLU 4864, vocab 151936, q/k/v biases, tied head,
      * rope_theta 1e6; BF16 as released.
@@ -36,7 +41,7 @@ public enum BenchModel {
     QWEN2_5_0_5B("""
             {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "num_attention_heads": 14, "num_key_value_heads": 2,
              "num_hidden_layers": 24, "intermediate_size": 4864, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
-             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""", DType.BF16),
+             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""", DType.BF16, 0),
     /**
      * Qwen2.5-1.5B's shape: 28 layers, d 1536, 12 heads (2 KV), SwiGLU 8960, vocab 151936, q/k/v biases, tied head,
      * rope_theta 1e6; BF16 as released (3.1 GB).
@@ -44,7 +49,7 @@ public enum BenchModel {
     QWEN2_5_1_5B("""
             {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 1536, "num_attention_heads": 12, "num_key_value_heads": 2,
              "num_hidden_layers": 28, "intermediate_size": 8960, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
-             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""", DType.BF16),
+             "hidden_act": "silu", "max_position_embeddings": 32768, "tie_word_embeddings": true, "use_sliding_window": false}""", DType.BF16, 0),
     /**
      * Llama-3-8B's shape: 32 layers, d 4096, 32 heads (8 KV), SwiGLU 14336, vocab 128256, rope_theta 500000, untied head;
      * BF16 as released (16.1 GB).
@@ -52,7 +57,7 @@ public enum BenchModel {
     LLAMA3_8B("""
             {"model_type": "llama", "vocab_size": 128256, "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
              "num_hidden_layers": 32, "intermediate_size": 14336, "rms_norm_eps": 1e-5, "rope_theta": 500000.0,
-             "hidden_act": "silu", "max_position_embeddings": 8192, "tie_word_embeddings": false}""", DType.BF16);
+             "hidden_act": "silu", "max_position_embeddings": 8192, "tie_word_embeddings": false}""", DType.BF16, 0);
 
     /** A Pythia (GPT-NeoX) shape as released: vocab 50304, rotary 25%, parallel residual, exact GELU, untied head. */
     private static String pythia(int hidden, int heads, int layers, int intermediate) {
@@ -75,12 +80,15 @@ public enum BenchModel {
     public final List<String> targets;
     /** The storage type of the released checkpoint this shape stands for (the bench's default). */
     public final DType dtype;
+    /** The classes of the classification head trained with the adapters; 0: the family's language-model loss. */
+    public final int labels;
 
-    BenchModel(String configJson, DType dtype) {
+    BenchModel(String configJson, DType dtype, int labels) {
         this.configJson = configJson;
         this.config = parse(name().toLowerCase(), configJson);
         this.targets = config.arch().defaultTargets();
         this.dtype = dtype;
+        this.labels = labels;
     }
 
     private static ModelConfig parse(String shape, String configJson) {

@@ -53,15 +53,20 @@ public final class Benchmark {
             model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager());
             LoraConfig lc = new LoraConfig(rank, alpha, 0.0, bm.targets, false);
             List<Example> ex = new ArrayList<>();
+            Random labels = new Random(ids.length);
             for (long[] row : ids) {
+                if (bm.labels > 0) {  // a classifier's example: a label, no token targets
+                    ex.add(new Example(row, new boolean[row.length], labels.nextInt(bm.labels)));
+                    continue;
+                }
                 boolean[] tgt = new boolean[row.length];
                 Arrays.fill(tgt, true);
                 ex.add(new Example(row, tgt, -1));
             }
             TrainConfig tc = TrainConfig.builder().lr(1e-4).batchSize(ids.length).maxSteps(Long.MAX_VALUE).evalEvery(1)
                     .evalBatchSize(ids.length).checkpointEvery(Integer.MAX_VALUE).seed(0).memory(memory).build();
-            flops = new FlopCounter(c, lc, 0, memory.checkpointActivations());
-            trainer = Trainable.attach(model, lc, 0, 0, memory.lossChunk()).trainer(tc, ex, flops);  // AdamW, the default
+            flops = new FlopCounter(c, lc, bm.labels, memory.checkpointActivations());
+            trainer = Trainable.attach(model, lc, bm.labels, 0, memory.lossChunk()).trainer(tc, ex, flops);  // AdamW, the default
             tokens = ids.length * ids[0].length;
         }
 

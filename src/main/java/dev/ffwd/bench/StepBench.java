@@ -167,8 +167,12 @@ public final class StepBench {
         return r;
     }
 
-    /** Whether the PyTorch reference (fp32 weights, full logits) fits this machine; says so when it does not. */
+    /** Whether the PyTorch reference (causal shapes; fp32 weights, full logits) can run this shape here; says why when it cannot. */
     private static boolean pytorchFits(Spec s, PrintStream out) {
+        if (s.shape().labels > 0 || !s.model().causal()) {
+            out.println("  pytorch skipped: bench/pytorch_reference.py implements the causal language-model shapes only");
+            return false;
+        }
         long need = MemoryEstimate.pytorch(s.model(), s.lora(), s.batch(), s.seq()).total();
         if (need <= MemoryEstimate.physicalBytes()) return true;
         out.printf(Locale.ROOT, "  pytorch skipped: it holds the weights in fp32 and needs an estimated %.1f GB, more than this machine's %.1f GB%n",

@@ -40,4 +40,21 @@ class StepBenchTest {
         assertEquals("fp32", r.path("precision").asText());
         assertTrue(r.path("pytorch_tokens_per_s").isNull(), "JSON has no NaN: unmeasured is null");
     }
+
+    /** The demo's shape times the demo's step: LoRA on MiniLM's query/key/value and a two-class head, no language-model loss. */
+    @Test
+    void theDemosShapeTimesItsClassifier() throws Exception {
+        Path checkpoint = BenchModel.MINILM_DEMO.cached(tmp, StepBench.SEED, DType.F32);
+        long[][] ids = Benchmark.batch(2, 16, BenchModel.MINILM_DEMO.config.vocabSize(), 2, tmp.resolve("batch.json"));
+        try (Benchmark.Session s = new Benchmark.Session(checkpoint, BenchModel.MINILM_DEMO, ids, 8, 16, dev.ffwd.train.TrainConfig.Memory.defaults())) {
+            Benchmark.Result r = s.time(1);
+            assertEquals(Math.log(2), r.loss(), 0.1, "a fresh two-class head's cross-entropy");
+            assertEquals(List.of("query", "key", "value"), BenchModel.MINILM_DEMO.targets);
+            double perStep = s.flops.trainStep(2, 16).exact();
+            assertEquals(perStep, new dev.ffwd.flops.FlopCounter(BenchModel.MINILM_DEMO.config,
+                    new dev.ffwd.lora.LoraConfig(8, 16, 0, BenchModel.MINILM_DEMO.targets, false), 2).trainStep(2, 16).exact(), 0,
+                    "counted as the demo's classifier");
+            assertTrue(r.gflops() > 0);
+        }
+    }
 }
