@@ -80,7 +80,7 @@ class LlamaCppGgufTest {
     @MethodSource("models")
     void fullModelMatchesTheFloat64Reference(String name) throws IOException {
         boolean variant = Arrays.asList(VARIANTS).contains(name);
-        Path model = variant ? materialize(name) : SharedFixtures.fixture(name), gguf = tmp.resolve(name + ".gguf");
+        Path model = variant ? materialize(tmp, name) : SharedFixtures.fixture(name), gguf = tmp.resolve(name + ".gguf");
         JsonNode ref = new ObjectMapper().readTree((variant ? VARIANT_SOURCE.resolve(name) : model).resolve("reference.json").toFile());
         JsonNode cont = new ObjectMapper().readTree(Path.of("src/test/resources/continuations.json").toFile()).get("models").get(name);
         long[] ids = ids(ref.get("token_ids")), prompt = ids(cont.get("prompt")), continuation = ids(cont.get("generated_ids"));
@@ -108,15 +108,15 @@ class LlamaCppGgufTest {
         Map<String, String> why = Map.of("qwen2-mqa-untied-hd16", "llama.cpp's qwen2 graph assumes they are equal",
                 "gemma-hd24-untied", "llama.cpp's gemma graph always uses the token embedding");
         for (var e : why.entrySet()) {
-            Path model = materialize(e.getKey()), gguf = tmp.resolve(e.getKey() + ".gguf");
+            Path model = materialize(tmp, e.getKey()), gguf = tmp.resolve(e.getKey() + ".gguf");
             FfwdException x = assertThrows(FfwdException.class, () -> ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F32, false));
             assertTrue(x.getMessage().startsWith(model.resolve("config.json").toString()) && x.getMessage().contains(e.getValue()), x.getMessage());
             assertFalse(Files.exists(gguf));
         }
     }
 
-    /** Variant {@code name} as a model folder: its config and weights, and the fixtures' word-level tokenizer. */
-    Path materialize(String name) throws IOException {
+    /** Variant {@code name} as a model folder under {@code tmp}: its config and weights, and the fixtures' word-level tokenizer. */
+    static Path materialize(Path tmp, String name) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(name));
         for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(VARIANT_SOURCE.resolve(name).resolve(f), dir.resolve(f));
         Files.copy(TinyModels.tokenizer(), dir.resolve("tokenizer.json"));
