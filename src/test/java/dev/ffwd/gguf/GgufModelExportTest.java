@@ -134,7 +134,10 @@ class GgufModelExportTest {
         assertEquals(expected, got, "exactly the checkpoint's tensors (a tied head is not duplicated)");
     }
 
-    /** One clear line, nothing written: BERT (not a causal LM), a classification adapter, a missing --adapter. */
+    /**
+     * One clear line, nothing written: BERT (not a causal LM), a classification adapter, a missing --adapter, an unknown
+     * --outtype, a q8_0 adapter.
+     */
     @Test
     void refusalsAreOneLine() throws IOException {
         Path out = tmp.resolve("x.gguf"), llama = TinyModels.dir("tiny-llama"), cls = tmp.resolve("cls");
@@ -145,6 +148,10 @@ class GgufModelExportTest {
                         RawTensor.ofFloats("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", new long[]{32, 2}, new float[64])));
         assertOneLineError(out, "task_type SEQ_CLS", "export-gguf", "--model", llama.toString(), "--full", "--adapter", cls.toString(), "--out", out.toString());
         assertOneLineError(out, "--adapter is required without --full", "export-gguf", "--model", llama.toString(), "--out", out.toString());
+        assertOneLineError(out, "--outtype must be f32, f16, bf16 or q8_0, got 'q4_0'", "export-gguf", "--model", llama.toString(), "--full",
+                "--out", out.toString(), "--outtype", "q4_0");
+        assertOneLineError(out, "a LoRA adapter is written as f32, f16 or bf16, not q8_0", "export-gguf", "--model", llama.toString(),
+                "--adapter", cls.toString(), "--out", out.toString(), "--outtype", "q8_0");
     }
 
     /** The adapter export writes an Ollama Modelfile beside the adapter: FROM the base GGUF (or a placeholder), ADAPTER the file. */
