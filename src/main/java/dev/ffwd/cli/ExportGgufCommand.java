@@ -29,7 +29,7 @@ final class ExportGgufCommand implements Runnable {
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.") Path out;
     @Option(names = "--outtype", defaultValue = "f32", paramLabel = "TYPE", description = "Matrix type: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}); "
             + "norms, biases and learned position tables stay f32; with q8_0 (blocks of 32 int8 values and an f16 scale), a matrix whose rows "
-            + "are not a multiple of 32 values is written as f16, as llama.cpp's converter does.") String outtype;
+            + "are not a multiple of 32 values is written as f16, as llama.cpp's converter does. An adapter takes f32, f16 or bf16.") String outtype;
     @Option(names = "--base-gguf", paramLabel = "FILE.gguf", description = "Adapter export: the base model's GGUF, for the Modelfile's FROM line.") Path baseGguf;
     @Option(names = "--overwrite", description = "Replace an existing --out file (and Modelfile).") boolean overwrite;
 
