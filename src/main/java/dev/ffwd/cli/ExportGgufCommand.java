@@ -16,7 +16,7 @@ import java.util.Locale;
 
 @Command(name = "export-gguf", description = {
         "Write a model or a LoRA adapter as GGUF for llama.cpp and Ollama.",
-        "With --full: the whole model (the base, or the base with --adapter merged) as an unquantised GGUF model, as "
+        "With --full: the whole model (the base, or the base with --adapter merged) as a GGUF model, as "
                 + "llama.cpp's convert_hf_to_gguf.py lays it out (a causal LM whose family declares a llama.cpp layout; any other is an error listing those).",
         "Without: the PEFT adapter as a GGUF LoRA adapter (llama.cpp --lora, Ollama ADAPTER), as convert_lora_to_gguf.py "
                 + "writes it, with an Ollama Modelfile beside it."})
@@ -26,7 +26,9 @@ final class ExportGgufCommand implements Runnable {
     @Option(names = "--full", description = "Write the whole model (with --adapter merged, if given) instead of an adapter.") boolean full;
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder (train's OUT/adapter); required without --full.") Path adapter;
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.") Path out;
-    @Option(names = "--outtype", defaultValue = "f32", paramLabel = "TYPE", description = "Matrix type: f32 or f16 (default: ${DEFAULT-VALUE}); norms and biases stay f32.") String outtype;
+    @Option(names = "--outtype", defaultValue = "f32", paramLabel = "TYPE", description = "Matrix type: f32, f16, bf16 or q8_0 (default: ${DEFAULT-VALUE}); "
+            + "norms, biases and learned position tables stay f32; with q8_0 (blocks of 32 int8 values and an f16 scale), a matrix whose rows "
+            + "are not a multiple of 32 values is written as f16, as llama.cpp's converter does. An adapter takes f32, f16 or bf16.") String outtype;
     @Option(names = "--base-gguf", paramLabel = "FILE.gguf", description = "Adapter export: the base model's GGUF, for the Modelfile's FROM line.") Path baseGguf;
     @Option(names = "--overwrite", description = "Replace an existing --out file (and Modelfile).") boolean overwrite;
 
@@ -38,7 +40,9 @@ final class ExportGgufCommand implements Runnable {
         GgufWriter.TensorType type = switch (outtype.toLowerCase(Locale.ROOT)) {
             case "f32" -> GgufWriter.TensorType.F32;
             case "f16" -> GgufWriter.TensorType.F16;
-            default -> throw new IllegalArgumentException("--outtype must be f32 or f16, got '" + outtype + "'");
+            case "bf16" -> GgufWriter.TensorType.BF16;
+            case "q8_0" -> GgufWriter.TensorType.Q8_0;
+            default -> throw new IllegalArgumentException("--outtype must be f32, f16, bf16 or q8_0, got '" + outtype + "'");
         };
         OutputDir.checkFile(out, overwrite);
         if (full) {

@@ -18,9 +18,10 @@ import java.util.function.Supplier;
 
 /**
  * A GGUF v3 file (ggml's model format, little-endian): header, key-value metadata, tensor descriptions, then the
- * tensor data, each tensor at an offset aligned to {@value #ALIGNMENT} bytes. What adapters and unquantised models
- * need: string, uint32, int32, float32 and bool values, arrays of strings, int32 and float32; F32 and F16 tensors.
- * Tensor values are produced one tensor at a time while writing, so a model is never held twice.
+ * tensor data, each tensor at an offset aligned to {@value #ALIGNMENT} bytes. What adapters and models
+ * need: string, uint32, int32, float32 and bool values, arrays of strings, int32 and float32; F32, F16, BF16 and Q8_0
+ * tensors, encoded as ggml's reference code encodes them. Tensor values are produced one tensor at a time while
+ * writing, so a model is never held twice.
  */
 public final class GgufWriter {
 
@@ -31,30 +32,47 @@ public final class GgufWriter {
     /** GGUF metadata value types (gguf_type). */
     static final int TYPE_UINT32 = 4, TYPE_INT32 = 5, TYPE_FLOAT32 = 6, TYPE_BOOL = 7, TYPE_STRING = 8, TYPE_ARRAY = 9;
 
-    /** ggml tensor types. */
+    /**
+     * ggml tensor types ({@code ggml_type}), each stored as blocks of {@code block} values in {@code blockBytes} bytes
+     * along a row; {@code fileType} is llama.cpp's {@code llama_ftype} for a model whose matrices have this type
+     * (general.file_type: ALL_F32, MOSTLY_F16, MOSTLY_BF16, MOSTLY_Q8_0).
+     */
     public enum TensorType {
-        F32(0, 4), F16(1, 2);
+        F32(0, 1, 4, 0), F16(1, 1, 2, 1), BF16(30, 1, 2, 32), Q8_0(8, 32, 34, 7);
 
-        public final int id, bytes;
+        public final int id, fileType;
+        final int block, blockBytes;
 
-        TensorType(int id, int bytes) {
+        TensorType(int id, int block, int blockBytes, int fileType) {
             this.id = id;
-            this.bytes = bytes;
+            this.block = block;
+            this.blockBytes = blockBytes;
+            this.fileType = fileType;
+        }
+
+        long bytes(long values) {
+            return values / block * blockBytes;
         }
     }
 
     /**
      * A tensor: {@code ne} in ggml's order (fastest-varying dimension first, the reverse of numpy's shape); values
      * row-major in numpy's order, so a numpy array of shape (a, b) is written with ne [b, a]. {@code values} is called
-     * once, when the tensor's data is written; it must give exactly the values {@code ne} holds.
+     * once, when the tensor's data is written; it must give exactly the values {@code ne} holds. {@code alwaysF32}:
+     * written as F32 whatever type matrices get, as llama.cpp's converter keeps position and token-type tables.
      */
-    public record Tensor(String name, long[] ne, Supplier<float[]> values) {
+    public record Tensor(String name, long[] ne, Supplier<float[]> values, boolean alwaysF32) {
         public Tensor {
             if (name == null || name.isEmpty()) throw new IllegalArgumentException("tensor name is empty");
             if (ne.length < 1 || ne.length > 4) throw new IllegalArgumentException(name + ": " + ne.length + " dimensions (GGUF takes 1 to 4)");
             for (long d : ne) if (d < 1) throw new IllegalArgumentException(name + ": dimension " + d);
             if (count(ne) > Integer.MAX_VALUE - 8) throw new IllegalArgumentException(name + ": too many values for one array");
             ne = ne.clone();
+        }
+
+        /** A tensor written as the matrices' type (a vector: as F32). */
+        public Tensor(String name, long[] ne, Supplier<float[]> values) {
+            this(name, ne, values, false);
         }
 
         /** A tensor whose values are already at hand; their count is checked now. */
@@ -135,9 +153,15 @@ public final class GgufWriter {
 
     /**
      * Writes the file atomically: matrices (2 or more dimensions) as {@code type}; vectors (norms, biases) always as
-     * F32, as llama.cpp's converter keeps them, because ggml's CPU kernels add and multiply by them in F32.
+     * F32, as llama.cpp's converter keeps them, because ggml's CPU kernels add and multiply by them in F32; and as
+     * {@link #typeOf} says for the rest. Matrices that cannot be {@code type} are named in a note on stderr.
      */
     public void write(Path file, TensorType type) throws IOException {
+        List<String> fallbacks = tensors.stream().filter(t -> t.ne.length >= 2 && !t.alwaysF32 && typeOf(t, type) != type).map(Tensor::name).toList();
+        if (!fallbacks.isEmpty())
+            System.err.println("note: " + file + ": " + fallbacks.size() + " matri" + (fallbacks.size() == 1 ? "x has rows" : "ces have rows")
+                    + " not a multiple of " + type.block + " values, written as F16 instead of " + type + " (as llama.cpp's converter does): "
+                    + String.join(", ", fallbacks));
         AtomicFiles.write(file, os -> {
             Out out = new Out(os);
             out.u32(MAGIC);
@@ -176,33 +200,78 @@ public final class GgufWriter {
                 for (long d : t.ne) out.u64(d);
                 out.u32(typeOf(t, type).id);
                 out.u64(offset);
-                offset = align(offset + t.count() * typeOf(t, type).bytes);
+                offset = align(offset + typeOf(t, type).bytes(t.count()));
             }
             out.pad();
             for (Tensor t : tensors) {
-                TensorType tt = typeOf(t, type);
                 float[] values = t.values().get();
                 if (values.length != t.count())
                     throw new IllegalStateException(t.name() + ": ne " + java.util.Arrays.toString(t.ne) + " holds " + t.count() + " values, got " + values.length);
-                ByteBuffer b = ByteBuffer.allocate(values.length * tt.bytes).order(ByteOrder.LITTLE_ENDIAN);
-                for (float v : values) {
-                    if (tt == TensorType.F32) {
-                        b.putFloat(v);
-                    } else {
-                        // a finite weight must not turn into infinity; the atomic write then leaves no file behind
-                        if (Float.isFinite(v) && Math.abs(v) > Half.MAX)
-                            throw new FfwdException(file + ": tensor '" + t.name() + "' holds " + v + ", beyond F16's range (±65504); write it as F32");
-                        b.putShort(Half.fromFloat(v));
-                    }
-                }
-                out.bytes(b.array());
+                out.bytes(encode(values, typeOf(t, type), file + ": tensor '" + t.name() + "'"));
                 out.pad();
             }
         });
     }
 
-    private static TensorType typeOf(Tensor t, TensorType matrices) {
-        return t.ne.length >= 2 ? matrices : TensorType.F32;
+    /**
+     * The type {@code t} is written as when matrices are {@code matrices}: F32 for vectors and {@code alwaysF32}
+     * tables; F16 for a matrix whose rows (ne[0]) are not whole blocks of {@code matrices}, as llama.cpp's converter
+     * falls back (gguf-py's quantize raises QuantError for them); otherwise {@code matrices}.
+     */
+    static TensorType typeOf(Tensor t, TensorType matrices) {
+        if (t.ne.length < 2 || t.alwaysF32) return TensorType.F32;
+        return t.ne[0] % matrices.block == 0 ? matrices : TensorType.F16;
+    }
+
+    /**
+     * {@code values} as {@code type}'s little-endian bytes, as ggml's reference code encodes them; {@code what} names
+     * the tensor in errors. A finite value must not turn into infinity, nor a Q8_0 block lose its scale: such a value
+     * is an error (the atomic write then leaves no file behind).
+     */
+    static byte[] encode(float[] values, TensorType type, String what) {
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(type.bytes(values.length))).order(ByteOrder.LITTLE_ENDIAN);
+        switch (type) {
+            case F32 -> b.asFloatBuffer().put(values);
+            case F16 -> {
+                for (float v : values) {
+                    if (Float.isFinite(v) && Math.abs(v) > Half.MAX)
+                        throw new FfwdException(what + " holds " + v + ", beyond F16's range (±65504); write it as F32");
+                    b.putShort(Half.fromFloat(v));
+                }
+            }
+            case BF16 -> {
+                for (float v : values) {
+                    short h = Half.bf16FromFloat(v);
+                    if (Float.isFinite(v) && (h & 0x7fff) == 0x7f80)
+                        throw new FfwdException(what + " holds " + v + ", beyond BF16's range; write it as F32");
+                    b.putShort(h);
+                }
+            }
+            case Q8_0 -> {
+                for (int i = 0; i < values.length; i += type.block) q8_0(values, i, b, what);
+            }
+        }
+        return b.array();
+    }
+
+    /**
+     * One Q8_0 block, the 32 values from {@code from}, as ggml's {@code quantize_row_q8_0_ref} writes it: the scale
+     * d = max|x| / 127 as F16, then each x·(1/d) rounded half away from zero (C's roundf) as an int8; an all-zero
+     * block has d = 0 and zero quants. The quants use d before its F16 rounding, as ggml's do.
+     */
+    private static void q8_0(float[] v, int from, ByteBuffer b, String what) {
+        float amax = 0;
+        for (int j = from; j < from + TensorType.Q8_0.block; j++) {
+            if (!Float.isFinite(v[j])) throw new FfwdException(what + " holds " + v[j] + ", which Q8_0 cannot hold; write it as F32");
+            amax = Math.max(amax, Math.abs(v[j]));
+        }
+        float d = amax / 127, id = d != 0 ? 1 / d : 0;
+        if (d > Half.MAX) throw new FfwdException(what + " holds " + amax + ", whose Q8_0 scale is beyond F16's range (±65504); write it as F32");
+        b.putShort(Half.fromFloat(d));
+        for (int j = from; j < from + TensorType.Q8_0.block; j++) {
+            double x = v[j] * id;  // the product in float, as ggml's; rounded in double, where |x| + 0.5 is exact
+            b.put((byte) (Math.signum(x) * Math.floor(Math.abs(x) + 0.5)));
+        }
     }
 
     static long align(long n) {

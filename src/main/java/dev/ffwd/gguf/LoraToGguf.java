@@ -45,6 +45,9 @@ public final class LoraToGguf {
 
     /** As {@link #export(Path, Path, Path, GgufWriter.TensorType)}; {@code allowOtherBase}: see {@link PeftAdapter.Loaded#requireBase}. */
     public static Result export(Path modelDir, Path adapterDir, Path out, GgufWriter.TensorType type, boolean allowOtherBase) {
+        // lora_b's rows hold r values, rarely whole Q8_0 blocks, and an adapter is small: quantising it gains little
+        if (type == GgufWriter.TensorType.Q8_0)
+            throw new FfwdException(adapterDir + ": a LoRA adapter is written as f32, f16 or bf16, not q8_0; to quantise, merge it: --full --adapter with --outtype q8_0");
         Path cfgFile = modelDir.resolve("config.json");
         JsonNode cfg = readConfig(cfgFile);
         String modelType = cfg.path("model_type").asText("");

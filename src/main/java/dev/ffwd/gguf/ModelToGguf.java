@@ -20,7 +20,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Hugging Face causal LM, optionally with a PEFT LoRA adapter merged in, as an unquantised GGUF model for llama.cpp
+ * A Hugging Face causal LM, optionally with a PEFT LoRA adapter merged in, as a GGUF model for llama.cpp
  * (and Ollama's {@code FROM}), laid out as llama.cpp's {@code convert_hf_to_gguf.py} lays it out: the hyperparameters
  * under "{arch}.", the tokenizer under "tokenizer.ggml.", and every weight under its llama.cpp name
  * ({@link GgufFamily}), rows reordered where llama.cpp's kernels want another order.
@@ -59,7 +59,7 @@ public final class ModelToGguf {
             GgufWriter w = new GgufWriter();
             w.string("general.architecture", fam.arch());
             w.string("general.type", "model");
-            w.uint32("general.file_type", type == GgufWriter.TensorType.F32 ? 0 : 1);  // llama_ftype: ALL_F32 or MOSTLY_F16
+            w.uint32("general.file_type", type.fileType);
             w.uint32("general.quantization_version", 2);
             hyperparameters(w, fam, cfg, cfgFile);
             GgufVocab.read(modelDir, cfg.vocabSize()).write(w, modelDir.toAbsolutePath().normalize().getFileName().toString());
@@ -186,6 +186,7 @@ public final class ModelToGguf {
         for (int i = 0; i < shape.length; i++) ne[i] = shape[shape.length - 1 - i];
         int rows = (int) shape[0], cols = shape.length == 2 ? (int) shape[1] : 1;
         boolean offset = mod.kind() == GgufFamily.Kind.NORM && gguf.endsWith(".weight") && fam.normOffset() != 0;
+        // a table other than the token embedding (GPT-2's positions) stays F32, as llama.cpp's converter keeps POS_EMBD
         return new GgufWriter.Tensor(gguf, ne, () -> {
             float[] v;
             try (Fp32 f = Fp32.of(array)) {
@@ -193,6 +194,6 @@ public final class ModelToGguf {
             }
             if (offset) for (int i = 0; i < v.length; i++) v[i] += fam.normOffset();  // llama.cpp's Gemma multiplies by the stored scale
             return mod.rows().apply(v, rows, cols, dims, what);
-        });
+        }, mod.kind() == GgufFamily.Kind.TABLE);
     }
 }

@@ -1,6 +1,9 @@
 package dev.ffwd.io;
 
-/** IEEE 754 binary16 conversions (Float.floatToFloat16 and float16ToFloat arrive only in Java 20). */
+/**
+ * IEEE 754 binary16 conversions (Float.floatToFloat16 and float16ToFloat arrive only in Java 20), and binary32 to
+ * bfloat16 (its upper 16 bits).
+ */
 public final class Half {
     private Half() {}
 
@@ -34,5 +37,16 @@ public final class Half {
         if (exp != 0) return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
         float sub = mant * 0x1p-24f;                                                        // subnormal or zero
         return sign != 0 ? -sub : sub;
+    }
+
+    /**
+     * binary32 to bfloat16, rounding to nearest even as ggml's {@code ggml_compute_fp32_to_bf16} does (and so
+     * llama.cpp's converter): a NaN stays a NaN, made quiet (without that, the rounding add could carry a NaN's
+     * mantissa into infinity or the sign bit); a finite value beyond bfloat16's largest rounds to infinity.
+     */
+    public static short bf16FromFloat(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if ((bits & 0x7fffffff) > 0x7f800000) return (short) ((bits >>> 16) | 0x40);
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
     }
 }

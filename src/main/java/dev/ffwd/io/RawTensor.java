@@ -70,10 +70,7 @@ public record RawTensor(String name, DType dtype, long[] shape, ByteBuffer data)
         switch (dtype) {
             case F32 -> b.putFloat(v);
             case F16 -> b.putShort(Half.fromFloat(v));
-            case BF16 -> {
-                int bits = Float.floatToRawIntBits(v);
-                b.putShort((short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16));
-            }
+            case BF16 -> b.putShort(Half.bf16FromFloat(v));
             default -> throw new IllegalArgumentException("cannot encode as " + dtype);
         }
     }

@@ -172,16 +172,26 @@ class GgufExportTest {
         assertTrue(e.getMessage().contains("model_type 'bert' has no llama.cpp LoRA mapping"), e.getMessage());
     }
 
+    /** F16 and BF16 adapters hold the values rounded (within half of each type's precision); Q8_0 is refused in one line. */
     @Test
-    void f16Output() throws IOException {
+    void f16AndBf16Output() throws IOException {
         Path model = TinyModels.dir("tiny-llama"), adapter = tmp.resolve("a16");
         Map<String, float[]> peft = writeAdapter(model, "model.layers", List.of("self_attn.v_proj"), adapter, false, "CAUSAL_LM");
-        Path out = tmp.resolve("a16.gguf");
-        LoraToGguf.export(model, adapter, out, GgufWriter.TensorType.F16);
-        GgufFile g = new GgufFile(out);
-        assertEquals(1, g.tensor("blk.0.attn_v.weight.lora_a").type());
-        float[] a = peft.get("base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight"), got = g.values("blk.0.attn_v.weight.lora_a");
-        for (int i = 0; i < a.length; i++) assertEquals(a[i], got[i], Math.abs(a[i]) * 1e-3 + 1e-7, "value " + i);
+        float[] a = peft.get("base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight");
+        for (GgufWriter.TensorType type : List.of(GgufWriter.TensorType.F16, GgufWriter.TensorType.BF16)) {
+            Path out = tmp.resolve(type + ".gguf");
+            LoraToGguf.export(model, adapter, out, type);
+            GgufFile g = new GgufFile(out);
+            assertEquals(type.id, g.tensor("blk.0.attn_v.weight.lora_a").type());
+            assertEquals(type.id, g.tensor("blk.0.attn_v.weight.lora_b").type());
+            float[] got = g.values("blk.0.attn_v.weight.lora_a");
+            double precision = type == GgufWriter.TensorType.F16 ? 0x1p-11 : 0x1p-8;
+            for (int i = 0; i < a.length; i++) assertEquals(a[i], got[i], Math.abs(a[i]) * precision + 1e-7, type + " value " + i);
+        }
+        Path q8 = tmp.resolve("q8.gguf");
+        FfwdException e = assertThrows(FfwdException.class, () -> LoraToGguf.export(model, adapter, q8, GgufWriter.TensorType.Q8_0));
+        assertTrue(e.getMessage().contains("not q8_0") && !e.getMessage().contains("\n"), e.getMessage());
+        assertFalse(Files.exists(q8));
     }
 
     void check(Family f) throws IOException {

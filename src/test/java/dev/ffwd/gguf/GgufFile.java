@@ -13,7 +13,8 @@ import java.util.Map;
 
 /**
  * An independent GGUF parser for tests, written from the GGUF specification (ggml's docs/gguf.md), not from our writer:
- * every value type, arrays, general.alignment, and strict checks that offsets are aligned and data lies inside the file.
+ * every value type, arrays, general.alignment, and strict checks that offsets are aligned and data lies inside the file;
+ * tensor data of the types ffwd writes, decoded as ggml-common.h lays out their blocks.
  */
 final class GgufFile {
 
@@ -90,29 +91,46 @@ final class GgufFile {
         return n;
     }
 
+    /** Bytes of F32 (type 0), F16 (1), BF16 (30), and Q8_0 (8: per 32 values along ne[0], an F16 scale and 32 int8). */
     static long bytes(TensorInfo t) {
+        if (t.type() == Q8_0) {
+            if (t.ne()[0] % 32 != 0) throw new IllegalStateException(t.name() + ": Q8_0 rows of " + t.ne()[0] + " values");
+            return numel(t) / 32 * 34;
+        }
         return numel(t) * switch (t.type()) {
             case 0 -> 4;
-            case 1 -> 2;
+            case 1, 30 -> 2;
             default -> throw new IllegalStateException(t.name() + ": type " + t.type());
         };
     }
+
+    static final int Q8_0 = 8;
 
     TensorInfo tensor(String name) {
         return tensors.stream().filter(t -> t.name().equals(name)).findFirst().orElseThrow(() -> new AssertionError("no tensor " + name));
     }
 
-    /** The values of an F32 or F16 tensor, in file order (ne[0] fastest). */
+    /** The values of an F32, F16, BF16 or Q8_0 tensor, in file order (ne[0] fastest); Q8_0 dequantized as q·d. */
     float[] values(String name) {
         TensorInfo t = tensor(name);
-        float[] v = new float[Math.toIntExact(numel(t))];
-        int p = Math.toIntExact(dataStart + t.offset());
-        for (int i = 0; i < v.length; i++)
-            v[i] = t.type() == 0 ? buf.getFloat(p + 4 * i) : halfToFloat(buf.getShort(p + 2 * i));
+        return decode(buf, Math.toIntExact(dataStart + t.offset()), t.type(), Math.toIntExact(numel(t)));
+    }
+
+    /** {@code n} values of ggml type {@code type} from little-endian {@code b} at {@code p}. */
+    static float[] decode(ByteBuffer b, int p, int type, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++)
+            v[i] = switch (type) {
+                case 0 -> b.getFloat(p + 4 * i);
+                case 1 -> halfToFloat(b.getShort(p + 2 * i));
+                case 30 -> Float.intBitsToFloat(b.getShort(p + 2 * i) << 16);  // the upper half of a float32
+                case Q8_0 -> halfToFloat(b.getShort(p + i / 32 * 34)) * b.get(p + i / 32 * 34 + 2 + i % 32);
+                default -> throw new IllegalStateException("type " + type);
+            };
         return v;
     }
 
-    private static float halfToFloat(short h) {
+    static float halfToFloat(short h) {
         int s = (h >> 15) & 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
         double v = e == 0 ? m * Math.pow(2, -24) : e == 31 ? (m == 0 ? Double.POSITIVE_INFINITY : Double.NaN) : (1 + m / 1024.0) * Math.pow(2, e - 15);
         return (float) (s == 1 ? -v : v);

@@ -1,5 +1,6 @@
 package dev.ffwd.gguf;
 
+import dev.ffwd.FfwdException;
 import dev.ffwd.TinyModels;
 import dev.ffwd.cli.Main;
 import dev.ffwd.io.PeftAdapter;
@@ -17,11 +18,14 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -130,7 +134,10 @@ class GgufModelExportTest {
         assertEquals(expected, got, "exactly the checkpoint's tensors (a tied head is not duplicated)");
     }
 
-    /** One clear line, nothing written: BERT (not a causal LM), a classification adapter, a missing --adapter. */
+    /**
+     * One clear line, nothing written: BERT (not a causal LM), a classification adapter, a missing --adapter, an unknown
+     * --outtype, a q8_0 adapter.
+     */
     @Test
     void refusalsAreOneLine() throws IOException {
         Path out = tmp.resolve("x.gguf"), llama = TinyModels.dir("tiny-llama"), cls = tmp.resolve("cls");
@@ -141,6 +148,10 @@ class GgufModelExportTest {
                         RawTensor.ofFloats("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight", new long[]{32, 2}, new float[64])));
         assertOneLineError(out, "task_type SEQ_CLS", "export-gguf", "--model", llama.toString(), "--full", "--adapter", cls.toString(), "--out", out.toString());
         assertOneLineError(out, "--adapter is required without --full", "export-gguf", "--model", llama.toString(), "--out", out.toString());
+        assertOneLineError(out, "--outtype must be f32, f16, bf16 or q8_0, got 'q4_0'", "export-gguf", "--model", llama.toString(), "--full",
+                "--out", out.toString(), "--outtype", "q4_0");
+        assertOneLineError(out, "a LoRA adapter is written as f32, f16 or bf16, not q8_0", "export-gguf", "--model", llama.toString(),
+                "--adapter", cls.toString(), "--out", out.toString(), "--outtype", "q8_0");
     }
 
     /** The adapter export writes an Ollama Modelfile beside the adapter: FROM the base GGUF (or a placeholder), ADAPTER the file. */
@@ -188,6 +199,150 @@ class GgufModelExportTest {
         dev.ffwd.FfwdException e = assertThrows(dev.ffwd.FfwdException.class, () -> w.write(out, GgufWriter.TensorType.F16));
         assertTrue(e.getMessage().contains("'blk.0.ffn_down.weight'") && e.getMessage().contains("F16"), e.getMessage());
         assertFalse(Files.exists(out));
+    }
+
+    /**
+     * BF16 as ggml's ggml_compute_fp32_to_bf16 rounds: to nearest, ties to even, subnormals kept; a NaN made quiet
+     * rather than carried into infinity or the sign; a finite value beyond BF16's range refused. The bits are worked
+     * out by hand; random values against the nearer of their two BF16 neighbours, found here in double.
+     */
+    @Test
+    void bf16RoundsAsGgmlDoes() {
+        int[][] cases = {  // float32 bits -> bfloat16 bits
+                {0x3f800000, 0x3f80},  // 1: exact
+                {0x3f808000, 0x3f80},  // halfway, even below: down
+                {0x3f818000, 0x3f82},  // halfway, odd below: up
+                {0x3f808001, 0x3f81},  // past halfway: up
+                {0xbf80ffff, 0xbf81},  // negative: the magnitude rounds
+                {0x80000000, 0x8000},  // -0
+                {0x7f800000, 0x7f80},  // infinity
+                {0x00008000, 0x0000},  // a subnormal halfway, even below: down
+                {0x00018000, 0x0002},  // a subnormal halfway, odd below: up, not flushed
+                {0x7f800001, 0x7fc0},  // a signalling NaN with only low bits: a quiet NaN, not infinity
+                {0xffffffff, 0xffff}}; // a NaN with every bit: stays NaN, no carry into the sign
+        float[] v = new float[cases.length];
+        for (int i = 0; i < v.length; i++) v[i] = Float.intBitsToFloat(cases[i][0]);
+        ByteBuffer b = ByteBuffer.wrap(GgufWriter.encode(v, GgufWriter.TensorType.BF16, "t")).order(ByteOrder.LITTLE_ENDIAN);
+        float[] back = GgufFile.decode(b, 0, 30, v.length);
+        for (int i = 0; i < v.length; i++) {
+            assertEquals(cases[i][1], b.getShort(2 * i) & 0xffff, Integer.toHexString(cases[i][0]));
+            assertEquals(Float.intBitsToFloat(cases[i][1] << 16), back[i], 0, "decoded " + Integer.toHexString(cases[i][0]));
+        }
+        Random rng = new Random(5);
+        float[] r = new float[20000];
+        for (int i = 0; i < r.length; i++) r[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(60) - 30));
+        for (int i = 0; i < 64; i++) r[i] = Float.intBitsToFloat((rng.nextInt() & 0xffff0000) | 0x8000);  // ties
+        float[] got = GgufFile.decode(ByteBuffer.wrap(GgufWriter.encode(r, GgufWriter.TensorType.BF16, "t")).order(ByteOrder.LITTLE_ENDIAN), 0, 30, r.length);
+        for (int i = 0; i < r.length; i++) if (Float.isFinite(r[i])) assertEquals(bf16Nearest(r[i]), got[i], 0, "value " + r[i]);
+        FfwdException e = assertThrows(FfwdException.class, () -> GgufWriter.encode(new float[]{1, Float.MAX_VALUE}, GgufWriter.TensorType.BF16, "x.gguf: tensor 'w'"));
+        assertTrue(e.getMessage().startsWith("x.gguf: tensor 'w' holds ") && e.getMessage().contains("BF16"), e.getMessage());
+    }
+
+    /** The BF16 value nearest {@code x}, ties to the even one: of the two neighbours by truncation, chosen in double. */
+    static float bf16Nearest(float x) {
+        int lo = Float.floatToRawIntBits(x) & 0xffff0000;
+        double below = Math.abs((double) x - Float.intBitsToFloat(lo)), above = Math.abs(Float.intBitsToFloat(lo + 0x10000) - (double) x);
+        boolean up = above < below || above == below && (lo & 0x10000) != 0;
+        return Float.intBitsToFloat(up ? lo + 0x10000 : lo);
+    }
+
+    /**
+     * Q8_0 blocks as ggml's quantize_row_q8_0_ref writes them, bytes worked out by hand: the F16 scale d = max|x| / 127,
+     * then x / d rounded half away from zero (C's roundf, where Java's Math.round would give -1.25 / 0.5 → -2), using d
+     * before its F16 rounding; an all-zero block has d = 0. Random blocks, at scales from 1e-6 to 100, decode within
+     * d / 2 + 127·|d − F16(d)|: half a quantization step, plus what the F16 scale moves the largest quant.
+     */
+    @Test
+    void q8_0BlocksAsGgmlWritesThem() {
+        float[] v = new float[96];
+        // block 0: max 63.5, so d = 0.5 (F16 0x3800) and 1 / d = 2 exactly: the halfway cases are ties
+        float[] b0 = {63.5f, -63.5f, 1.25f, -1.25f, 0.75f, 0.24f, -0.26f};
+        System.arraycopy(b0, 0, v, 0, b0.length);
+        // block 1: zeros. block 2: max 1, d = 1/127 (F16 0x2008, 0.0078735 < 1/127), 1 / d = 127 in float: 0.5 → 63.5 → 64
+        float[] b2 = {1, 0.5f, -0.5f, 0.1f, -1};
+        System.arraycopy(b2, 0, v, 64, b2.length);
+        byte[] expected = new byte[3 * 34];
+        byte[] e0 = {0x00, 0x38, 127, -127, 3, -3, 2, 0, -1}, e2 = {0x08, 0x20, 127, 64, -64, 13, -127};
+        System.arraycopy(e0, 0, expected, 0, e0.length);
+        System.arraycopy(e2, 0, expected, 68, e2.length);
+        byte[] got = GgufWriter.encode(v, GgufWriter.TensorType.Q8_0, "t");
+        assertArrayEquals(expected, got);
+        float[] back = GgufFile.decode(ByteBuffer.wrap(got).order(ByteOrder.LITTLE_ENDIAN), 0, GgufFile.Q8_0, v.length);
+        assertEquals(64 * 0.0078735352f, back[65], 0, "q · F16(d)");
+
+        Random rng = new Random(9);
+        float[] r = new float[32 * 200];
+        for (int blk = 0; blk < 200; blk++) {
+            double scale = Math.pow(10, rng.nextInt(9) - 6);
+            for (int j = 0; j < 32; j++) r[blk * 32 + j] = (float) (scale * rng.nextGaussian());
+        }
+        assertQ8_0Close(r, GgufFile.decode(ByteBuffer.wrap(GgufWriter.encode(r, GgufWriter.TensorType.Q8_0, "t")).order(ByteOrder.LITTLE_ENDIAN),
+                0, GgufFile.Q8_0, r.length), "random blocks");
+
+        float[] inf = new float[32], big = new float[32];
+        inf[3] = Float.POSITIVE_INFINITY;
+        big[0] = 1e7f;  // d = 78740, beyond F16
+        for (float[] bad : List.of(inf, big)) {
+            FfwdException e = assertThrows(FfwdException.class, () -> GgufWriter.encode(bad, GgufWriter.TensorType.Q8_0, "x.gguf: tensor 'w'"));
+            assertTrue(e.getMessage().startsWith("x.gguf: tensor 'w' holds ") && e.getMessage().contains("Q8_0"), e.getMessage());
+        }
+    }
+
+    /**
+     * Each value of {@code got} within d / 2 + 127·|d − F16(d)| of {@code v}, d = its block's max|x| / 127, where F16's
+     * rounding |d − F16(d)| is at most d·2⁻¹¹, or 2⁻²⁵ among its subnormals (a tiny block's scale may round to 0).
+     */
+    static void assertQ8_0Close(float[] v, float[] got, String what) {
+        assertEquals(v.length, got.length, what);
+        for (int blk = 0; blk < v.length / 32; blk++) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(v[blk * 32 + j]));
+            double d = amax / 127.0, bound = (d / 2 + 127 * Math.max(d * 0x1p-11, 0x1p-25)) * (1 + 1e-6);
+            for (int j = blk * 32; j < blk * 32 + 32; j++)
+                assertTrue(Math.abs(v[j] - got[j]) <= bound, what + ": value " + j + ": " + v[j] + " decoded as " + got[j] + ", d = " + d);
+        }
+    }
+
+    /**
+     * --outtype bf16 and q8_0 against the f32 export of the same model: general.file_type (MOSTLY_BF16 = 32,
+     * MOSTLY_Q8_0 = 7), each tensor's type as llama.cpp's converter chooses it (vectors and GPT-2's position table F32;
+     * under q8_0 a matrix whose rows are not whole 32-value blocks F16), and its values rounded from the f32 ones.
+     * The two variants have such rows (GPT-2's n_inner 40, Qwen3's 4 heads × 12).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-mistral", "tiny-qwen2", "tiny-qwen3", "tiny-gemma", "tiny-phi3", "tiny-gpt-neox", "tiny-gpt2",
+            "gpt2-bare-ninner", "qwen3-gqa-hd12-tied"})
+    void bf16AndQ8_0ExportsRoundTheF32Export(String name) throws IOException {
+        Path model = name.startsWith("tiny-") ? TinyModels.dir(name) : LlamaCppGgufTest.materialize(tmp, name), f32 = tmp.resolve("f32.gguf");
+        assertEquals(0, Main.run("export-gguf", "--model", model.toString(), "--full", "--out", f32.toString()));
+        GgufFile ref = new GgufFile(f32);
+        int fallbacks = 0;
+        for (String type : List.of("bf16", "q8_0")) {
+            Path out = tmp.resolve(type + ".gguf");
+            assertEquals(0, Main.run("export-gguf", "--model", model.toString(), "--full", "--out", out.toString(), "--outtype", type));
+            GgufFile g = new GgufFile(out);
+            assertEquals(type.equals("bf16") ? 32 : 7, g.kv.get("general.file_type"), type);
+            assertEquals(ref.tensors.size(), g.tensors.size());
+            for (GgufFile.TensorInfo t : ref.tensors) {
+                String what = type + " " + t.name();
+                GgufFile.TensorInfo q = g.tensor(t.name());
+                assertArrayEquals(t.ne(), q.ne(), what);
+                int expected = t.ne().length == 1 || t.name().startsWith("position_embd.") ? 0
+                        : type.equals("bf16") ? 30 : t.ne()[0] % 32 == 0 ? GgufFile.Q8_0 : 1;
+                assertEquals(expected, q.type(), what);
+                float[] v = ref.values(t.name()), got = g.values(t.name());
+                switch (expected) {
+                    case 0 -> assertArrayEquals(v, got, what);
+                    case 30 -> { for (int i = 0; i < v.length; i++) assertEquals(bf16Nearest(v[i]), got[i], 0, what); }
+                    case 1 -> {
+                        fallbacks++;
+                        for (int i = 0; i < v.length; i++) assertEquals(v[i], got[i], Math.abs(v[i]) * 0x1p-11 + 0x1p-25, what);
+                    }
+                    default -> assertQ8_0Close(v, got, what);
+                }
+            }
+        }
+        assertEquals(name.startsWith("tiny-"), fallbacks == 0, "rows that are not whole Q8_0 blocks: " + fallbacks);
     }
 
     static void assertOneLineError(Path out, String expected, String... args) {

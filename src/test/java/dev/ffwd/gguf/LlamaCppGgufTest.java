@@ -24,11 +24,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -80,7 +83,7 @@ class LlamaCppGgufTest {
     @MethodSource("models")
     void fullModelMatchesTheFloat64Reference(String name) throws IOException {
         boolean variant = Arrays.asList(VARIANTS).contains(name);
-        Path model = variant ? materialize(name) : SharedFixtures.fixture(name), gguf = tmp.resolve(name + ".gguf");
+        Path model = variant ? materialize(tmp, name) : SharedFixtures.fixture(name), gguf = tmp.resolve(name + ".gguf");
         JsonNode ref = new ObjectMapper().readTree((variant ? VARIANT_SOURCE.resolve(name) : model).resolve("reference.json").toFile());
         JsonNode cont = new ObjectMapper().readTree(Path.of("src/test/resources/continuations.json").toFile()).get("models").get(name);
         long[] ids = ids(ref.get("token_ids")), prompt = ids(cont.get("prompt")), continuation = ids(cont.get("generated_ids"));
@@ -108,15 +111,15 @@ class LlamaCppGgufTest {
         Map<String, String> why = Map.of("qwen2-mqa-untied-hd16", "llama.cpp's qwen2 graph assumes they are equal",
                 "gemma-hd24-untied", "llama.cpp's gemma graph always uses the token embedding");
         for (var e : why.entrySet()) {
-            Path model = materialize(e.getKey()), gguf = tmp.resolve(e.getKey() + ".gguf");
+            Path model = materialize(tmp, e.getKey()), gguf = tmp.resolve(e.getKey() + ".gguf");
             FfwdException x = assertThrows(FfwdException.class, () -> ModelToGguf.export(model, null, gguf, GgufWriter.TensorType.F32, false));
             assertTrue(x.getMessage().startsWith(model.resolve("config.json").toString()) && x.getMessage().contains(e.getValue()), x.getMessage());
             assertFalse(Files.exists(gguf));
         }
     }
 
-    /** Variant {@code name} as a model folder: its config and weights, and the fixtures' word-level tokenizer. */
-    Path materialize(String name) throws IOException {
+    /** Variant {@code name} as a model folder under {@code tmp}: its config and weights, and the fixtures' word-level tokenizer. */
+    static Path materialize(Path tmp, String name) throws IOException {
         Path dir = Files.createDirectories(tmp.resolve(name));
         for (String f : new String[]{"config.json", "model.safetensors"}) Files.copy(VARIANT_SOURCE.resolve(name).resolve(f), dir.resolve(f));
         Files.copy(TinyModels.tokenizer(), dir.resolve("tokenizer.json"));
@@ -262,6 +265,88 @@ class LlamaCppGgufTest {
             worst = Math.max(worst, Math.abs(got.logprobs()[t - 1][(int) ids[t]] - ref.get("token_logprobs").get(t).asDouble()));
         System.out.printf("tiny-qwen2 F16: llama.cpp vs float64 reference, max |Δ log-prob| = %.2e%n", worst);
         assertTrue(worst < 1e-2, "F16 model: " + worst);
+    }
+
+    /**
+     * --outtype bf16 and q8_0 in llama.cpp, on the tiny Llama and the Qwen3 variant (whose 48-value rows Q8_0 writes
+     * as F16): llama.cpp's log-probs against ffwd's on the same rounded weights ({@link #rounded}), and the greedy
+     * continuation equal to ffwd's there.
+     *
+     * <p>The tolerance is relative, because these tiny random models are very sensitive and llama.cpp rounds more
+     * than the weights: its CPU dot products also round the activations to the weights' type (BF16; Q8_0 blocks),
+     * at the same precision. Measured (max |Δ log-prob| over the reference tokens): rounding the weights alone moves
+     * ffwd by 1.6e-2 (Llama) and 6.5e-2 (Qwen3) in BF16, by 4.4e-2 and 0.24 in Q8_0; llama.cpp differs from ffwd on the
+     * rounded weights by 1.5e-2, 4.3e-2, 2.8e-2 and 0.34, that is 0.64 to 1.41 times the weights' own effect. Required:
+     * at most twice that effect. A misplaced block, scale or row moves log-probs by whole units instead.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bf16", "q8_0"})
+    void lossyExportsGiveWhatFfwdComputesOnTheRoundedWeights(String outtype) throws IOException {
+        GgufWriter.TensorType type = GgufWriter.TensorType.valueOf(outtype.toUpperCase(Locale.ROOT));
+        List<Path> models = List.of(SharedFixtures.fixture("tiny-llama"), materialize(tmp, "qwen3-gqa-hd12-tied"));
+        List<LlamaCpp.Job> jobs = new ArrayList<>();
+        List<long[]> idsOf = new ArrayList<>();
+        List<JsonNode> refs = new ArrayList<>();
+        for (Path model : models) {
+            Path gguf = tmp.resolve(model.getFileName() + "." + outtype + ".gguf");
+            ModelToGguf.export(model, null, gguf, type, false);
+            JsonNode ref = new ObjectMapper().readTree((model.startsWith(tmp) ? VARIANT_SOURCE.resolve(model.getFileName()) : model).resolve("reference.json").toFile());
+            refs.add(ref);
+            idsOf.add(ids(ref.get("token_ids")));
+            jobs.add(new LlamaCpp.Job(gguf, null, idsOf.get(idsOf.size() - 1), GREEDY));
+        }
+        List<LlamaCpp.Result> got = LlamaCpp.eval(jobs);
+        for (int m = 0; m < models.size(); m++) {
+            long[] ids = idsOf.get(m);
+            Path rounded = rounded(models.get(m), type);
+            double[] ours, plain;
+            long[] greedy;
+            try (Pretrained p = Pretrained.load(rounded)) {
+                ours = Scoring.tokenLogprobs(p.model(), ids);
+                greedy = Scoring.generate(p.model(), ids, GREEDY, Sampling.GREEDY, 0, Set.of(), true);
+            }
+            try (Pretrained p = Pretrained.load(models.get(m))) {
+                plain = Scoring.tokenLogprobs(p.model(), ids);
+            }
+            double vsRounded = 0, vsPlain = 0, effect = 0, vsRef = 0;
+            for (int t = 1; t < ids.length; t++) {
+                double l = got.get(m).logprobs()[t - 1][(int) ids[t]];
+                vsRounded = Math.max(vsRounded, Math.abs(l - ours[t]));
+                vsPlain = Math.max(vsPlain, Math.abs(l - plain[t]));
+                effect = Math.max(effect, Math.abs(ours[t] - plain[t]));
+                vsRef = Math.max(vsRef, Math.abs(l - refs.get(m).get("token_logprobs").get(t).asDouble()));
+            }
+            System.out.printf("%s %s: llama.cpp vs ffwd on the rounded weights, max |Δ log-prob| = %.2e (vs ffwd on the weights as they are %.2e, "
+                    + "vs float64 %.2e; the rounding moves ffwd by %.2e)%n", models.get(m).getFileName(), outtype, vsRounded, vsPlain, vsRef, effect);
+            assertTrue(effect > 1e-3, "the rounding barely changes the model: " + effect);
+            assertTrue(vsRounded < 2 * effect, models.get(m).getFileName() + " " + outtype + ": llama.cpp vs ffwd on the rounded weights " + vsRounded
+                    + ", the rounding's own effect " + effect);
+            assertArrayEquals(greedy, got.get(m).greedy(), models.get(m).getFileName() + " " + outtype + ": greedy continuation");
+        }
+    }
+
+    /**
+     * A copy of {@code model} (a family without Conv1D weights or position tables) whose matrices hold what the export
+     * writes as {@code type}: each [out, in] weight encoded and decoded along its rows as the GGUF does (the row
+     * reorderings of the export move whole rows, so they do not change what a row rounds to). Stored as F32.
+     */
+    Path rounded(Path model, GgufWriter.TensorType type) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve(model.getFileName() + "-" + type));
+        for (String f : new String[]{"config.json", "tokenizer.json"}) Files.copy(model.resolve(f), dir.resolve(f));
+        List<RawTensor> tensors = new ArrayList<>();
+        try (TensorStore store = SafetensorsReader.openModelDir(model)) {
+            for (String n : store.names()) {
+                long[] shape = store.get(n).shape();
+                float[] v = store.get(n).toFloats();
+                if (shape.length == 2) {
+                    GgufWriter.TensorType t = GgufWriter.typeOf(new GgufWriter.Tensor(n, new long[]{shape[1], shape[0]}, v), type);
+                    v = GgufFile.decode(ByteBuffer.wrap(GgufWriter.encode(v, t, n)).order(ByteOrder.LITTLE_ENDIAN), 0, t.id, v.length);
+                }
+                tensors.add(RawTensor.ofFloats(n, shape, v));
+            }
+        }
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of("format", "pt"));
+        return dir;
     }
 
     static long[] ids(JsonNode array) {
