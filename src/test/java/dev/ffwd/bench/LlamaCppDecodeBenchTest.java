@@ -1,6 +1,7 @@
 package dev.ffwd.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.ffwd.FfwdException;
 import dev.ffwd.TinyModels;
 import dev.ffwd.gguf.GgufWriter;
 import dev.ffwd.gguf.LlamaCpp;
@@ -10,13 +11,15 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * ffwd's decoding against the real llama.cpp on a tiny model: the whole path (GGUF export, the agreement check,
- * interleaved pairs) and the JSON it reports. Skipped with a notice, as the other llama.cpp tests, without node or npm.
+ * interleaved pairs) and the JSON it reports; another model's GGUF is refused. Skipped with a notice, as the other llama.cpp tests, without node or npm.
  */
 class LlamaCppDecodeBenchTest {
 
@@ -26,10 +29,12 @@ class LlamaCppDecodeBenchTest {
     @Test
     void comparesWithLlamaCppOnATinyModel() throws IOException {
         Path modules = LlamaCpp.modules();
+        Map<String, Path> ggufs = new HashMap<>();
         for (String name : new String[]{"tiny-gpt-neox", "tiny-llama"}) {
             Path dir = copy(TinyModels.dir(name), tmp.resolve(name));
             Files.delete(dir.resolve("tokenizer.json"));  // as a bench shape: the export writes a placeholder vocabulary
             Path gguf = LlamaCppDecodeBench.export(dir, GgufWriter.TensorType.F32);
+            ggufs.put(name, gguf);
             LlamaCppDecodeBench.Result r = LlamaCppDecodeBench.run(modules, dir, gguf, GgufWriter.TensorType.F32, 5, 12, 2);
             System.out.printf("%s: %s%n", name, r.check());
             JsonNode j = r.json();
@@ -42,6 +47,10 @@ class LlamaCppDecodeBenchTest {
             assertEquals(2, j.get("llamacpp_prompt_seconds").size());
             assertTrue(r.ratio().min() <= r.ratio().median() && r.ratio().median() <= r.ratio().max());
         }
+        // another model's GGUF (the same vocabulary): the check refuses to time
+        FfwdException e = assertThrows(FfwdException.class, () -> LlamaCppDecodeBench.run(modules, tmp.resolve("tiny-gpt-neox"), ggufs.get("tiny-llama"),
+                GgufWriter.TensorType.F32, 5, 12, 1));
+        assertTrue(e.getMessage().contains("disagree on the greedy tokens"), e.getMessage());
     }
 
     @Test
