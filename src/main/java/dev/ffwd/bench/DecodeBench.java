@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Greedy decoding speed of a causal LM with the KV cache and with a full recompute per token. The two are timed in
@@ -50,25 +51,41 @@ public final class DecodeBench {
     public static Result run(Path modelDir, int promptTokens, int newTokens, int repeats) {
         if (promptTokens < 1 || newTokens < 1 || repeats < 1)
             throw new IllegalArgumentException("decode bench: prompt tokens, new tokens and repeats must be >= 1");
+        return withModel(modelDir, model -> {
+            long[] prompt = prompt(model.config, promptTokens);
+            greedy(model, prompt, Math.min(8, newTokens), true);  // warm-up
+            greedy(model, prompt, Math.min(8, newTokens), false);
+            double[] cached = new double[repeats], recompute = new double[repeats];
+            for (int r = 0; r < repeats; r++) {
+                Timed a = greedy(model, prompt, newTokens, true), b = greedy(model, prompt, newTokens, false);
+                if (!Arrays.equals(a.tokens(), b.tokens())) throw new FfwdException(modelDir + ": cached and recomputed greedy tokens differ; no timing");
+                cached[r] = a.seconds();
+                recompute[r] = b.seconds();
+            }
+            return new Result(model.config, promptTokens, newTokens, cached, recompute);
+        });
+    }
+
+    /** The seeded random prompt every decoding bench feeds. */
+    static long[] prompt(ModelConfig cfg, int promptTokens) {
+        return new Random(3).longs(promptTokens, 0, cfg.vocabSize()).toArray();
+    }
+
+    /** {@code body} applied to the causal LM in {@code modelDir}, loaded for the call. */
+    static <T> T withModel(Path modelDir, Function<Transformer, T> body) {
         ModelConfig cfg = ModelConfig.load(modelDir.resolve("config.json"));
         if (!cfg.causal()) throw new FfwdException(modelDir + ": " + cfg.modelType() + " is an encoder; it does not generate");
         try (TensorStore store = SafetensorsReader.openModelDir(modelDir); NDManager m = NDManager.newBaseManager()) {
-            Transformer model = Pretrained.build(cfg, store, m);
-            long[] prompt = new Random(3).longs(promptTokens, 0, cfg.vocabSize()).toArray();
-            Scoring.generate(model, prompt, Math.min(8, newTokens), Sampling.GREEDY, 0, Set.of(), true);  // warm-up
-            Scoring.generate(model, prompt, Math.min(8, newTokens), Sampling.GREEDY, 0, Set.of(), false);
-            double[] cached = new double[repeats], recompute = new double[repeats];
-            for (int r = 0; r < repeats; r++) {
-                long t0 = System.nanoTime();
-                long[] a = Scoring.generate(model, prompt, newTokens, Sampling.GREEDY, 0, Set.of(), true);
-                long t1 = System.nanoTime();
-                long[] b = Scoring.generate(model, prompt, newTokens, Sampling.GREEDY, 0, Set.of(), false);
-                long t2 = System.nanoTime();
-                if (!Arrays.equals(a, b)) throw new FfwdException(modelDir + ": cached and recomputed greedy tokens differ; no timing");
-                cached[r] = (t1 - t0) / 1e9;
-                recompute[r] = (t2 - t1) / 1e9;
-            }
-            return new Result(cfg, promptTokens, newTokens, cached, recompute);
+            return body.apply(Pretrained.build(cfg, store, m));
         }
+    }
+
+    /** Greedy tokens and the seconds they took: the prompt in one pass, then one pass per token, with or without the KV cache. */
+    record Timed(long[] tokens, double seconds) {}
+
+    static Timed greedy(Transformer model, long[] prompt, int newTokens, boolean cache) {
+        long t0 = System.nanoTime();
+        long[] tokens = Scoring.generate(model, prompt, newTokens, Sampling.GREEDY, 0, Set.of(), cache);
+        return new Timed(tokens, (System.nanoTime() - t0) / 1e9);
     }
 }

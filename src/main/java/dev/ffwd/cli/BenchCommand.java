@@ -1,13 +1,17 @@
 package dev.ffwd.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.bench.BenchModel;
 import dev.ffwd.bench.Benchmark;
 import dev.ffwd.bench.DecodeBench;
+import dev.ffwd.bench.LlamaCppDecodeBench;
+import dev.ffwd.bench.LlamaCppRunner;
 import dev.ffwd.bench.MemoryEstimate;
 import dev.ffwd.bench.StepBench;
+import dev.ffwd.gguf.GgufWriter;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
 import dev.ffwd.train.TrainConfig;
@@ -27,7 +31,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 @Command(name = "bench", description = "Time a LoRA training step (forward + backward + AdamW), optionally against plain PyTorch in the same run; "
-        + "or (--decode) greedy decoding with and without the KV cache.")
+        + "or (--decode) greedy decoding with and without the KV cache, or (--decode --vs-llamacpp) against llama.cpp.")
 final class BenchCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -46,7 +50,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--rank", defaultValue = "64", description = "LoRA rank (default: ${DEFAULT-VALUE}).") int rank;
     @Option(names = "--bench-threads", defaultValue = "2", description = "Threads for both engines (default: ${DEFAULT-VALUE}).") int threads;
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps per measurement (default: ${DEFAULT-VALUE}).") int steps;
-    @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs (default: ${DEFAULT-VALUE}).") int pairs;
+    @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs, or ours/llama.cpp pairs with --vs-llamacpp (default: ${DEFAULT-VALUE}).") int pairs;
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
     @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once (default: ${DEFAULT-VALUE}).") int lossChunk;
@@ -63,8 +67,12 @@ final class BenchCommand implements Runnable {
     @Option(names = "--new-tokens", defaultValue = "256", description = "--decode: tokens to generate per run (default: ${DEFAULT-VALUE}).") int newTokens;
     @Option(names = "--prompt-tokens", defaultValue = "16", description = "--decode: prompt length (default: ${DEFAULT-VALUE}).") int promptTokens;
     @Option(names = "--repeats", defaultValue = "3", description = "--decode: timed runs of each mode, alternating (default: ${DEFAULT-VALUE}).") int repeats;
+    @Option(names = "--vs-llamacpp", description = "--decode: instead of the recompute mode, time llama.cpp (node-llama-cpp " + LlamaCppRunner.VERSION
+            + ", installed from npm on first use under $FFWD_HOME) on the full-model GGUF export of the same weights, F32 (and F16 for a shape "
+            + "stored F16 or --dtype f16), with the same prompt, new tokens and threads, in --pairs interleaved pairs.") boolean vsLlamaCpp;
     @Option(names = "--json-out", paramLabel = "FILE", description = "--decode: also write the measurements as JSON.") Path jsonOut;
-    @Option(names = "--json", description = "Print {\"shapes\": {name: {ratio_median, ours_peak_rss_mb, pytorch_peak_rss_mb, gflops, sgemm_share, ...}}} on stdout; the progress lines go to stderr.") boolean json;
+    @Option(names = "--json", description = "Print {\"shapes\": {name: {ratio_median, ours_peak_rss_mb, pytorch_peak_rss_mb, gflops, sgemm_share, ...}}} on stdout "
+            + "(--decode: the measurements, as --json-out writes them); the progress lines and tables go to stderr.") boolean json;
 
     private PrintStream out;
 
@@ -119,29 +127,23 @@ final class BenchCommand implements Runnable {
 
     /**
      * Decoding speed on a seeded random checkpoint of {@code --decode-shape}, written to a temporary folder and removed
-     * afterwards; prints a Markdown table of tokens/s (min / median / max over the repeats).
+     * afterwards; prints a Markdown table of tokens/s (min / median / max over the repeats, or the pairs).
      */
     private void decode() {
         BenchModel shape = Choice.of(BenchModel.class, smoke ? "pythia_70m" : decodeShape, "--decode-shape");
         if (smoke) {
             newTokens = 4;
             repeats = 1;
+            pairs = 1;
         }
+        out = json ? System.err : System.out;
         Main.threads(threads);
         Path dir = null;
         try {
-            dir = shape.writeInChildProcess(Files.createTempDirectory("ffwd-decode"), 1, DType.F32);
-            DecodeBench.Result r = DecodeBench.run(dir, promptTokens, newTokens, repeats);
-            DecodeBench.Spread cached = r.cachedTokensPerSecond(), full = r.recomputeTokensPerSecond();
-            System.out.printf(Locale.ROOT, "%s shape (%d layers, d %d, vocab %d), prompt %d tokens, %d new tokens, greedy, %d threads, %d repeats%n%n",
-                    shape.name().toLowerCase(Locale.ROOT), r.config().layers(), r.config().hidden(), r.config().vocabSize(),
-                    promptTokens, newTokens, threads, repeats);
-            System.out.println("| decoding | tokens/s min | median | max |");
-            System.out.println("|---|---:|---:|---:|");
-            System.out.printf(Locale.ROOT, "| KV cache | %.1f | %.1f | %.1f |%n", cached.min(), cached.median(), cached.max());
-            System.out.printf(Locale.ROOT, "| full recompute | %.1f | %.1f | %.1f |%n", full.min(), full.median(), full.max());
-            System.out.printf(Locale.ROOT, "%nspeed-up of the median: %.1fx%n", cached.median() / full.median());
-            if (jsonOut != null) AtomicFiles.writeString(jsonOut, decodeJson(shape, r) + "\n");
+            dir = Files.createTempDirectory("ffwd-decode");
+            ObjectNode o = vsLlamaCpp ? decodeVsLlamaCpp(shape, dir) : decode(shape, dir);
+            if (json) System.out.println(o.toPrettyString());
+            if (jsonOut != null) AtomicFiles.writeString(jsonOut, o.toPrettyString() + "\n");
         } catch (IOException e) {
             throw new FfwdException("bench: " + e.getMessage());
         } finally {
@@ -149,16 +151,68 @@ final class BenchCommand implements Runnable {
         }
     }
 
-    private String decodeJson(BenchModel shape, DecodeBench.Result r) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode o = json.createObjectNode().put("shape", shape.name().toLowerCase(Locale.ROOT)).put("layers", r.config().layers())
+    private ObjectNode decode(BenchModel shape, Path dir) throws IOException {
+        DecodeBench.Result r = DecodeBench.run(shape.writeInChildProcess(dir, 1, DType.F32), promptTokens, newTokens, repeats);
+        DecodeBench.Spread cached = r.cachedTokensPerSecond(), full = r.recomputeTokensPerSecond();
+        out.printf(Locale.ROOT, "%s, %d repeats%n%n", decodeHeader(shape), repeats);
+        out.println("| decoding | tokens/s min | median | max |");
+        out.println("|---|---:|---:|---:|");
+        out.printf(Locale.ROOT, "| KV cache | %.1f | %.1f | %.1f |%n", cached.min(), cached.median(), cached.max());
+        out.printf(Locale.ROOT, "| full recompute | %.1f | %.1f | %.1f |%n", full.min(), full.median(), full.max());
+        out.printf(Locale.ROOT, "%nspeed-up of the median: %.1fx%n", cached.median() / full.median());
+        return decodeJson(shape, r);
+    }
+
+    /**
+     * ffwd's KV-cache decoding against llama.cpp: each storage type's checkpoint written, exported with the full-model
+     * GGUF export and timed in turn (node-llama-cpp installed first, so that a missing node or npm fails before any work).
+     */
+    private ObjectNode decodeVsLlamaCpp(BenchModel shape, Path dir) throws IOException {
+        DType extra = storage(shape);  // before the install: a bad --dtype fails first
+        Path modules = LlamaCppRunner.install(LlamaCppRunner.defaultHome());
+        if (extra == DType.BF16) out.println("note: the GGUF export writes F32 and F16 only, so there is no BF16 comparison\n");
+        List<GgufWriter.TensorType> types = extra == DType.F16 ? List.of(GgufWriter.TensorType.F32, GgufWriter.TensorType.F16) : List.of(GgufWriter.TensorType.F32);
+        ObjectNode o = JSON.createObjectNode().put("shape", shape.name().toLowerCase(Locale.ROOT)).put("layers", shape.config.layers())
+                .put("hidden", shape.config.hidden()).put("vocab", shape.config.vocabSize()).put("prompt_tokens", promptTokens)
+                .put("new_tokens", newTokens).put("threads", threads).put("pairs", pairs).put("llamacpp", "node-llama-cpp " + LlamaCppRunner.VERSION);
+        ArrayNode runs = o.putArray("vs_llamacpp");
+        out.printf(Locale.ROOT, "%s, %d interleaved pairs, against llama.cpp (node-llama-cpp %s)%n%n", decodeHeader(shape), pairs, LlamaCppRunner.VERSION);
+        out.println("| weights | llama.cpp KV cache | ffwd tokens/s min / median / max | llama.cpp tokens/s min / median / max "
+                + "| ratio min / median / max | prompt ms ffwd / llama.cpp (median) | check |");
+        out.println("|---|---|---:|---:|---:|---:|---|");
+        for (GgufWriter.TensorType type : types) {
+            Path model = shape.writeInChildProcess(dir.resolve(type.name().toLowerCase(Locale.ROOT)), 1, DType.valueOf(type.name()));
+            LlamaCppDecodeBench.Result r = LlamaCppDecodeBench.run(modules, model, LlamaCppDecodeBench.export(model, type), type, promptTokens, newTokens, pairs);
+            deleteTree(model);  // before the next type's checkpoint: a large shape's copies need not all fit at once
+            DecodeBench.Spread ours = r.oursTokensPerSecond(), theirs = r.llamaTokensPerSecond(), ratio = r.ratio();
+            LlamaCppDecodeBench.Check c = r.check();
+            out.printf(Locale.ROOT, "| %s | %s | %.1f / %.1f / %.1f | %.1f / %.1f / %.1f | %.2f / %.2f / %.2f | %.1f / %.1f | %s |%n", type, r.json().get("kv_cache").asText(),
+                    ours.min(), ours.median(), ours.max(), theirs.min(), theirs.median(), theirs.max(), ratio.min(), ratio.median(), ratio.max(),
+                    1000 * dev.ffwd.Stats.median(r.oursPromptSeconds()), 1000 * dev.ffwd.Stats.median(r.llamaPromptSeconds()),
+                    c.leadingEqual() == c.compared() ? "first " + c.compared() + " greedy tokens equal"
+                            : String.format(Locale.ROOT, "%d of the first %d greedy tokens equal (near-tie); first token's log-probs within %.1e",
+                            c.leadingEqual(), c.compared(), c.firstLogprobDiff()));
+            runs.add(r.json());
+        }
+        out.println("\nratio: ffwd's tokens/s over llama.cpp's, pair by pair. tokens/s: new tokens over the time of the prompt's pass and the "
+                + "one-token passes after it; prompt ms: the prompt's pass alone, giving the first token");
+        return o;
+    }
+
+    private String decodeHeader(BenchModel shape) {
+        return String.format(Locale.ROOT, "%s shape (%d layers, d %d, vocab %d), prompt %d tokens, %d new tokens, greedy, batch 1, %d threads",
+                shape.name().toLowerCase(Locale.ROOT), shape.config.layers(), shape.config.hidden(), shape.config.vocabSize(), promptTokens, newTokens, threads);
+    }
+
+    private ObjectNode decodeJson(BenchModel shape, DecodeBench.Result r) {
+        ObjectNode o = JSON.createObjectNode().put("shape", shape.name().toLowerCase(Locale.ROOT)).put("layers", r.config().layers())
                 .put("hidden", r.config().hidden()).put("vocab", r.config().vocabSize()).put("prompt_tokens", r.promptTokens())
                 .put("new_tokens", r.newTokens()).put("threads", threads).put("repeats", repeats);
         Arrays.stream(r.cachedSeconds()).forEach(o.putArray("cached_seconds")::add);
         Arrays.stream(r.recomputeSeconds()).forEach(o.putArray("recompute_seconds")::add);
         for (Map.Entry<String, DecodeBench.Spread> e : Map.of("cached_tokens_per_s", r.cachedTokensPerSecond(), "recompute_tokens_per_s", r.recomputeTokensPerSecond()).entrySet())
             o.putObject(e.getKey()).put("min", e.getValue().min()).put("median", e.getValue().median()).put("max", e.getValue().max());
-        return o.toPrettyString();
+        return o;
     }
 
     private static void deleteTree(Path dir) {

@@ -75,6 +75,17 @@ public final class Scoring {
         return Arrays.copyOfRange(seq, prompt.length, len);
     }
 
+    /** log p(v | prompt) for every v in the vocabulary: the distribution of the token after {@code prompt}. */
+    public static float[] nextLogprobs(Transformer m, long[] prompt) {
+        requireCausal(m);
+        if (prompt.length == 0) throw new FfwdException("no tokens to score");
+        checkIds(m, prompt);
+        try (NDScope ignored = new NDScope()) {
+            NDArray x = m.manager().create(prompt, new Shape(1, prompt.length));
+            return m.logits(m.hidden(x, x.onesLike(), false).get(new NDIndex(":, -1:"))).logSoftmax(-1).toFloatArray();
+        }
+    }
+
     /**
      * log p(token_t | tokens_<t) of several sequences scored as one padded batch, padded on the left or the right;
      * entry 0 of each is NaN. Equals scoring each sequence alone.

