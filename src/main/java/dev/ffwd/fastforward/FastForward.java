@@ -170,7 +170,8 @@ public final class FastForward {
         if (stepsDone != nextStage) return null;
         List<float[]> prev = before;
         before = null;
-        if (!affordable(stepsDone, spent)) {
+        double firstCost = firstComparisonCost(spent.pass(), validation.size()), room = room(stepsDone, spent);
+        if (room < firstCost) {
             nextStage = stepsDone + interval;
             return null;
         }
@@ -183,7 +184,7 @@ public final class FastForward {
                 NDArray p = moved.get(i).value();
                 delta.add(p.sub(p.getManager().create(prev.get(i), p.getShape())));  // Δ = θ_t − θ_{t−span}
             }
-            Stage s = new Line(moved, delta, validation, stepsDone, span).run();
+            Stage s = new Line(moved, delta, validation, stepsDone, span, room / firstCost).run();
             gained += s.stepsGained();
             adapt(s);
             if (cfg.lrAdapt()) {
@@ -196,15 +197,23 @@ public final class FastForward {
     }
 
     /**
-     * {@link FfConfig#budget}: whether a stage's full first comparison (two passes over the validation set) keeps the
-     * probes' cost within the steps' worth that stages have gained, priced at the mean step so far, plus
-     * {@link FfConfig#PROBE_BUDGET} of the training. Passes beyond the first comparison come only after a τ > 0 has
-     * been clearly better, which is what the gained steps then pay for.
+     * {@link FfConfig#budget}: the exact FLOPs that probes may still cost: {@link FfConfig#PROBE_BUDGET} of the training,
+     * plus the steps' worth that stages have gained priced at the mean step so far, less what probes have cost.
+     * Unlimited without the budget, or when the costs are unknown.
      */
-    private boolean affordable(long stepsDone, Spend spent) {
-        if (!cfg.budget() || spent.pass() == 0) return true;
-        double perStep = spent.train() / stepsDone;
-        return spent.probes() + 2 * spent.pass() <= FfConfig.PROBE_BUDGET * spent.train() + gained * perStep;
+    private double room(long stepsDone, Spend spent) {
+        if (!cfg.budget() || spent.pass() == 0) return Double.POSITIVE_INFINITY;
+        return FfConfig.PROBE_BUDGET * spent.train() + gained * spent.train() / stepsDone - spent.probes();
+    }
+
+    /**
+     * What the budget must allow before a stage starts: the guard's first screen, θ_t against θ_t + Δ on
+     * {@link FfConfig#SCREEN_CHUNK} examples, where the stage screens ({@code Line#firstStepPromising}); else its first
+     * whole comparison, two passes over the validation set of {@code size} examples costing {@code pass} each.
+     */
+    private double firstComparisonCost(double pass, int size) {
+        boolean screens = cfg.mode() == FfConfig.Mode.SEARCH && cfg.guard();
+        return 2 * pass * (screens ? (double) Math.min(FfConfig.SCREEN_CHUNK, size) / size : 1);
     }
 
     /**
@@ -287,17 +296,19 @@ public final class FastForward {
         final long step;
         final int span;
         final List<float[]> origin;                            // θ_t
+        final double affordable;                               // first comparisons (screens) the budget pays for: ≥ 1, ∞ without it
         final List<Double> taus = new ArrayList<>(), losses = new ArrayList<>();
         final TreeMap<Double, Probe> seen = new TreeMap<>();   // τ → its finite probe, each τ evaluated once
         double tau;                                            // θ's current offset from θ_t, in units of Δ
         boolean nonFinite;
 
-        Line(List<Param> params, List<NDArray> delta, Validation validation, long step, int span) {
+        Line(List<Param> params, List<NDArray> delta, Validation validation, long step, int span, double affordable) {
             this.params = params;
             this.delta = delta;
             this.validation = validation;
             this.step = step;
             this.span = span;
+            this.affordable = affordable;
             this.origin = snapshot(params);
         }
 
@@ -325,10 +336,15 @@ public final class FastForward {
          * Forward costs there; where the lr is too small, θ_t + Δ wins on nearly every example and the screen passes.
          * The stop only ever adds rejections: θ_t + Δ is still taken only if it is clearly better on all examples
          * ({@link Probe#clearlyBetterThan}). When it returns true, {@code seen} holds both whole probes.
+         * <p>
+         * Under {@link FfConfig#budget}, screens beyond the {@code affordable} ones are paid for by evidence alone: the
+         * comparison goes on only if the examples seen so far already make θ_t + Δ clearly better on their own. So a
+         * stage can start as soon as the budget pays for one screen (a quarter of a whole comparison), and where the lr
+         * is too small it goes on to the whole set; where it needs no help, it costs one screen.
          */
         private boolean firstStepPromising() {
             Probe here = null, there = null;
-            int n = validation.size();
+            int n = validation.size(), screens = 0;
             for (int from = 0; from < n; from += FfConfig.SCREEN_CHUNK) {
                 int to = Math.min(n, from + FfConfig.SCREEN_CHUNK);
                 moveTo(0);
@@ -340,6 +356,7 @@ public final class FastForward {
                 if (!Double.isFinite(here.loss()) || !Double.isFinite(there.loss())) break;
                 // futile: the trend so far, were the remaining examples to follow it, would not make θ_t + Δ clearly better
                 if (to < n && there.z(here) > -FfConfig.SIGNIFICANCE_Z * Math.sqrt((double) to / n)) break;
+                if (to < n && ++screens >= affordable && !there.clearlyBetterThan(here)) break;  // unpaid and unproven
             }
             record(0, here);
             record(1, there);

@@ -21,9 +21,10 @@ import java.util.List;
  * @param lrRule     after each stage, scale the optimizer's learning rate by what the stage found about its step
  *                   size ({@link FastForward#nextLrScale}): off, by factors of 2 ({@code +lr}), or by 1 + τ ({@code +lrtau});
  *                   needs the guard, whose τ = 0 outcome is the signal to lower it
- * @param budget     do no harm in cost: a due stage runs only if its validation passes keep Fast Forward's probes
+ * @param budget     do no harm in cost: a due stage runs only if its first screen keeps Fast Forward's probes
  *                   within what its stages have saved plus {@link #PROBE_BUDGET} of the training so far
- *                   ({@link FastForward.Spend}); else it is postponed by an interval
+ *                   ({@link FastForward.Spend}), else it is postponed by an interval; it screens further, beyond
+ *                   that, only while the examples seen make θ_t + Δ clearly better
  */
 public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
                        Params params, long warmup, int maxRepeats, LrRule lrRule, boolean budget) {
@@ -65,11 +66,13 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
 
     /**
      * {@link #budget}: the share of the training's exact FLOPs that Fast Forward's probes may cost beyond what its
-     * stages have saved. A stage that runs its full first comparison costs two passes over the validation set: with
-     * the default 32 examples, 1/16 of an optimizer step of the paper's 512 sequences, but two steps of 16 sequences.
-     * So with small batches the first stage waits until the training has cost 50× a comparison; at a learning rate
-     * that needs no help, stages that find nothing then never cost more than this share, and once a stage has saved
-     * steps, the savings pay for the next ones.
+     * stages have saved. A stage's whole first comparison costs two passes over the validation set: with the default
+     * 32 examples, 1/16 of an optimizer step of the paper's 512 sequences, but two steps of 16 sequences. Its first
+     * screen ({@link #SCREEN_CHUNK} examples) costs a quarter of that, so with small batches the first stage waits
+     * until the training has cost 50× a screen (step 25 at 16 sequences per step), and goes past the budget only on
+     * evidence: while the examples screened so far already make θ_t + Δ clearly better. At a learning rate that
+     * needs no help, stages that find nothing then never cost more than this share plus one screen, and once a stage
+     * has saved steps, the savings pay for the next ones.
      */
     public static final double PROBE_BUDGET = 0.02;
 

@@ -270,6 +270,75 @@ class FastForwardTest {
         assertEquals(List.of(50L, 52L, 54L, 56L), at);
     }
 
+    /**
+     * 32 validation examples whose losses are linear in θ₀ with per-example slopes {@code slopes} (repeated), so that
+     * moving θ along Δ changes example i's loss by slopes[i]·Δ: counted in {@link #examplesEvaluated}.
+     */
+    FastForward.Validation linear(double... slopes) {
+        return new FastForward.Validation() {
+            public int size() {
+                return 32;
+            }
+
+            public FastForward.Probe over(int from, int to) {
+                double x = theta.value().toFloatArray()[0];
+                double[] items = new double[to - from];
+                for (int i = from; i < to; i++) items[i - from] = 10 + slopes[i % slopes.length] * x;
+                examplesEvaluated += to - from;
+                return new FastForward.Probe(java.util.Arrays.stream(items).average().orElseThrow(), items, items.length);
+            }
+        };
+    }
+
+    /**
+     * Under the budget a stage starts once the training pays for its first screen (8 of 32 examples, a quarter of a
+     * whole comparison), and goes on to the whole set past the budget where θ_t + Δ is better on each example.
+     */
+    @Test
+    void theBudgetPaysForAScreenAndEvidenceForTheRest() {
+        // a pass over the 32 examples costs 0.5 a step's 1: the first screen (2 × 8 examples) costs 0.25, 2% of 12.5 steps
+        FfConfig cfg = FfConfig.defaults().withInterval(2).withAdaptive(false);
+        FastForward.Validation downhill = linear(-1);  // Δ > 0 lowers every example's loss: the lr is too small
+        FastForward ff = new FastForward(cfg);
+        long first = 0;
+        for (long s = 0; s < 20 && first == 0; s++) {
+            ff.beforeStep(s, List.of(theta));
+            theta.value().addi(0.1f);
+            FastForward.Stage st = ff.afterStep(s + 1, List.of(theta), downhill, new FastForward.Spend(s + 1, 0.5 * examplesEvaluated / 32, 0.5));
+            if (st == null) continue;
+            first = s + 1;
+            assertTrue(st.tau() > 1, "taken and searched further: τ " + st.tau());
+            assertTrue(examplesEvaluated > 2 * 32, "the whole comparison and the search ran, past the budget: " + examplesEvaluated);
+        }
+        assertEquals(14, first, "the first even step with 2% of the training ≥ one screen");
+    }
+
+    /** Past the paid screens, a comparison goes on only if the examples seen so far are clearly better on their own. */
+    @Test
+    void pastThePaidScreensOnlyEvidenceBuysMore() {
+        // the first 8 examples favour θ_t + Δ (paired z ≈ −1.08: promising, not clear); the other 24 clearly do
+        double[] slopes = new double[32];
+        java.util.Arrays.fill(slopes, -1);
+        System.arraycopy(new double[]{-3, 2, -3, 1, -3, 1, -3, 1}, 0, slopes, 0, 8);
+        for (boolean budget : new boolean[]{true, false}) {
+            theta.value().set(new float[]{1f, 1f});
+            examplesEvaluated = 0;
+            FastForward ff = new FastForward(FfConfig.defaults().withInterval(1).withAdaptive(false).withBudget(budget));
+            ff.beforeStep(0, List.of(theta));
+            theta.value().addi(0.25f);
+            // 2% of 25 steps pays for exactly one screen: 2 passes over 8 of 32 examples at 1 per whole pass
+            FastForward.Stage st = ff.afterStep(1, List.of(theta), linear(slopes), new FastForward.Spend(25, 0, 1));
+            if (budget) {
+                assertEquals(16, examplesEvaluated, "one screen, then stopped: unpaid and unproven");
+                assertEquals(0, st.tau());
+                assertArrayEquals(new float[]{1.25f, 1.25f}, theta.value().toFloatArray(), "θ_t kept");
+            } else {
+                assertTrue(examplesEvaluated > 64, "the whole comparison, then the search: " + examplesEvaluated);
+                assertTrue(st.tau() > 0 && theta.value().toFloatArray()[0] > 1.25f, "taken: τ " + st.tau());
+            }
+        }
+    }
+
     @Test
     void stagesComeEveryIntervalAfterTheWarmup() {
         assertThrows(IllegalArgumentException.class, () -> new FastForward(FfConfig.off()));
