@@ -62,6 +62,7 @@ final class SuiteCommand implements Runnable {
         // The user's compare options, read once over the preset; each comparison is then that experiment on its task and seed.
         CompareCommand compare = reportOnly ? null
                 : DemoCommand.compare(Presets.get(quick ? "suite-quick" : "suite"), DemoCommand.dataPath(TASKS.get(names.get(0)).file()), compareOptions);
+        if (compare != null) compare.resume = resume;  // the suite's --resume is each comparison's: finished arms are loaded
         if (compare != null)
             for (String fixed : List.of("seed", "data", "format"))
                 if (compare.spec.commandLine().getParseResult().hasMatchedOption("--" + fixed))
