@@ -170,8 +170,7 @@ public final class FastForward {
         if (stepsDone != nextStage) return null;
         List<float[]> prev = before;
         before = null;
-        double firstCost = firstComparisonCost(spent.pass(), validation.size()), room = room(stepsDone, spent);
-        if (room < firstCost) {
+        if (room(stepsDone, spent) < firstComparisonCost(spent.pass(), validation.size())) {
             nextStage = stepsDone + interval;
             return null;
         }
@@ -184,7 +183,7 @@ public final class FastForward {
                 NDArray p = moved.get(i).value();
                 delta.add(p.sub(p.getManager().create(prev.get(i), p.getShape())));  // Δ = θ_t − θ_{t−span}
             }
-            Stage s = new Line(moved, delta, validation, stepsDone, span, room / firstCost).run();
+            Stage s = new Line(moved, delta, validation, stepsDone, span).run();
             gained += s.stepsGained();
             adapt(s);
             if (cfg.lrAdapt()) {
@@ -296,19 +295,17 @@ public final class FastForward {
         final long step;
         final int span;
         final List<float[]> origin;                            // θ_t
-        final double affordable;                               // first comparisons (screens) the budget pays for: ≥ 1, ∞ without it
         final List<Double> taus = new ArrayList<>(), losses = new ArrayList<>();
         final TreeMap<Double, Probe> seen = new TreeMap<>();   // τ → its finite probe, each τ evaluated once
         double tau;                                            // θ's current offset from θ_t, in units of Δ
         boolean nonFinite;
 
-        Line(List<Param> params, List<NDArray> delta, Validation validation, long step, int span, double affordable) {
+        Line(List<Param> params, List<NDArray> delta, Validation validation, long step, int span) {
             this.params = params;
             this.delta = delta;
             this.validation = validation;
             this.step = step;
             this.span = span;
-            this.affordable = affordable;
             this.origin = snapshot(params);
         }
 
@@ -337,14 +334,13 @@ public final class FastForward {
          * The stop only ever adds rejections: θ_t + Δ is still taken only if it is clearly better on all examples
          * ({@link Probe#clearlyBetterThan}). When it returns true, {@code seen} holds both whole probes.
          * <p>
-         * Under {@link FfConfig#budget}, screens beyond the {@code affordable} ones are paid for by evidence alone: the
-         * comparison goes on only if the examples seen so far already make θ_t + Δ clearly better on their own. So a
-         * stage can start as soon as the budget pays for one screen (a quarter of a whole comparison), and where the lr
-         * is too small it goes on to the whole set; where it needs no help, it costs one screen.
+         * Under {@link FfConfig#budget} a stage starts once the budget pays for its first screen; past it, this same
+         * evidence decides whether the comparison goes on, and what it then spends beyond the budget holds the next
+         * stages back until the training has paid for it.
          */
         private boolean firstStepPromising() {
             Probe here = null, there = null;
-            int n = validation.size(), screens = 0;
+            int n = validation.size();
             for (int from = 0; from < n; from += FfConfig.SCREEN_CHUNK) {
                 int to = Math.min(n, from + FfConfig.SCREEN_CHUNK);
                 moveTo(0);
@@ -356,7 +352,6 @@ public final class FastForward {
                 if (!Double.isFinite(here.loss()) || !Double.isFinite(there.loss())) break;
                 // futile: the trend so far, were the remaining examples to follow it, would not make θ_t + Δ clearly better
                 if (to < n && there.z(here) > -FfConfig.SIGNIFICANCE_Z * Math.sqrt((double) to / n)) break;
-                if (to < n && ++screens >= affordable && !there.clearlyBetterThan(here)) break;  // unpaid and unproven
             }
             record(0, here);
             record(1, there);

@@ -23,8 +23,8 @@ import java.util.List;
  *                   needs the guard, whose τ = 0 outcome is the signal to lower it
  * @param budget     do no harm in cost: a due stage runs only if its first screen keeps Fast Forward's probes
  *                   within what its stages have saved plus {@link #PROBE_BUDGET} of the training so far
- *                   ({@link FastForward.Spend}), else it is postponed by an interval; it screens further, beyond
- *                   that, only while the examples seen make θ_t + Δ clearly better
+ *                   ({@link FastForward.Spend}), else it is postponed by an interval; past that screen, the
+ *                   guard's evidence decides, and what the stage spends beyond the budget delays the next ones
  */
 public record FfConfig(boolean enabled, Mode mode, int interval, int span, boolean guard, boolean adaptive,
                        Params params, long warmup, int maxRepeats, LrRule lrRule, boolean budget) {
@@ -69,9 +69,10 @@ public record FfConfig(boolean enabled, Mode mode, int interval, int span, boole
      * stages have saved. A stage's whole first comparison costs two passes over the validation set: with the default
      * 32 examples, 1/16 of an optimizer step of the paper's 512 sequences, but two steps of 16 sequences. Its first
      * screen ({@link #SCREEN_CHUNK} examples) costs a quarter of that, so with small batches the first stage waits
-     * until the training has cost 50× a screen (step 25 at 16 sequences per step), and goes past the budget only on
-     * evidence: while the examples screened so far already make θ_t + Δ clearly better. At a learning rate that
-     * needs no help, stages that find nothing then never cost more than this share plus one screen, and once a stage
+     * until the training has cost 50× a screen (step 25 at 16 sequences per step). Past the screen, the guard's
+     * evidence decides whether the comparison goes on (the examples so far must promise a clear win), and what it
+     * spends beyond the budget holds the next stages back until the training has paid for it. At a learning rate that
+     * needs no help, stages that find nothing thus cost this share plus at most one whole comparison, and once a stage
      * has saved steps, the savings pay for the next ones.
      */
     public static final double PROBE_BUDGET = 0.02;
