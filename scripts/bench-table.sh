@@ -3,7 +3,22 @@
 # docs/performance.md are generated, not typed. A field the run did not measure (no --vs-pytorch, or a file written
 # before ratio_min/ratio_max existed) shows as "–".
 #   scripts/bench-table.sh runs/bench.json runs/bench-ckpt.json
+# With --profile first, the shapes' `profile` objects (bench --profile): each category's share of a step's time.
+#   scripts/bench-table.sh --profile runs/profile.json
 set -euo pipefail
+if [ "${1:-}" = "--profile" ]; then
+  shift
+  jq -rn '
+    [inputs | .shapes | to_entries[] | select(.value.profile != null)] as $rows
+    | ($rows[0].value.profile.selfMs | keys_unsorted) as $cats
+    | "| shape | batch × seq | step (ms) | " + ($cats | join(" | ")) + " |",
+      "|---|---|---:|" + ($cats | map("---:") | join("|")) + "|",
+      ($rows[] | .key as $k | .value as $v | ($v.profile.selfMs | add) as $step
+        | "| \($k) | \($v.batch) × \($v.seq) | \($step | round) | "
+          + ($cats | map(($v.profile.selfMs[.] / $step * 100 | round | tostring) + "%") | join(" | ")) + " |")
+  ' "$@"
+  exit
+fi
 jq -rn '
   def n(d): if . == null then "–" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
   def mb: if . == null then "–" else (round | tostring) + " MB" end;

@@ -32,10 +32,14 @@ class FamilyNamesTest {
     private static final Path MAIN = Path.of("src/main/java");
     private static final Path MODEL = MAIN.resolve("dev/ffwd/model");
 
-    /** Literals that are a family's name by coincidence, by file: llama.cpp's tokenizer models and pre-tokenizers; a command. */
+    /**
+     * Literals that are a family's name by coincidence, by file: llama.cpp's tokenizer models and pre-tokenizers; a
+     * command; the npm packages node-llama-cpp and @node-llama-cpp/linux-x64.
+     */
     private static final Map<String, Set<String>> COINCIDENCES = Map.of(
             "dev/ffwd/gguf/GgufVocab.java", Set.of("gpt2", "llama", "qwen2"),
-            "dev/ffwd/cli/ScoreCommand.java", Set.of("score"));
+            "dev/ffwd/cli/ScoreCommand.java", Set.of("score"),
+            "dev/ffwd/bench/LlamaCppRunner.java", Set.of("llama"));
 
     @Test
     void noFamilyNameOutsideTheFamilyFiles() throws IOException {
