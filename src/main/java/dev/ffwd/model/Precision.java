@@ -41,7 +41,7 @@ public enum Precision {
      */
     public String describe(Precision used) {
         String what = used == BF16 ? "bf16 (frozen matrix products; LoRA, optimizer state and loss in fp32)" : "fp32";
-        if (this == used) return "precision: " + what;
+        if (used == BF16 || this == FP32) return "precision: " + what;
         return "precision: " + what + " (" + (this == BF16 ? "--precision bf16 asked, but " : "auto: ")
                 + "this CPU reports none of " + String.join(", ", Bf16.FLAGS) + ")";
     }

@@ -1,5 +1,6 @@
 package dev.ffwd.spark;
 
+import dev.ffwd.model.Precision;
 import dev.ffwd.Stats;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
@@ -96,7 +97,7 @@ public final class ScalingBench {
         try (Transformer model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager())) {
             Trainable trainable = Trainable.attach(model, lc, 0, SEED, TrainConfig.Memory.LOSS_CHUNK);
             FlopCounter flops = new FlopCounter(c, lc, 0);
-            Replica.Spec spec = new Replica.Spec(dir.toAbsolutePath().toString(), lc, 0);
+            Replica.Spec spec = new Replica.Spec(dir.toAbsolutePath().toString(), lc, 0, Precision.FP32);
             out.printf(Locale.ROOT, "%n%-6s %-12s %10s %12s %12s%n", "step", "where", "step ms", "compute ms", "overhead ms");
             Map<Integer, Double> oneProcess = new HashMap<>();
             for (int s : o.stepSizes()) {
