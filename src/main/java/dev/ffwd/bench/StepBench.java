@@ -127,6 +127,8 @@ public final class StepBench {
         try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, s.rank(), ALPHA, memory, used);
              Benchmark.Session fp32 = s.vsFp32() && used == Precision.BF16 ? new Benchmark.Session(dir, bm, ids, s.rank(), ALPHA, memory, Precision.FP32) : null) {
             for (int p = 0; p < s.pairs(); p++) {
+                // fp32 goes first in every other pair, so that neither precision always inherits the other's leftovers
+                Benchmark.Result f = fp32 != null && p % 2 == 1 ? fp32(fp32, s, out) : null;
                 Benchmark.Result r = ours.time(s.steps());
                 if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
                 out.printf(Locale.ROOT, "  ffwd %-4s %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB%n",
@@ -134,9 +136,8 @@ public final class StepBench {
                 gflops.add(r.gflops());
                 tps.add(r.tokensPerSecond());
                 if (fp32 != null) {
-                    Benchmark.Result f = fp32.time(s.steps());
-                    out.printf(Locale.ROOT, "  ffwd fp32 %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s  loss %.5f  bf16 speed-up %.2fx%n",
-                            f.tokensPerSecond(), f.stepMs(), f.gflops(), f.loss(), f.stepMs() / r.stepMs());
+                    if (f == null) f = fp32(fp32, s, out);
+                    out.printf(Locale.ROOT, "  bf16 speed-up (fp32 step time / bf16 step time) %.2fx%n", f.stepMs() / r.stepMs());
                     if (Math.abs(f.loss() - r.loss()) > Bf16.LOSS_TOLERANCE * Math.abs(f.loss()))
                         throw new FfwdException("bench: the bf16 and fp32 losses differ by more than the stated tolerance (bf16 " + r.loss()
                                 + ", fp32 " + f.loss() + ")");
@@ -195,6 +196,13 @@ public final class StepBench {
                 .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
                 .put("loss_chunk", s.lossChunk()).put("checkpoint_activations", s.checkpointActivations()).put("pairs", ratios.size());
         return r;
+    }
+
+    /** {@code s.steps()} steps of the fp32 copy of a {@code --precision both} bench, printed. */
+    private static Benchmark.Result fp32(Benchmark.Session fp32, Spec s, PrintStream out) {
+        Benchmark.Result f = fp32.time(s.steps());
+        out.printf(Locale.ROOT, "  ffwd fp32 %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s  loss %.5f%n", f.tokensPerSecond(), f.stepMs(), f.gflops(), f.loss());
+        return f;
     }
 
     /** Whether the PyTorch reference (causal shapes; fp32 weights, full logits) can run this shape here; says why when it cannot. */

@@ -55,8 +55,8 @@ final class TrainOptions {
             + "less memory, same result, about one more forward pass of time.") boolean checkpointActivations = TrainConfig.Memory.CHECKPOINT_ACTIVATIONS;
     @Option(names = "--precision", paramLabel = "fp32|bf16|auto", description = "What the frozen matrix products of the transformer blocks "
             + "compute in: bf16 where the CPU has bf16 instructions (avx512_bf16 or amx_bf16; elsewhere fp32, with a line saying so), "
-            + "with LoRA, its gradients, the optimizer state and the loss in fp32; auto picks bf16 where the CPU has them. Default: "
-            + "${DEFAULT-VALUE} until a full step has been measured faster in bf16 (docs/performance.md).")
+            + "with LoRA, its gradients, the optimizer state and the loss in fp32; auto picks bf16 where the CPU has them (default: "
+            + "${DEFAULT-VALUE}, until a full step has been measured faster in bf16; docs/performance.md).")
     String precision = Precision.DEFAULT.label();
     @Option(names = "--pack", description = "Pack text examples into full rows.") boolean pack;
     @Option(names = "--max-steps", defaultValue = "" + TrainConfig.MAX_STEPS, description = "Optimizer step budget (default: ${DEFAULT-VALUE}).") long maxSteps;

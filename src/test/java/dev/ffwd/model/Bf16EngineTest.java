@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * DJL only ever sees the bf16 tensor as a handle of type UNKNOWN. Both facts are asserted so that a DJL that changes
  * either one fails here. The module is {@link Bf16}'s.
  */
-class Bf16EngineTest {
+public class Bf16EngineTest {
 
     /** bf16 unit roundoff: 8 significant bits, round to nearest. */
     static final double U = Math.scalb(1.0, -8);
@@ -127,7 +127,7 @@ class Bf16EngineTest {
     }
 
     /** Each value rounded to bf16 (nearest, ties to even), as libtorch casts; finite inputs only. */
-    static float[] bf16(float[] a) {
+    public static float[] bf16(float[] a) {
         float[] b = new float[a.length];
         for (int i = 0; i < a.length; i++) {
             int bits = Float.floatToRawIntBits(a[i]);

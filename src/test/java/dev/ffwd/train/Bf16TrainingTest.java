@@ -9,10 +9,20 @@ import dev.ffwd.TinyModels;
 import dev.ffwd.data.Example;
 import dev.ffwd.data.Format;
 import dev.ffwd.fastforward.FfConfig;
+import dev.ffwd.io.DType;
+import dev.ffwd.io.SafetensorsReader;
+import dev.ffwd.io.TensorStore;
+import dev.ffwd.lora.Lora;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Bf16;
+import dev.ffwd.model.Bf16EngineTest;
+import dev.ffwd.model.Fp32;
 import dev.ffwd.model.ModelConfig;
 import dev.ffwd.model.Precision;
+import dev.ffwd.model.Pretrained;
+import dev.ffwd.model.RandomCheckpoint;
+import dev.ffwd.model.Scoring;
+import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Param;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,8 +33,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -194,40 +206,40 @@ class Bf16TrainingTest {
     }
 
     /**
-     * The bf16 handles upcast exactly ({@link dev.ffwd.model.Fp32#of}, as merge, GGUF export and DoRA read them) to the
-     * weights as held before, rounded to bf16: for a BF16 checkpoint the file's values, except those below F16's normal
-     * range, which its F16 copy (held since before bf16 compute) had already rounded; DoRA trains on them; merge computes in fp32
-     * on the rounded weights, and unmerge restores the handles.
+     * The bf16 handles upcast exactly ({@link Fp32#of}, as merge, GGUF export and DoRA read them) to the weights as held
+     * before, rounded to bf16: for a BF16 checkpoint the file's values, except those below F16's normal range, which
+     * the F16 copy held from load had already rounded. DoRA computes on them; merge computes in fp32 on the rounded
+     * weights, and unmerge restores the handles.
      */
     @Test
     void bf16HandlesUpcastExactlyAndDoraMergeAndUnmergeWorkOnThem() throws Exception {
         String config = Files.readString(TinyModels.dir("tiny-llama").resolve("config.json"));
-        for (dev.ffwd.io.DType stored : List.of(dev.ffwd.io.DType.F32, dev.ffwd.io.DType.BF16)) {
+        for (DType stored : List.of(DType.F32, DType.BF16)) {
             Path dir = Files.createDirectories(tmp.resolve(stored.name()));
             Files.copy(TinyModels.dir("tiny-llama").resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
-            dev.ffwd.model.RandomCheckpoint.write(dir, config, 9, stored);
-            try (dev.ffwd.model.Pretrained p = dev.ffwd.model.Pretrained.load(dir);
-                 dev.ffwd.io.TensorStore file = dev.ffwd.io.SafetensorsReader.openModelDir(dir)) {
-                var m = p.model();
+            RandomCheckpoint.write(dir, config, 9, stored);
+            try (Pretrained p = Pretrained.load(dir);
+                 TensorStore file = SafetensorsReader.openModelDir(dir)) {
+                Transformer m = p.model();
                 long before = m.frozenBytes(), linearValues = m.linears().values().stream().mapToLong(l -> l.in() * l.out()).sum();
-                java.util.Map<String, float[]> held = new java.util.HashMap<>();
+                Map<String, float[]> held = new HashMap<>();
                 for (var l : m.linears().values())
-                    try (dev.ffwd.model.Fp32 w = dev.ffwd.model.Fp32.of(l.weight())) {
+                    try (Fp32 w = Fp32.of(l.weight())) {
                         held.put(l.name, w.array().toFloatArray());
                     }
                 m.computeIn(Precision.BF16);
-                long saved = stored == dev.ffwd.io.DType.F32 ? 2 * linearValues : 0;  // fp32 -> 2 bytes; F16 copies were 2 already
+                long saved = stored == DType.F32 ? 2 * linearValues : 0;  // fp32 -> 2 bytes; F16 copies were 2 already
                 assertEquals(before - saved, m.frozenBytes(), stored + ": bytes held");
                 for (var l : m.linears().values())
-                    try (dev.ffwd.model.Fp32 w = dev.ffwd.model.Fp32.of(l.weight())) {
+                    try (Fp32 w = Fp32.of(l.weight())) {
                         float[] values = file.get(l.name + ".weight").toFloats(), upcast = w.array().toFloatArray();
-                        assertArrayEquals(bf16(held.get(l.name)), upcast, l.name + ": the held values, rounded to bf16");
-                        if (stored == dev.ffwd.io.DType.BF16)  // the file's values, but where the F16 copy's subnormals rounded them
+                        assertArrayEquals(Bf16EngineTest.bf16(held.get(l.name)), upcast, l.name + ": the held values, rounded to bf16");
+                        if (stored == DType.BF16)  // the file's values, but where the F16 copy's subnormals rounded them
                             for (int i = 0; i < values.length; i++)
                                 if (Math.abs(values[i]) >= 0x1p-14f) assertEquals(values[i], upcast[i], l.name + "[" + i + "]");
                     }
                 long[] ids = {90, 60, 65, 86, 55, 74, 80, 21, 5};
-                dev.ffwd.lora.Lora lora = dev.ffwd.lora.Lora.attach(m, new LoraConfig(4, 8, 0, List.of("q_proj", "v_proj"), true), 3);
+                Lora lora = Lora.attach(m, new LoraConfig(4, 8, 0, List.of("q_proj", "v_proj"), true), 3);
                 Random r = new Random(4);
                 for (Param q : lora.params()) {
                     if (!q.name().endsWith("lora_B.weight")) continue;
@@ -235,25 +247,15 @@ class Bf16TrainingTest {
                     for (int i = 0; i < v.length; i++) v[i] = (float) (0.05 * r.nextGaussian());
                     q.set(v);
                 }
-                double[] unmerged = dev.ffwd.model.Scoring.tokenLogprobs(m, ids);
+                double[] unmerged = Scoring.tokenLogprobs(m, ids);
                 lora.merge();
-                double[] merged = dev.ffwd.model.Scoring.tokenLogprobs(m, ids);
+                double[] merged = Scoring.tokenLogprobs(m, ids);
                 lora.unmerge();
                 m.linears().values().forEach(l -> assertTrue(Bf16.holds(l.weight()), l.name + ": unmerge restores the bf16 handle"));
-                assertArrayEquals(unmerged, dev.ffwd.model.Scoring.tokenLogprobs(m, ids), 0, "unmerged again");
+                assertArrayEquals(unmerged, Scoring.tokenLogprobs(m, ids), 0, "unmerged again");
                 for (int t = 1; t < ids.length; t++)
                     assertEquals(unmerged[t], merged[t], 1e-2, "merged (fp32 on the rounded weights) vs bf16 products, token " + t);
             }
         }
-    }
-
-    /** Each value rounded to bf16 (nearest, ties to even), as libtorch casts; finite inputs only. */
-    static float[] bf16(float[] a) {
-        float[] b = new float[a.length];
-        for (int i = 0; i < a.length; i++) {
-            int bits = Float.floatToRawIntBits(a[i]);
-            b[i] = Float.intBitsToFloat((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000);
-        }
-        return b;
     }
 }
