@@ -1,6 +1,5 @@
 package dev.ffwd.spark;
 
-import dev.ffwd.model.Precision;
 import dev.ffwd.Stats;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
@@ -14,6 +13,7 @@ import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Layout;
 import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Precision;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.train.Replica;

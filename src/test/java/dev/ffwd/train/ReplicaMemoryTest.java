@@ -1,8 +1,8 @@
 package dev.ffwd.train;
 
-import dev.ffwd.model.Precision;
 import dev.ffwd.TinyModels;
 import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.Precision;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
