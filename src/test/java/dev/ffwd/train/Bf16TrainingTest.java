@@ -182,6 +182,22 @@ class Bf16TrainingTest {
         assertTrue(gap <= TEST_LOSS, family + ": final test loss bf16 " + end[1] + " vs fp32 " + end[0]);
     }
 
+    /** Activation checkpointing recomputes the bf16 products in backward: the same loss and gradients as without it. */
+    @Test
+    void activationCheckpointingRecomputesTheSameBf16Products() throws Exception {
+        TrainConfig t = TestData.config(1, 1e-2);
+        Measured plain, recomputed;
+        try (FineTune ft = FineTune.prepare(options("tiny-qwen2", t, Precision.BF16))) {
+            plain = measure(ft);
+        }
+        TrainConfig c = t.toBuilder().memory(new TrainConfig.Memory(TrainConfig.Memory.LOSS_CHUNK, true)).build();
+        try (FineTune ft = FineTune.prepare(options("tiny-qwen2", c, Precision.BF16))) {
+            recomputed = measure(ft);
+        }
+        assertEquals(plain.loss(), recomputed.loss(), 1e-6 * Math.abs(plain.loss()));
+        for (int i = 0; i < plain.grads().size(); i++) assertArrayEquals(plain.grads().get(i), recomputed.grads().get(i), 1e-6f, "gradient " + i);
+    }
+
     @Test
     void aResumeUnderTheOtherPrecisionIsRefusedNamingIt() throws Exception {
         Path ckpt = tmp.resolve("ck.safetensors");
