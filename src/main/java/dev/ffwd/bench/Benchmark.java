@@ -9,6 +9,7 @@ import dev.ffwd.flops.FlopCounter;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Precision;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.train.TrainConfig;
@@ -40,7 +41,7 @@ public final class Benchmark {
         return ids;
     }
 
-    /** Opens the generated model once; {@link #time} may then be called repeatedly. */
+    /** Opens the generated model once, computing in {@code precision} (FP32 or BF16); {@link #time} may then be called repeatedly. */
     public static final class Session implements AutoCloseable {
         final Transformer model;
         final Trainer trainer;
@@ -48,9 +49,10 @@ public final class Benchmark {
         final int tokens;
         double firstLoss = Double.NaN;
 
-        public Session(Path dir, BenchModel bm, long[][] ids, int rank, double alpha, TrainConfig.Memory memory) {
+        public Session(Path dir, BenchModel bm, long[][] ids, int rank, double alpha, TrainConfig.Memory memory, Precision precision) {
             ModelConfig c = ModelConfig.load(dir.resolve("config.json"));
             model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager());
+            model.computeIn(precision);
             LoraConfig lc = new LoraConfig(rank, alpha, 0.0, bm.targets, false);
             List<Example> ex = new ArrayList<>();
             Random labels = new Random(ids.length);

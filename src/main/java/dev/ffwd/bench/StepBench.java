@@ -9,7 +9,9 @@ import dev.ffwd.Stats;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
 import dev.ffwd.lora.LoraConfig;
+import dev.ffwd.model.Bf16;
 import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Precision;
 import dev.ffwd.train.TrainConfig;
 
 import java.io.IOException;
@@ -41,12 +43,16 @@ public final class StepBench {
      * when {@code vsPytorch}; then {@code leakSteps} more steps for memory growth (0: none) and a profile of
      * {@code steps} steps when {@code profile}. {@code sgemm}: the engine's matrix-product rate (GFLOP/s) that each
      * step's rate is a share of. {@code progressOnStderr}: the progress lines go to stderr (stdout carries JSON).
+     * {@code precision}: what the frozen products compute in (resolved against the CPU in the shape's process);
+     * {@code vsFp32}: each timing is followed by the same steps computed in fp32 (when bf16 is used), on a second copy of
+     * the model in the same process, for the bf16 speed-up.
      */
     public record Spec(BenchModel shape, Path checkpoint, int batch, int seq, int rank, int threads, int steps, int pairs, int leakSteps,
-                       DType storage, int lossChunk, boolean checkpointActivations, boolean vsPytorch, boolean profile,
-                       double sgemm, boolean progressOnStderr) {
+                       DType storage, Precision precision, boolean vsFp32, int lossChunk, boolean checkpointActivations, boolean vsPytorch,
+                       boolean profile, double sgemm, boolean progressOnStderr) {
         public Spec {
-            if (shape == null || checkpoint == null || storage == null) throw new IllegalArgumentException("a bench needs its shape, checkpoint and storage type");
+            if (shape == null || checkpoint == null || storage == null || precision == null)
+                throw new IllegalArgumentException("a bench needs its shape, checkpoint, storage type and precision");
             if (batch < 1 || seq < 2 || rank < 1 || threads < 1 || steps < 1 || pairs < 1 || leakSteps < 0 || lossChunk < 1)
                 throw new IllegalArgumentException("bench sizes must be positive (seq >= 2, leak steps >= 0), got " + this);
         }
@@ -111,23 +117,38 @@ public final class StepBench {
         long[][] ids = Benchmark.batch(s.batch(), s.seq(), s.model().vocabSize(), 2, batchJson);
         out.printf(Locale.ROOT, "%n%s: batch %d x %d, LoRA r=%d on %s, %d threads%n", bm.name().toLowerCase(Locale.ROOT), s.batch(), s.seq(),
                 s.rank(), bm.targets, s.threads());
+        Precision used = s.precision().on(Bf16.available());
+        if (s.precision() != Precision.FP32) out.println("  " + s.precision().describe(used));
         boolean pytorchFits = s.vsPytorch() && pytorchFits(s, out);
-        List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>();
+        List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>(), speedups = new ArrayList<>();
         double pyPeak = Double.NaN;
         JsonNode profileJson = null;
-        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, s.rank(), ALPHA, new TrainConfig.Memory(s.lossChunk(), s.checkpointActivations()))) {
+        TrainConfig.Memory memory = new TrainConfig.Memory(s.lossChunk(), s.checkpointActivations());
+        try (Benchmark.Session ours = new Benchmark.Session(dir, bm, ids, s.rank(), ALPHA, memory, used);
+             Benchmark.Session fp32 = s.vsFp32() && used == Precision.BF16 ? new Benchmark.Session(dir, bm, ids, s.rank(), ALPHA, memory, Precision.FP32) : null) {
             for (int p = 0; p < s.pairs(); p++) {
+                // fp32 goes first in every other pair, so that neither precision always inherits the other's leftovers
+                Benchmark.Result f = fp32 != null && p % 2 == 1 ? fp32(fp32, s, out) : null;
                 Benchmark.Result r = ours.time(s.steps());
                 if (!Double.isFinite(r.loss())) throw new FfwdException("bench: non-finite loss " + r.loss());
-                out.printf(Locale.ROOT, "  ffwd    %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB%n",
-                        r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / s.sgemm(), r.loss(), r.peakRssMb());
+                out.printf(Locale.ROOT, "  ffwd %-4s %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s (%.0f%% of sgemm)  loss %.5f  peak RSS %.0f MB%n",
+                        used.label(), r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / s.sgemm(), r.loss(), r.peakRssMb());
                 gflops.add(r.gflops());
                 tps.add(r.tokensPerSecond());
+                if (fp32 != null) {
+                    if (f == null) f = fp32(fp32, s, out);
+                    out.printf(Locale.ROOT, "  bf16 speed-up (fp32 step time / bf16 step time) %.2fx%n", f.stepMs() / r.stepMs());
+                    if (Math.abs(f.loss() - r.loss()) > Bf16.LOSS_TOLERANCE * Math.abs(f.loss()))
+                        throw new FfwdException("bench: the bf16 and fp32 losses differ by more than the stated tolerance (bf16 " + r.loss()
+                                + ", fp32 " + f.loss() + ")");
+                    speedups.add(f.stepMs() / r.stepMs());
+                }
                 if (pytorchFits) {
                     JsonNode py = pytorch(s, dir, batchJson);
                     out.printf(Locale.ROOT, "  pytorch %8.0f tok/s  %7.1f ms/step  loss %.5f  peak RSS %.0f MB%n",
                             py.get("tokens_per_s").asDouble(), py.get("step_ms").asDouble(), py.get("loss").asDouble(), py.get("peak_rss_mb").asDouble());
-                    if (Math.abs(py.get("loss").asDouble() - r.loss()) > 1e-3)
+                    double tolerance = used == Precision.BF16 ? Bf16.LOSS_TOLERANCE * Math.abs(r.loss()) : 1e-3;  // PyTorch computes in fp32
+                    if (Math.abs(py.get("loss").asDouble() - r.loss()) > tolerance)
                         throw new FfwdException("bench: losses differ (ffwd " + r.loss() + ", pytorch " + py.get("loss").asDouble() + "): not the same work");
                     ratios.add(r.tokensPerSecond() / py.get("tokens_per_s").asDouble());
                     pyTps.add(py.get("tokens_per_s").asDouble());
@@ -139,6 +160,11 @@ public final class StepBench {
                 out.printf(Locale.ROOT, "  ratio ffwd/pytorch tokens/s over %d pairs: min %.3f  median %.3f  max %.3f%n",
                         ratios.size(), sp.min(), sp.median(), sp.max());
             }
+            if (!speedups.isEmpty()) {
+                DecodeBench.Spread sp = DecodeBench.Spread.of(speedups.stream().mapToDouble(Double::doubleValue).toArray());
+                out.printf(Locale.ROOT, "  bf16 speed-up (fp32 step time / bf16 step time) over %d pairs: min %.3f  median %.3f  max %.3f%n",
+                        speedups.size(), sp.min(), sp.median(), sp.max());
+            }
             if (s.leakSteps() > 0) leakCheck(ours, s.leakSteps(), out);
             if (s.profile()) {
                 StepProfile sp = ours.profile(s.steps(), work.resolve("trace.json"));
@@ -147,7 +173,7 @@ public final class StepBench {
             }
         }
         double peak = Benchmark.peakRssMb();
-        out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%n", peak,
+        out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%s%n", peak, speedups.isEmpty() ? "" : " (a bf16 and an fp32 model)",
                 Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
         ObjectNode r = JSON.createObjectNode();
         put(r, "ratio_median", Stats.median(ratios));
@@ -160,11 +186,23 @@ public final class StepBench {
         put(r, "sgemm_gflops", s.sgemm());
         put(r, "tokens_per_s", Stats.median(tps));
         put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
+        if (!speedups.isEmpty()) {
+            put(r, "bf16_speedup_median", Stats.median(speedups));
+            put(r, "bf16_speedup_min", speedups.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+            put(r, "bf16_speedup_max", speedups.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+        }
         if (profileJson != null) r.set("profile", profileJson);
-        r.put("precision", "fp32")  // compute precision: every matmul runs in fp32 (2-byte weights are widened first)
+        r.put("precision", used.label())  // of the frozen products; fp32: 2-byte weights are widened first
                 .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
                 .put("loss_chunk", s.lossChunk()).put("checkpoint_activations", s.checkpointActivations()).put("pairs", ratios.size());
         return r;
+    }
+
+    /** {@code s.steps()} steps of the fp32 copy of a {@code --precision both} bench, printed. */
+    private static Benchmark.Result fp32(Benchmark.Session fp32, Spec s, PrintStream out) {
+        Benchmark.Result f = fp32.time(s.steps());
+        out.printf(Locale.ROOT, "  ffwd fp32 %8.0f tok/s  %7.1f ms/step  %6.1f GFLOP/s  loss %.5f%n", f.tokensPerSecond(), f.stepMs(), f.gflops(), f.loss());
+        return f;
     }
 
     /** Whether the PyTorch reference (causal shapes; fp32 weights, full logits) can run this shape here; says why when it cannot. */

@@ -14,6 +14,7 @@ import dev.ffwd.bench.StepBench;
 import dev.ffwd.gguf.GgufWriter;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
+import dev.ffwd.model.Precision;
 import dev.ffwd.train.TrainConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -58,6 +59,9 @@ final class BenchCommand implements Runnable {
             + "by default on only for a shape whose estimated peak exceeds physical memory without it and fits with it.") Boolean checkpointActivations;
     @Option(names = "--dtype", description = "Storage type of the generated checkpoint: f32 | f16 | bf16; ffwd holds f16/bf16 matrices at 2 bytes per value "
             + "(default: the released model's: f32 for pythia_70m and llama_small, f16 for pythia_1_4b, bf16 for qwen2_5_1_5b and llama3_8b).") String dtype;
+    @Option(names = "--precision", paramLabel = "fp32|bf16|auto|both", description = "What the frozen matrix products compute in "
+            + "(see train --precision); both: bf16, each timing followed by the same steps in fp32 on a second copy of the model "
+            + "in the same process, for the bf16 speed-up (default: ${DEFAULT-VALUE}).") String precision = Precision.DEFAULT.label();
     @Option(names = "--profile", description = "Also profile --steps training steps with libtorch's profiler: the time per step of matrix "
             + "products, softmax, loss, norms, activations, copies, element-wise ops, and what lies between the ops (the JVM, JNI, allocation).") boolean profile;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
@@ -106,8 +110,9 @@ final class BenchCommand implements Runnable {
                 Path checkpoint = bm.cached(StepBench.SEED, storage);       // generated once, before the timed process
                 // BF16 weights are converted into direct buffers (2 bytes per value), which the JVM caps at -Xmx by default
                 List<String> jvm = List.of("-XX:MaxDirectMemorySize=" + MemoryEstimate.physicalBytes());
+                boolean both = precision.trim().equalsIgnoreCase("both");
                 byShape.set(name, StepBench.inChildJvm(new StepBench.Spec(bm, checkpoint, batch, seq, rank, threads, steps, pairs, leakSteps, storage,
-                        lossChunk, recompute, vsPytorch, profile, sgemm, json), work, jvm));
+                        both ? Precision.BF16 : Precision.parse(precision), both, lossChunk, recompute, vsPytorch, profile, sgemm, json), work, jvm));
             }
             if (json) System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
         } catch (IOException e) {

@@ -4,6 +4,7 @@ import dev.ffwd.data.Format;
 import dev.ffwd.fastforward.FfConfig;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Precision;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.optim.AdamW;
 import dev.ffwd.optim.OptimizerSpec;
@@ -52,6 +53,11 @@ final class TrainOptions {
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once; less memory, same result (default: ${DEFAULT-VALUE}).") int lossChunk;
     @Option(names = "--checkpoint-activations", description = "Keep only each block's input and recompute the block in backward: "
             + "less memory, same result, about one more forward pass of time.") boolean checkpointActivations = TrainConfig.Memory.CHECKPOINT_ACTIVATIONS;
+    @Option(names = "--precision", paramLabel = "fp32|bf16|auto", description = "What the frozen matrix products of the transformer blocks "
+            + "compute in: bf16 where the CPU has bf16 instructions (avx512_bf16 or amx_bf16; elsewhere fp32, with a line saying so), "
+            + "with LoRA, its gradients, the optimizer state and the loss in fp32; auto picks bf16 where the CPU has them (default: "
+            + "${DEFAULT-VALUE}, until a full step has been measured faster in bf16; docs/performance.md).")
+    String precision = Precision.DEFAULT.label();
     @Option(names = "--pack", description = "Pack text examples into full rows.") boolean pack;
     @Option(names = "--max-steps", defaultValue = "" + TrainConfig.MAX_STEPS, description = "Optimizer step budget (default: ${DEFAULT-VALUE}).") long maxSteps;
     @Option(names = "--epochs", description = "Train for this many epochs (overrides --max-steps).") Double epochs;
@@ -160,7 +166,7 @@ final class TrainOptions {
         data = DataFile.resolve(data);  // once: a stream is copied to a file, which later calls then read
         return FineTune.Options.builder(model.model, data, new LoraConfig(loraR, loraAlpha, loraDropout, t, dora))
                 .format(Format.parse(format)).maxLength(maxLength).pack(pack).train(tc).testFraction(testFraction)
-                .validationSize(ffValSize).limit(limit).epochs(epochs).build();
+                .validationSize(ffValSize).limit(limit).epochs(epochs).precision(Precision.parse(precision)).build();
     }
 
     private ModelConfig modelConfig() {

@@ -210,6 +210,17 @@ public abstract class Transformer implements AutoCloseable {
         return all;
     }
 
+    /**
+     * Makes the frozen linear products of the blocks compute in {@code p}, FP32 or BF16 as {@link Precision#on}
+     * resolves a choice: BF16 casts each frozen weight once to a bf16 handle ({@link Bf16}), which replaces its fp32
+     * or F16 copy; FP32 leaves the model as loaded. Call it before adapters attach: DoRA's magnitude starts at the
+     * norms of the weights as held.
+     */
+    public void computeIn(Precision p) {
+        if (p == Precision.AUTO) throw new IllegalArgumentException("resolve auto to fp32 or bf16 first (Precision.on)");
+        if (p == Precision.BF16) linears.values().forEach(Linear::toBf16);
+    }
+
     public long parameterCount() {
         return params.values().stream().mapToLong(a -> a.getShape().size()).sum()
                 + linears.values().stream().mapToLong(l -> l.weight().getShape().size()).sum();
@@ -293,14 +304,14 @@ public abstract class Transformer implements AutoCloseable {
         return manager.create(f16, new Shape(t.shape()), DataType.FLOAT16);
     }
 
-    /** Bytes the frozen tensors occupy as held (2 per value for weights kept in F16, 4 in fp32). */
+    /** Bytes the frozen tensors occupy as held (2 per value for weights kept in F16 or bf16, 4 in fp32). */
     public long frozenBytes() {
         return params.values().stream().mapToLong(Transformer::bytes).sum()
                 + linears.values().stream().mapToLong(l -> bytes(l.weight())).sum();  // biases are in params
     }
 
     private static long bytes(NDArray a) {
-        return a.getShape().size() * a.getDataType().getNumOfBytes();
+        return a.getShape().size() * (Bf16.holds(a) ? 2 : a.getDataType().getNumOfBytes());  // DJL reports bf16 as UNKNOWN, of 0 bytes
     }
 
     /** Another name some checkpoints give tensor {@code name} (e.g. with or without a "bert." prefix); null if none. */

@@ -66,6 +66,7 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
             listener.onPrepared(ft);
             write(plan.dir().resolve(PLAN), planText);
             Comparison.Result r = Comparison.run(ft, plan, listener);
+            cfg.put("precision_used", ft.precision.label());  // the choice resolved on this CPU; not part of the plan a resume matches
             ComparisonReport.write(plan.dir(), r, cfg);
             return r;
         }

@@ -13,6 +13,7 @@ import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Layout;
 import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Precision;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.train.Replica;
@@ -96,7 +97,7 @@ public final class ScalingBench {
         try (Transformer model = Pretrained.build(c, SafetensorsReader.open(dir.resolve("model.safetensors")), NDManager.newBaseManager())) {
             Trainable trainable = Trainable.attach(model, lc, 0, SEED, TrainConfig.Memory.LOSS_CHUNK);
             FlopCounter flops = new FlopCounter(c, lc, 0);
-            Replica.Spec spec = new Replica.Spec(dir.toAbsolutePath().toString(), lc, 0);
+            Replica.Spec spec = new Replica.Spec(dir.toAbsolutePath().toString(), lc, 0, Precision.FP32);
             out.printf(Locale.ROOT, "%n%-6s %-12s %10s %12s %12s%n", "step", "where", "step ms", "compute ms", "overhead ms");
             Map<Integer, Double> oneProcess = new HashMap<>();
             for (int s : o.stepSizes()) {

@@ -12,6 +12,8 @@ import dev.ffwd.io.PeftAdapter;
 import dev.ffwd.io.RawTensor;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.Arch;
+import dev.ffwd.model.Bf16;
+import dev.ffwd.model.Precision;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.optim.Optimizer;
 import dev.ffwd.optim.Param;
@@ -32,17 +34,19 @@ public final class FineTune implements AutoCloseable {
     /**
      * Everything a run is made of. {@code limit} > 0 keeps only that many records (after a seeded shuffle);
      * {@code epochs}, when set, replaces the step budget once the training split is known ({@link FineTune#prepare} sets
-     * {@code train}'s max steps from it and keeps {@code epochs} as given). Build one with {@link #builder}.
+     * {@code train}'s max steps from it and keeps {@code epochs} as given). {@code precision}: what the frozen linear
+     * products compute in ({@link Precision}; auto and bf16 are resolved against the CPU when the model loads).
+     * Build one with {@link #builder}.
      */
     public record Options(String model, Path data, Format format, int maxLength, boolean pack, LoraConfig lora,
-                          TrainConfig train, double testFraction, int validationSize, int limit, Double epochs) {
+                          TrainConfig train, double testFraction, int validationSize, int limit, Double epochs, Precision precision) {
         public static final int MAX_LENGTH = 128;          // tokens per sequence
         public static final double TEST_FRACTION = 0.1;    // the paper's held-out share
         public static final int LIMIT = 0;                 // all records
 
         public Options {
-            if (model == null || data == null || format == null || lora == null || train == null)
-                throw new IllegalArgumentException("model, data, format, LoRA and training settings must be set");
+            if (model == null || data == null || format == null || lora == null || train == null || precision == null)
+                throw new IllegalArgumentException("model, data, format, LoRA, training settings and precision must be set");
             if (maxLength < 2) throw new IllegalArgumentException("max length must be >= 2 tokens, got " + maxLength);
             if (!(testFraction > 0 && testFraction < 1)) throw new IllegalArgumentException("test fraction must be in (0, 1), got " + testFraction);
             if (validationSize < 0) throw new IllegalArgumentException("validation size must be >= 0, got " + validationSize);
@@ -58,12 +62,12 @@ public final class FineTune implements AutoCloseable {
 
         public Builder toBuilder() {
             return new Builder(model, data, lora).format(format).maxLength(maxLength).pack(pack).train(train)
-                    .testFraction(testFraction).validationSize(validationSize).limit(limit).epochs(epochs);
+                    .testFraction(testFraction).validationSize(validationSize).limit(limit).epochs(epochs).precision(precision);
         }
 
         /** The same settings on another data file, read as {@code format}. */
         public Options on(Path data, Format format) {
-            return new Options(model, data, format, maxLength, pack, lora, train, testFraction, validationSize, limit, epochs);
+            return new Options(model, data, format, maxLength, pack, lora, train, testFraction, validationSize, limit, epochs, precision);
         }
 
         /** Plain training (no Fast Forward) needs no validation set: pass 0, and the test split keeps those examples. */
@@ -84,6 +88,7 @@ public final class FineTune implements AutoCloseable {
             private int validationSize = FfConfig.VALIDATION_SIZE;
             private int limit = LIMIT;
             private Double epochs;
+            private Precision precision = Precision.DEFAULT;
 
             private Builder(String model, Path data, LoraConfig lora) {
                 this.model = model;
@@ -100,9 +105,10 @@ public final class FineTune implements AutoCloseable {
             public Builder limit(int v) { limit = v; return this; }
             /** Null: the step budget of {@code train}. */
             public Builder epochs(Double v) { epochs = v; return this; }
+            public Builder precision(Precision v) { precision = v; return this; }
 
             public Options build() {
-                return new Options(model, data, format, maxLength, pack, lora, train, testFraction, validationSize, limit, epochs);
+                return new Options(model, data, format, maxLength, pack, lora, train, testFraction, validationSize, limit, epochs, precision);
             }
         }
     }
@@ -112,14 +118,17 @@ public final class FineTune implements AutoCloseable {
     public final Splits splits;
     public final List<String> labels;
     public final int truncated;
+    /** What the frozen linear products compute in here: the options' choice resolved against this CPU, FP32 or BF16. */
+    public final Precision precision;
     private Trainable trainable;  // the latest run's adapters, objective and head
     private Optimizer optimizer;
     private Gradients.Factory distributed;  // null: gradients in this process
     private Map<String, String> fingerprint;  // computed on first use (it reads the data file)
     private String baseDigest;
 
-    private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated) {
+    private FineTune(Options o, Pretrained p, Splits s, List<String> labels, int truncated, Precision precision) {
         this.options = o;
+        this.precision = precision;
         this.pretrained = p;
         this.splits = s;
         this.labels = labels;
@@ -131,6 +140,9 @@ public final class FineTune implements AutoCloseable {
         List<Record> records = Dataset.read(o.data(), ds, Pretrained.resolve(o.model()), o.train().seed());  // chat: the model's template
         Pretrained p = Pretrained.load(o.model());
         try {
+            Precision used = o.precision().on(Bf16.available());
+            if (o.precision() != Precision.FP32) System.err.println(o.precision().describe(used));  // the default says nothing
+            p.model().computeIn(used);
             dev.ffwd.data.Masking masking = o.format() == Format.CLASSIFICATION || p.model().config.causal() ? null
                     : MaskedLanguageModeling.masking(p.model(), p.tokenizer(), o.format(), o.model());  // an encoder on text
             Dataset d = Dataset.encode(records, p.tokenizer(), ds, o.data(), o.train().seed(), masking);
@@ -139,7 +151,7 @@ public final class FineTune implements AutoCloseable {
                 long steps = Math.max(1, (long) Math.ceil(o.epochs() * d.splits().train().size() / (double) (t.batchSize() * t.gradAccum())));
                 o = o.toBuilder().train(t.toBuilder().maxSteps(steps).build()).build();
             }
-            return new FineTune(o, p, d.splits(), d.labels(), d.truncated());
+            return new FineTune(o, p, d.splits(), d.labels(), d.truncated(), used);
         } catch (RuntimeException e) {
             p.close();
             throw e;
@@ -179,7 +191,8 @@ public final class FineTune implements AutoCloseable {
     /**
      * What a checkpoint of this fine-tuning records besides the optimisation settings, and a resume must match: the
      * model (its config and weight headers, {@link Digests#model}), the data (its bytes, format and limit), the encoding,
-     * the adapters and the splits (their seed is the training seed, which the optimisation settings hold).
+     * the adapters, the splits (their seed is the training seed, which the optimisation settings hold) and the compute
+     * precision used (bf16 rounds the frozen products, so it changes the trajectory).
      */
     public Map<String, String> fingerprint() {
         if (fingerprint == null) {
@@ -198,6 +211,7 @@ public final class FineTune implements AutoCloseable {
             m.put("dora", Boolean.toString(l.dora()));
             m.put("test_fraction", Double.toString(options.testFraction()));
             m.put("validation_size", Integer.toString(options.validationSize()));
+            if (precision != Precision.FP32) m.put("precision", precision.label());  // absent in fp32, as before it existed
             fingerprint = Map.copyOf(m);
         }
         return fingerprint;
@@ -213,7 +227,7 @@ public final class FineTune implements AutoCloseable {
 
     /** What another process needs to rebuild this fine-tuning's trainable setup. */
     public Replica.Spec spec() {
-        return new Replica.Spec(pretrained.dir().toAbsolutePath().toString(), options.lora(), labels.size());
+        return new Replica.Spec(pretrained.dir().toAbsolutePath().toString(), options.lora(), labels.size(), precision);
     }
 
     public FlopCounter flops() {

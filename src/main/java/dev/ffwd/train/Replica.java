@@ -9,7 +9,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.io.TensorStore;
+import dev.ffwd.model.Bf16;
 import dev.ffwd.model.ModelConfig;
+import dev.ffwd.model.Precision;
 import dev.ffwd.model.Pretrained;
 import dev.ffwd.model.Transformer;
 import dev.ffwd.optim.Optimizer;
@@ -30,9 +32,10 @@ public final class Replica implements AutoCloseable {
 
     /**
      * What an executor needs to rebuild the setup: the model folder (config.json and safetensors weights, memory-mapped;
-     * a path every worker can read; no tokenizer needed), the LoRA settings, and the number of classes (0: language modelling).
+     * a path every worker can read; no tokenizer needed), the LoRA settings, the number of classes (0: language modelling)
+     * and the driver's compute precision (FP32 or BF16; an executor without bf16 instructions computes in fp32).
      */
-    public record Spec(String model, LoraConfig lora, int labels) implements Serializable {}
+    public record Spec(String model, LoraConfig lora, int labels, Precision precision) implements Serializable {}
 
     /**
      * The gradient of a share of a step's micro-batches: loss contributions summed, gradients summed (trainer order), and
@@ -74,6 +77,7 @@ public final class Replica implements AutoCloseable {
         Transformer model;
         try {
             model = Pretrained.build(ModelConfig.load(config), store, manager);
+            model.computeIn(spec.precision().on(Bf16.available()));
         } catch (RuntimeException e) {
             manager.close();
             store.close();

@@ -17,7 +17,7 @@ class StepBenchTest {
     @TempDir Path tmp;
 
     StepBench.Spec tiny(Path checkpoint) {
-        return new StepBench.Spec(BenchModel.LLAMA_SMALL, checkpoint, 1, 8, 4, 1, 1, 1, 0, DType.F32, 256, false, false, false, 50, true);
+        return new StepBench.Spec(BenchModel.LLAMA_SMALL, checkpoint, 1, 8, 4, 1, 1, 1, 0, DType.F32, dev.ffwd.model.Precision.FP32, false, 256, false, false, false, 50, true);
     }
 
     @Test
@@ -26,7 +26,7 @@ class StepBenchTest {
         StepBench.Spec s = tiny(tmp);
         assertEquals(s, json.readValue(json.writeValueAsString(s), StepBench.Spec.class));
         assertThrows(IllegalArgumentException.class, () -> new StepBench.Spec(BenchModel.LLAMA_SMALL, tmp, 0, 8, 4, 1, 1, 1, 0, DType.F32,
-                256, false, false, false, 50, true), "an empty batch");
+                dev.ffwd.model.Precision.FP32, false, 256, false, false, false, 50, true), "an empty batch");
     }
 
     @Test
@@ -46,7 +46,7 @@ class StepBenchTest {
     void theDemosShapeTimesItsClassifier() throws Exception {
         Path checkpoint = BenchModel.MINILM_DEMO.cached(tmp, StepBench.SEED, DType.F32);
         long[][] ids = Benchmark.batch(2, 16, BenchModel.MINILM_DEMO.config.vocabSize(), 2, tmp.resolve("batch.json"));
-        try (Benchmark.Session s = new Benchmark.Session(checkpoint, BenchModel.MINILM_DEMO, ids, 8, 16, dev.ffwd.train.TrainConfig.Memory.defaults())) {
+        try (Benchmark.Session s = new Benchmark.Session(checkpoint, BenchModel.MINILM_DEMO, ids, 8, 16, dev.ffwd.train.TrainConfig.Memory.defaults(), dev.ffwd.model.Precision.FP32)) {
             Benchmark.Result r = s.time(1);
             assertEquals(Math.log(2), r.loss(), 0.1, "a fresh two-class head's cross-entropy");
             assertEquals(List.of("query", "key", "value"), BenchModel.MINILM_DEMO.targets);

@@ -45,7 +45,7 @@ class StepProfileTest {
     void aRealStepIsMostlyMatrixProducts() throws Exception {
         RandomCheckpoint.write(tmp, BenchModel.LLAMA_SMALL.configJson, 1, DType.F32);
         long[][] ids = Benchmark.batch(2, 32, 32000, 2, tmp.resolve("batch.json"));
-        try (Benchmark.Session s = new Benchmark.Session(tmp, BenchModel.LLAMA_SMALL, ids, 8, 16, TrainConfig.Memory.defaults())) {
+        try (Benchmark.Session s = new Benchmark.Session(tmp, BenchModel.LLAMA_SMALL, ids, 8, 16, TrainConfig.Memory.defaults(), dev.ffwd.model.Precision.FP32)) {
             StepProfile p = s.profile(2, tmp.resolve("trace.json"));
             double sum = p.selfMs().values().stream().mapToDouble(Double::doubleValue).sum();
             assertEquals(p.wallMs(), sum, 1e-6 * p.wallMs(), "the categories and the time outside the ops make up the step");

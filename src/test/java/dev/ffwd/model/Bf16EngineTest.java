@@ -2,26 +2,16 @@ package dev.ffwd.model;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValueUtils;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -31,9 +21,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * for any other ({@code djl_pytorch_utils.h}, {@code GetScalarTypeFromDType}: {@code default: throw;}), so asking
  * DJL for a BFLOAT16 array (ordinal 11) calls std::terminate. A TorchScript module can still cast inside libtorch:
  * DJL only ever sees the bf16 tensor as a handle of type UNKNOWN. Both facts are asserted so that a DJL that changes
- * either one fails here.
+ * either one fails here. The module is {@link Bf16}'s.
  */
-class Bf16EngineTest {
+public class Bf16EngineTest {
 
     /** bf16 unit roundoff: 8 significant bits, round to nearest. */
     static final double U = Math.scalb(1.0, -8);
@@ -64,18 +54,15 @@ class Bf16EngineTest {
     }
 
     @Test
-    void aTorchScriptModuleComputesLinearInBf16WithTheInputGradient() throws IOException {
+    void aTorchScriptModuleComputesLinearInBf16WithTheInputGradient() {
         Engine engine = Engine.getEngine("PyTorch");
         int rows = 6, in = 64, out = 32;
         Random r = new Random(7);
         float[] xs = gaussians(r, rows * in), ws = gaussians(r, out * in);
-        try (PtNDManager m = (PtNDManager) NDManager.newBaseManager()) {
-            PtSymbolBlock script = JniUtils.loadModule(m, new ByteArrayInputStream(Bf16Script.archive()), true, false);
+        try (NDManager m = NDManager.newBaseManager()) {
             NDArray w = m.create(ws, new Shape(out, in));
-            NDArray method = m.zeros(new Shape(1));
-            method.setName("module_method:weight");
-            // Training mode for the cast too: a tensor made under the inference guard cannot be saved for backward.
-            NDArray wb = IValueUtils.forward(script, new NDList(w, method), true).singletonOrThrow();
+            NDArray wb = Bf16.weight(w);
+            assertTrue(Bf16.holds(wb));
             assertEquals(DataType.UNKNOWN, wb.getDataType(), "DJL now names libtorch's bfloat16 (revisit docs/performance.md)");
             assertArrayEquals(bf16(ws), wb.toType(DataType.FLOAT32, false).toFloatArray(), "the upcast through DJL is exact");
 
@@ -83,7 +70,7 @@ class Bf16EngineTest {
             x.setRequiresGradient(true);
             float[] y;
             try (GradientCollector gc = engine.newGradientCollector()) {
-                NDArray yArr = IValueUtils.forward(script, new NDList(x, wb), true).singletonOrThrow();
+                NDArray yArr = Bf16.linear(x, wb, null);
                 assertEquals(DataType.FLOAT32, yArr.getDataType());
                 assertEquals(new Shape(2, rows / 2, out), yArr.getShape());
                 y = yArr.toFloatArray();
@@ -118,6 +105,21 @@ class Bf16EngineTest {
         }
     }
 
+    @Test
+    void theCpuFlagsDecideWhetherBf16IsAvailable() {
+        assertTrue(Bf16.supports("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 avx512_vnni\n"));
+        assertTrue(Bf16.supports("flags\t: fpu amx_tile amx_bf16 amx_int8\n"));
+        assertFalse(Bf16.supports("flags\t: fpu sse avx2 fma avx512f\nbugs\t: avx512_bf16\n"), "only a flags line counts");
+        assertFalse(Bf16.supports(""));
+        assertEquals(Precision.FP32, Precision.BF16.on(false));
+        assertEquals(Precision.FP32, Precision.AUTO.on(false));
+        assertEquals(Precision.BF16, Precision.AUTO.on(true));
+        assertEquals(Precision.FP32, Precision.FP32.on(true));
+        assertTrue(Precision.BF16.describe(Precision.FP32).contains("--precision bf16 asked, but this CPU reports none of avx512_bf16, amx_bf16"));
+        assertEquals(Precision.BF16, Precision.parse(" BF16 "));
+        assertThrows(IllegalArgumentException.class, () -> Precision.parse("fp16"));
+    }
+
     static float[] gaussians(Random r, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) r.nextGaussian();
@@ -125,55 +127,12 @@ class Bf16EngineTest {
     }
 
     /** Each value rounded to bf16 (nearest, ties to even), as libtorch casts; finite inputs only. */
-    static float[] bf16(float[] a) {
+    public static float[] bf16(float[] a) {
         float[] b = new float[a.length];
         for (int i = 0; i < a.length; i++) {
             int bits = Float.floatToRawIntBits(a[i]);
             b[i] = Float.intBitsToFloat((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000);
         }
         return b;
-    }
-
-    /**
-     * A TorchScript archive written here rather than by Python, so no generated binary is committed: the pickled module
-     * object, its class as serialized TorchScript source, an empty constants table and the format version.
-     * {@code forward(x, w)}: x [.., in] fp32, w [out, in] bf16 -> fp32 x·wᵀ computed in bf16; {@code weight(w)}: w
-     * cast to bf16 once. Serialized TorchScript names dtypes by ScalarType number: 15 bfloat16, 6 float32.
-     */
-    static final class Bf16Script {
-        static final String CODE = String.join("\n",
-                "class Bf16(Module):",
-                "  __parameters__ = []",
-                "  __buffers__ = []",
-                "  training : bool",
-                "  def forward(self: __torch__.Bf16, x: Tensor, w: Tensor) -> Tensor:",
-                "    return torch.to(torch.linear(torch.to(x, 15), w), 6)",
-                "  def weight(self: __torch__.Bf16, w: Tensor) -> Tensor:",
-                "    return torch.to(w, 15)",
-                "");
-
-        static byte[] archive() throws IOException {
-            // Pickle protocol 2 of __torch__.Bf16() with state {"training": True}: PROTO 2, GLOBAL, EMPTY_TUPLE, NEWOBJ,
-            // EMPTY_DICT, MARK, BINUNICODE (4-byte little-endian length), NEWTRUE, SETITEMS, BUILD, STOP.
-            ByteArrayOutputStream pickle = new ByteArrayOutputStream();
-            pickle.write(new byte[]{(byte) 0x80, 2});
-            pickle.write("c__torch__\nBf16\n)\u0081}(X".getBytes(StandardCharsets.ISO_8859_1));
-            pickle.write(new byte[]{8, 0, 0, 0});
-            pickle.write("training\u0088ub.".getBytes(StandardCharsets.ISO_8859_1));
-            ByteArrayOutputStream zip = new ByteArrayOutputStream();
-            try (ZipOutputStream z = new ZipOutputStream(zip)) {
-                entry(z, "bf16/data.pkl", pickle.toByteArray());
-                entry(z, "bf16/code/__torch__.py", CODE.getBytes(StandardCharsets.UTF_8));
-                entry(z, "bf16/constants.pkl", new byte[]{(byte) 0x80, 2, ')', '.'});
-                entry(z, "bf16/version", "3\n".getBytes(StandardCharsets.US_ASCII));
-            }
-            return zip.toByteArray();
-        }
-
-        static void entry(ZipOutputStream z, String name, byte[] bytes) throws IOException {
-            z.putNextEntry(new ZipEntry(name));
-            z.write(bytes);
-            z.closeEntry();
-        }
     }
 }

@@ -23,7 +23,7 @@ import java.util.Map;
 
 /**
  * Times a frozen linear layer x[8, 128, in]·Wᵀ in fp32 (the engine's fused linear, as {@link Ops#linear}) against the
- * bf16 TorchScript path of {@link Bf16EngineTest}, forward and forward + input gradient, interleaved in one process so
+ * bf16 TorchScript module of {@link Bf16}, forward and forward + input gradient, interleaved in one process so
  * that the ratios compare (docs/performance.md, "BF16 compute: what the engine allows"). Arguments: THREADS REPEATS
  * [fp16] (fp16: also the engine's FLOAT16 linear, forward only, one call per repeat: it is slow).
  */
@@ -39,7 +39,7 @@ public final class Bf16LinearBench {
         JniUtils.setNumInteropThreads(1);
         JniUtils.setGraphExecutorOptimize(false);  // the script is one op: nothing to fuse, and no profiling runs
         try (PtNDManager m = (PtNDManager) NDManager.newBaseManager()) {
-            PtSymbolBlock script = JniUtils.loadModule(m, new ByteArrayInputStream(Bf16EngineTest.Bf16Script.archive()), true, false);
+            PtSymbolBlock script = JniUtils.loadModule(m, new ByteArrayInputStream(Bf16.archive()), true, false);
             for (long[] s : new long[][]{{512, 2048}, {1024, 4096}}) {
                 long in = s[0], out = s[1];
                 NDArray w = m.randomNormal(new Shape(out, in)).div(Math.sqrt(in));
