@@ -81,7 +81,7 @@ final class TrainOptions {
     /** --ff-mode's help, from the table the parser reads. */
     static final class FfVariants extends java.util.ArrayList<String> {
         FfVariants() {
-            super(List.of(FfConfig.described()));
+            super(List.of(FfConfig.described().replace("%", "%%")));  // picocli formats help text: "2%" would be a specifier
         }
     }
     @Option(names = "--ff-interval", defaultValue = "" + FfConfig.INTERVAL, description = "Optimizer steps between FF stages (default: ${DEFAULT-VALUE}).") int ffInterval;

@@ -20,6 +20,7 @@ class HelpTest {
             Cli.Result r = Cli.run(c, "--help");
             assertEquals(0, r.code(), c + " --help failed:\n" + r.err());
             assertTrue(r.out().startsWith("Usage: ffwd " + c), c + " --help printed:\n" + r.out());
+            assertFalse(r.err().contains("picocli WARN"), c + " --help warned:\n" + r.err());
         }
     }
 
