@@ -6,6 +6,31 @@
 # With --profile first, the shapes' `profile` objects (bench --profile): each category's share of a step's time.
 #   scripts/bench-table.sh --profile runs/profile.json
 set -euo pipefail
+# With --decode, the files of `bench --decode --vs-llamacpp --json`: tokens/s of both engines and their ratio, pair by pair.
+#   scripts/bench-table.sh --decode runs/decode-pythia160m.json runs/decode-llama-small.json
+# With --bf16, the shapes of `bench --precision both --json`: the bf16 step's speed-up over the fp32 step.
+#   scripts/bench-table.sh --bf16 runs/bf16.json
+if [ "${1:-}" = "--decode" ]; then
+  shift
+  jq -rn '
+    def mmm: "\(.min * 10 | round / 10) / **\(.median * 10 | round / 10)** / \(.max * 10 | round / 10)";
+    "| shape | weights | KV cache (llama.cpp) | prompt + new tokens | threads | pairs | ffwd tok/s: min / median / max | llama.cpp tok/s | ffwd / llama.cpp: min / median / max | same greedy tokens |",
+    "|---|---|---|---|---:|---:|---:|---:|---:|---|",
+    (inputs | .shape as $s | .vs_llamacpp[] |
+      "| \($s) | \(.dtype | ascii_upcase) | \(.kv_cache) | \(.prompt_tokens) + \(.new_tokens) | \(.threads) | \(.pairs) | \(.ours_tokens_per_s | mmm) | \(.llamacpp_tokens_per_s | mmm) | \(.ratio_vs_llamacpp_min * 100 | round / 100) / **\(.ratio_vs_llamacpp_median * 100 | round / 100)** / \(.ratio_vs_llamacpp_max * 100 | round / 100) | \(.check.tokens_equal) of \(.check.tokens_compared) |")
+  ' "$@"
+  exit
+fi
+if [ "${1:-}" = "--bf16" ]; then
+  shift
+  jq -rn '
+    "| shape | stored | batch × seq | LoRA r | bf16 speed-up over fp32: min / median / max |",
+    "|---|---|---|---:|---:|",
+    (inputs | .shapes | to_entries[] | .key as $k | .value |
+      "| \($k) | \(.dtype) | \(.batch) × \(.seq) | \(.rank) | \(.bf16_speedup_min * 100 | round / 100) / **\(.bf16_speedup_median * 100 | round / 100)** / \(.bf16_speedup_max * 100 | round / 100) |")
+  ' "$@"
+  exit
+fi
 if [ "${1:-}" = "--profile" ]; then
   shift
   jq -rn '
