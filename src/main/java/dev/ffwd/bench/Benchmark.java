@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.data.Example;
 import dev.ffwd.flops.FlopCounter;
+import dev.ffwd.flops.Ledger;
 import dev.ffwd.io.SafetensorsReader;
 import dev.ffwd.lora.LoraConfig;
 import dev.ffwd.model.ModelConfig;
@@ -46,6 +47,7 @@ public final class Benchmark {
         final Transformer model;
         final Trainer trainer;
         final FlopCounter flops;
+        final List<Example> examples;  // the batch, as one training step and as one evaluation batch
         final int tokens;
         double firstLoss = Double.NaN;
 
@@ -69,6 +71,7 @@ public final class Benchmark {
                     .evalBatchSize(ids.length).checkpointEvery(Integer.MAX_VALUE).seed(0).memory(memory).build();
             flops = new FlopCounter(c, lc, bm.labels, memory.checkpointActivations());
             trainer = Trainable.attach(model, lc, bm.labels, 0, memory.lossChunk()).trainer(tc, ex, flops);  // AdamW, the default
+            examples = List.copyOf(ex);
             tokens = ids.length * ids[0].length;
         }
 
@@ -82,6 +85,20 @@ public final class Benchmark {
             int b = trainer.config().batchSize();
             double flopsPerStep = flops.trainStep(b, tokens / b).exact();
             return new Result(tokens * steps / secs, 1000 * secs / steps, flopsPerStep * steps / secs / 1e9, firstLoss, peakRssMb());
+        }
+
+        /**
+         * After one untimed pass, {@code passes} timed test-loss passes over the same batch, as evaluation and Fast
+         * Forward's probes run them: forward only, no dropout, no autograd; {@code stepMs} is the time per pass and
+         * {@code loss} the last pass's.
+         */
+        public Result timeEval(int passes) {
+            trainer.evaluate(examples, Ledger.Phase.EVAL);
+            double loss = Double.NaN;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < passes; i++) loss = trainer.evaluate(examples, Ledger.Phase.EVAL);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            return new Result(tokens * passes / secs, 1000 * secs / passes, trainer.passFlops(examples) * passes / secs / 1e9, loss, peakRssMb());
         }
 
         /** After one warm-up step, {@code steps} training steps under libtorch's profiler; its trace goes to {@code trace}. */

@@ -121,6 +121,7 @@ public final class StepBench {
         if (s.precision() != Precision.FP32) out.println("  " + s.precision().describe(used));
         boolean pytorchFits = s.vsPytorch() && pytorchFits(s, out);
         List<Double> ratios = new ArrayList<>(), gflops = new ArrayList<>(), tps = new ArrayList<>(), pyTps = new ArrayList<>(), speedups = new ArrayList<>();
+        List<Double> stepMs = new ArrayList<>(), evalMs = new ArrayList<>(), evalGflops = new ArrayList<>(), evalOverStep = new ArrayList<>();
         double pyPeak = Double.NaN;
         JsonNode profileJson = null;
         TrainConfig.Memory memory = new TrainConfig.Memory(s.lossChunk(), s.checkpointActivations());
@@ -135,6 +136,13 @@ public final class StepBench {
                         used.label(), r.tokensPerSecond(), r.stepMs(), r.gflops(), 100 * r.gflops() / s.sgemm(), r.loss(), r.peakRssMb());
                 gflops.add(r.gflops());
                 tps.add(r.tokensPerSecond());
+                stepMs.add(r.stepMs());
+                Benchmark.Result e = ours.timeEval(s.steps());  // what a test-loss pass over the same batch costs against the step
+                out.printf(Locale.ROOT, "  eval %-4s %8.0f tok/s  %7.1f ms/pass  %6.1f GFLOP/s  (%.2f of a training step)%n",
+                        used.label(), e.tokensPerSecond(), e.stepMs(), e.gflops(), e.stepMs() / r.stepMs());
+                evalMs.add(e.stepMs());
+                evalGflops.add(e.gflops());
+                evalOverStep.add(e.stepMs() / r.stepMs());
                 if (fp32 != null) {
                     if (f == null) f = fp32(fp32, s, out);
                     out.printf(Locale.ROOT, "  bf16 speed-up (fp32 step time / bf16 step time) %.2fx%n", f.stepMs() / r.stepMs());
@@ -185,6 +193,12 @@ public final class StepBench {
         put(r, "sgemm_share", Stats.median(gflops) / s.sgemm());
         put(r, "sgemm_gflops", s.sgemm());
         put(r, "tokens_per_s", Stats.median(tps));
+        put(r, "step_ms", Stats.median(stepMs));
+        put(r, "eval_ms", Stats.median(evalMs));  // one test-loss pass over the same batch: forward only, no autograd
+        put(r, "eval_gflops", Stats.median(evalGflops));
+        put(r, "eval_over_step_median", Stats.median(evalOverStep));
+        put(r, "eval_over_step_min", evalOverStep.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+        put(r, "eval_over_step_max", evalOverStep.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
         put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
         if (!speedups.isEmpty()) {
             put(r, "bf16_speedup_median", Stats.median(speedups));

@@ -38,6 +38,9 @@ class StepBenchTest {
         assertTrue(r.path("ours_peak_rss_mb").asDouble() > 0, r.toString());
         assertEquals(0, r.path("pairs").asInt(), "no PyTorch pairs asked");
         assertEquals("fp32", r.path("precision").asText());
+        double perPass = r.path("eval_ms").asDouble(), perStep = r.path("step_ms").asDouble();
+        assertTrue(perPass > 0 && perStep > 0, r.toString());
+        assertEquals(perPass / perStep, r.path("eval_over_step_median").asDouble(), 1e-9, "one pair: the median is that pair's ratio");
         assertTrue(r.path("pytorch_tokens_per_s").isNull(), "JSON has no NaN: unmeasured is null");
     }
 
@@ -55,6 +58,10 @@ class StepBenchTest {
                     new dev.ffwd.lora.LoraConfig(8, 16, 0, BenchModel.MINILM_DEMO.targets, false), 2).trainStep(2, 16).exact(), 0,
                     "counted as the demo's classifier");
             assertTrue(r.gflops() > 0);
+            Benchmark.Result e = s.timeEval(2);
+            assertEquals(Math.log(2), e.loss(), 0.1, "a test-loss pass over the same batch, one small step later");
+            assertEquals(s.flops.forward(s.examples), e.gflops() * 1e9 * e.stepMs() / 1e3, 1e-6 * s.flops.forward(s.examples),
+                    "its rate counts one forward pass's FLOPs");
         }
     }
 }
