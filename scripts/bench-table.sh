@@ -31,6 +31,19 @@ if [ "${1:-}" = "--bf16" ]; then
   ' "$@"
   exit
 fi
+# With --eval, what a test-loss pass (forward only, no autograd) over the step's own batch costs against the step.
+#   scripts/bench-table.sh --eval runs/perf/eval-minilm.json
+if [ "${1:-}" = "--eval" ]; then
+  shift
+  jq -rn '
+    def r(d): . * pow(10; d) | round / pow(10; d);
+    "| shape | batch × seq | training step (ms) | step GFLOP/s | eval pass (ms) | eval GFLOP/s | eval pass / step: min / median / max |",
+    "|---|---|---:|---:|---:|---:|---:|",
+    (inputs | .shapes | to_entries[] | .key as $k | .value |
+      "| \($k) | \(.batch) × \(.seq) | \(.step_ms | round) | \(.gflops | r(1)) | \(.eval_ms | round) | \(.eval_gflops | r(1)) | \(.eval_over_step_min | r(2)) / **\(.eval_over_step_median | r(2))** / \(.eval_over_step_max | r(2)) |")
+  ' "$@"
+  exit
+fi
 if [ "${1:-}" = "--profile" ]; then
   shift
   jq -rn '

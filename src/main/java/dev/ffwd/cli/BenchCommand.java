@@ -53,7 +53,7 @@ final class BenchCommand implements Runnable {
     @Option(names = "--steps", defaultValue = "10", description = "Timed steps per measurement (default: ${DEFAULT-VALUE}).") int steps;
     @Option(names = "--pairs", defaultValue = "5", description = "Interleaved ours/PyTorch pairs, or ours/llama.cpp pairs with --vs-llamacpp (default: ${DEFAULT-VALUE}).") int pairs;
     @Option(names = "--vs-pytorch", description = "Install Debian's python3-torch + OpenBLAS if needed and compare.") boolean vsPytorch;
-    @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps and report RSS growth (default: ${DEFAULT-VALUE}).") int leakSteps;
+    @Option(names = "--leak-steps", defaultValue = "0", description = "Also run this many steps, after a warm-up, and fail if resident memory grows more than 5%% over their second half (default: ${DEFAULT-VALUE}).") int leakSteps;
     @Option(names = "--loss-chunk", defaultValue = "" + TrainConfig.Memory.LOSS_CHUNK, description = "Positions whose logits the loss forms at once (default: ${DEFAULT-VALUE}).") int lossChunk;
     @Option(names = "--checkpoint-activations", negatable = true, description = "Train with activation checkpointing (recompute each block in backward); "
             + "by default on only for a shape whose estimated peak exceeds physical memory without it and fits with it.") Boolean checkpointActivations;

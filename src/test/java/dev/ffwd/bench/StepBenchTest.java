@@ -44,6 +44,21 @@ class StepBenchTest {
         assertTrue(r.path("pytorch_tokens_per_s").isNull(), "JSON has no NaN: unmeasured is null");
     }
 
+    /**
+     * Resident memory stays flat over many steps: after a warm-up and 100 steps to settle, 100 more steps of batch 1 × 8
+     * may not grow the settled RSS by more than 5% (the bench's leak check, which fails its JVM otherwise). A step's
+     * temporaries left outside their scope (its 8 × 32,000 logits alone are 1 MB) would cross that within a few dozen steps.
+     */
+    @Test
+    void residentMemoryStaysFlatOverManySteps() throws Exception {
+        Path checkpoint = BenchModel.LLAMA_SMALL.cached(tmp, StepBench.SEED, DType.F32);
+        StepBench.Spec s = new StepBench.Spec(BenchModel.LLAMA_SMALL, checkpoint, 1, 8, 4, 1, 1, 1, 200, DType.F32,
+                dev.ffwd.model.Precision.FP32, false, 256, false, false, false, 50, true);
+        JsonNode r = StepBench.inChildJvm(s, tmp, List.of());
+        assertTrue(r.path("leak_growth_percent").isNumber(), r.toString());
+        assertTrue(r.path("leak_growth_percent").asDouble() <= 5, r.toString());
+    }
+
     /** The demo's shape times the demo's step: LoRA on MiniLM's query/key/value and a two-class head, no language-model loss. */
     @Test
     void theDemosShapeTimesItsClassifier() throws Exception {
