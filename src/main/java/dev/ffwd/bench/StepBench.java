@@ -184,9 +184,7 @@ public final class StepBench {
         out.printf(Locale.ROOT, "  peak RSS of this shape's process: ffwd %.0f MB%s%s%n", peak, speedups.isEmpty() ? "" : " (a bf16 and an fp32 model)",
                 Double.isNaN(pyPeak) ? "" : String.format(Locale.ROOT, ", pytorch %.0f MB (%.2fx)", pyPeak, peak / pyPeak));
         ObjectNode r = JSON.createObjectNode();
-        put(r, "ratio_median", Stats.median(ratios));
-        put(r, "ratio_min", ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
-        put(r, "ratio_max", ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+        putSpread(r, "ratio", ratios);
         put(r, "ours_peak_rss_mb", peak);
         put(r, "pytorch_peak_rss_mb", pyPeak);
         put(r, "leak_growth_percent", growth);  // settled RSS over the second half of --leak-steps
@@ -197,15 +195,9 @@ public final class StepBench {
         put(r, "step_ms", Stats.median(stepMs));
         put(r, "eval_ms", Stats.median(evalMs));  // one test-loss pass over the same batch: forward only, no autograd
         put(r, "eval_gflops", Stats.median(evalGflops));
-        put(r, "eval_over_step_median", Stats.median(evalOverStep));
-        put(r, "eval_over_step_min", evalOverStep.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
-        put(r, "eval_over_step_max", evalOverStep.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+        putSpread(r, "eval_over_step", evalOverStep);
         put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
-        if (!speedups.isEmpty()) {
-            put(r, "bf16_speedup_median", Stats.median(speedups));
-            put(r, "bf16_speedup_min", speedups.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
-            put(r, "bf16_speedup_max", speedups.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
-        }
+        if (!speedups.isEmpty()) putSpread(r, "bf16_speedup", speedups);
         if (profileJson != null) r.set("profile", profileJson);
         r.put("precision", used.label())  // of the frozen products; fp32: 2-byte weights are widened first
                 .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
@@ -231,6 +223,13 @@ public final class StepBench {
         out.printf(Locale.ROOT, "  pytorch skipped: it holds the weights in fp32 and needs an estimated %.1f GB, more than this machine's %.1f GB%n",
                 need / 1e9, MemoryEstimate.physicalBytes() / 1e9);
         return false;
+    }
+
+    /** {@code NAME_median}, {@code NAME_min} and {@code NAME_max} of {@code values} (null where there are none). */
+    private static void putSpread(ObjectNode o, String name, List<Double> values) {
+        put(o, name + "_median", Stats.median(values));
+        put(o, name + "_min", values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN));
+        put(o, name + "_max", values.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
     }
 
     /** JSON has no NaN: an unmeasured value is null. */
