@@ -207,7 +207,9 @@ public final class GgufWriter {
                 float[] values = t.values().get();
                 if (values.length != t.count())
                     throw new IllegalStateException(t.name() + ": ne " + java.util.Arrays.toString(t.ne) + " holds " + t.count() + " values, got " + values.length);
-                out.bytes(encode(values, typeOf(t, type), file + ": tensor '" + t.name() + "'"));
+                String what = file + ": tensor '" + t.name() + "'";
+                for (int from = 0; from < values.length; from += ENCODE_CHUNK)  // a 2 GB tensor (Llama-3-8B's embedding at F32) fits no byte[]
+                    out.bytes(encode(values, from, Math.min(values.length, from + ENCODE_CHUNK), typeOf(t, type), what));
                 out.pad();
             }
         });
@@ -229,18 +231,28 @@ public final class GgufWriter {
      * is an error (the atomic write then leaves no file behind).
      */
     static byte[] encode(float[] values, TensorType type, String what) {
-        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(type.bytes(values.length))).order(ByteOrder.LITTLE_ENDIAN);
+        return encode(values, 0, values.length, type, what);
+    }
+
+    /** Values per {@link #encode} call when a tensor is written: 16 MB at F32, and whole Q8_0 blocks. */
+    static final int ENCODE_CHUNK = 1 << 22;
+
+    /** {@link #encode(float[], TensorType, String)} of {@code values[from, to)}; {@code from} starts a block. */
+    static byte[] encode(float[] values, int from, int to, TensorType type, String what) {
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(type.bytes(to - from))).order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
-            case F32 -> b.asFloatBuffer().put(values);
+            case F32 -> b.asFloatBuffer().put(values, from, to - from);
             case F16 -> {
-                for (float v : values) {
+                for (int i = from; i < to; i++) {
+                    float v = values[i];
                     if (Float.isFinite(v) && Math.abs(v) > Half.MAX)
                         throw new FfwdException(what + " holds " + v + ", beyond F16's range (±65504); write it as F32");
                     b.putShort(Half.fromFloat(v));
                 }
             }
             case BF16 -> {
-                for (float v : values) {
+                for (int i = from; i < to; i++) {
+                    float v = values[i];
                     short h = Half.bf16FromFloat(v);
                     if (Float.isFinite(v) && (h & 0x7fff) == 0x7f80)
                         throw new FfwdException(what + " holds " + v + ", beyond BF16's range; write it as F32");
@@ -248,7 +260,7 @@ public final class GgufWriter {
                 }
             }
             case Q8_0 -> {
-                for (int i = 0; i < values.length; i += type.block) q8_0(values, i, b, what);
+                for (int i = from; i < to; i += type.block) q8_0(values, i, b, what);
             }
         }
         return b.array();

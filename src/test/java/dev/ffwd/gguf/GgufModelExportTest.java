@@ -289,6 +289,27 @@ class GgufModelExportTest {
     }
 
     /**
+     * A tensor is encoded a chunk at a time (a whole one at F32 would overflow a byte[] past 2 GB, as Llama-3-8B's
+     * embedding does): one of a chunk and a block more reads back as the single encoding of all its values, and a
+     * chunk ends on a Q8_0 block.
+     */
+    @Test
+    void aTensorLongerThanAChunkIsWrittenWhole(@TempDir Path dir) throws IOException {
+        assertEquals(0, GgufWriter.ENCODE_CHUNK % GgufWriter.TensorType.Q8_0.block);
+        int n = GgufWriter.ENCODE_CHUNK + 64;
+        float[] v = new float[n];
+        Random rng = new Random(3);
+        for (int i = 0; i < n; i++) v[i] = (float) rng.nextGaussian();
+        for (GgufWriter.TensorType type : List.of(GgufWriter.TensorType.F32, GgufWriter.TensorType.Q8_0)) {
+            Path f = dir.resolve(type + ".gguf");
+            new GgufWriter().tensor(new GgufWriter.Tensor("w", new long[]{64, n / 64}, v)).write(f, type);
+            GgufFile g = new GgufFile(f);
+            float[] whole = GgufFile.decode(ByteBuffer.wrap(GgufWriter.encode(v, type, "w")).order(ByteOrder.LITTLE_ENDIAN), 0, type.id, n);
+            assertArrayEquals(whole, g.values("w"), type.toString());
+        }
+    }
+
+    /**
      * Each value of {@code got} within d / 2 + 127·|d − F16(d)| of {@code v}, d = its block's max|x| / 127, where F16's
      * rounding |d − F16(d)| is at most d·2⁻¹¹, or 2⁻²⁵ among its subnormals (a tiny block's scale may round to 0).
      */
