@@ -205,7 +205,7 @@ public final class SuiteReport {
                 {"savings_vs_tuned", "wall_percent", "Against the tuned baseline: wall time saved at the tuned target"},
                 {"savings", "flops_paper_percent", "Against the baseline at the same learning rate (the paper's protocol): paper-convention FLOPs saved"},
                 {"savings_vs_grid", "flops_exact_percent", "Against the whole grid (tuning the learning rate included): exact FLOPs saved"}};
-        for (String[] v : views) {
+        for (String[] v : roles.isEmpty() ? new String[0][] : views) {  // no FF arms (--modes none): no FF tables
             sb.append("## ").append(v[2]).append("\n\nMedian [min, max] over the seeds that reached the target; reached/seeds in brackets.\n\n");
             sb.append("| task | tuned lr per seed |");
             roles.forEach(r -> sb.append(' ').append(r).append(" |"));

@@ -84,6 +84,7 @@ class SuiteReportTest {
         assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] |"), md);
         assertTrue(md.contains("| never | 0/3 | — | — |"), md);
         assertTrue(md.contains("Not learned within the budget (left out of the method table): t seed 42"), md);
+        assertFalse(md.contains("Against the tuned baseline"), "no FF arms, no empty FF tables: " + md);
     }
 
     @Test
