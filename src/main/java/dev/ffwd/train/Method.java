@@ -25,8 +25,9 @@ public record Method(String name, OptimizerSpec optimizer, double lr, FfConfig f
      */
     public static final String DEFAULT = "schedule-free@5e-3";
 
-    /** The methods {@code compare} and {@code suite} measure unless told otherwise: the anchors, FF as a step-size finder, FF on top of them. */
-    public static final List<String> MEASURED = List.of("prodigy", "schedule-free", "ffwd+lr", "ffwd+lrtau", "schedule-free+ffwd");
+    /** The methods {@code suite} measures unless told otherwise: the default, the anchors, FF as a step-size finder, FF on top of them. */
+    public static final List<String> MEASURED = List.copyOf(new java.util.LinkedHashSet<>(
+            List.of(DEFAULT, "prodigy", "schedule-free", "ffwd+lr", "ffwd+lrtau", "schedule-free+ffwd")));
 
     /** What {@code compare} measures by default: the default and the two anchors, Prodigy and Schedule-Free AdamW. */
     public static List<String> compared() {
