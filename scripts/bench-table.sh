@@ -6,6 +6,8 @@
 # With --profile first, the shapes' `profile` objects (bench --profile): each category's share of a step's time.
 #   scripts/bench-table.sh --profile runs/profile.json
 set -euo pipefail
+# jq helpers: a number rounded to d decimals, and a measured spread (NAME_min / NAME_median / NAME_max) as "min / **median** / max".
+DEFS='def r(d): . * pow(10; d) | round / pow(10; d); def spread($n; d): "\(.[$n + "_min"] | r(d)) / **\(.[$n + "_median"] | r(d))** / \(.[$n + "_max"] | r(d))";'
 # With --decode, the files of `bench --decode --vs-llamacpp --json`: tokens/s of both engines and their ratio, pair by pair.
 #   scripts/bench-table.sh --decode runs/decode-pythia160m.json runs/decode-llama-small.json
 # With --bf16, the shapes of `bench --precision both --json`: the bf16 step's speed-up over the fp32 step.
@@ -23,11 +25,11 @@ if [ "${1:-}" = "--decode" ]; then
 fi
 if [ "${1:-}" = "--bf16" ]; then
   shift
-  jq -rn '
+  jq -rn "$DEFS"'
     "| shape | stored | batch × seq | LoRA r | bf16 speed-up over fp32: min / median / max |",
     "|---|---|---|---:|---:|",
     (inputs | .shapes | to_entries[] | .key as $k | .value |
-      "| \($k) | \(.dtype) | \(.batch) × \(.seq) | \(.rank) | \(.bf16_speedup_min * 100 | round / 100) / **\(.bf16_speedup_median * 100 | round / 100)** / \(.bf16_speedup_max * 100 | round / 100) |")
+      "| \($k) | \(.dtype) | \(.batch) × \(.seq) | \(.rank) | \(spread("bf16_speedup"; 2)) |")
   ' "$@"
   exit
 fi
@@ -35,12 +37,11 @@ fi
 #   scripts/bench-table.sh --eval runs/perf/eval-minilm.json
 if [ "${1:-}" = "--eval" ]; then
   shift
-  jq -rn '
-    def r(d): . * pow(10; d) | round / pow(10; d);
+  jq -rn "$DEFS"'
     "| shape | batch × seq | training step (ms) | step GFLOP/s | eval pass (ms) | eval GFLOP/s | eval pass / step: min / median / max |",
     "|---|---|---:|---:|---:|---:|---:|",
     (inputs | .shapes | to_entries[] | .key as $k | .value |
-      "| \($k) | \(.batch) × \(.seq) | \(.step_ms | round) | \(.gflops | r(1)) | \(.eval_ms | round) | \(.eval_gflops | r(1)) | \(.eval_over_step_min | r(2)) / **\(.eval_over_step_median | r(2))** / \(.eval_over_step_max | r(2)) |")
+      "| \($k) | \(.batch) × \(.seq) | \(.step_ms | round) | \(.gflops | r(1)) | \(.eval_ms | round) | \(.eval_gflops | r(1)) | \(spread("eval_over_step"; 2)) |")
   ' "$@"
   exit
 fi
