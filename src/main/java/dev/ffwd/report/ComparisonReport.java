@@ -94,6 +94,7 @@ public final class ComparisonReport {
             vsTuned.set(a.name(), saving(r.vsTuned(a)));
             if (r.vsGrid(a) != null) vsGrid.set(a.name(), saving(r.vsGrid(a)));
         }
+        measurement(root.putObject("measurement"), r.arms());
         root.set("configuration", configuration);
         ObjectNode v = root.putObject("versions");
         v.put("ffwd", String.valueOf(ComparisonReport.class.getPackage().getImplementationVersion()));
@@ -169,7 +170,22 @@ public final class ComparisonReport {
         }
         ArrayNode walls = n.putArray("wall_repeats");
         a.walls().forEach(w -> walls.add(w.length == 0 ? 0 : w[w.length - 1]));
+        n.put("eval_seconds", a.history().evalSeconds);
         return n;
+    }
+
+    /**
+     * How long the arms took, first repeat: training and FF (the methods' cost) and the test-loss evaluations that
+     * watched them (the measurement's own cost). Model loading, data preparation and the warm-up are not counted.
+     */
+    static void measurement(ObjectNode n, List<Comparison.Arm> arms) {
+        double train = 0, eval = 0;
+        for (Comparison.Arm a : arms) {
+            List<History.Point> pts = a.history().points;
+            train += pts.isEmpty() ? 0 : pts.get(pts.size() - 1).wallSeconds();
+            eval += a.history().evalSeconds;
+        }
+        n.put("arms", arms.size()).put("train_seconds", train).put("eval_seconds", eval);
     }
 
     private static void cost(ObjectNode n, Comparison.Cost c) {

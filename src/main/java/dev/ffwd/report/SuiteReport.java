@@ -50,6 +50,7 @@ public final class SuiteReport {
         ObjectNode tasks = root.putObject("tasks");
         Map<String, Map<String, List<JsonNode>>> overall = new LinkedHashMap<>();  // role → comparison → savings
         Map<String, List<JsonNode>> methodsOverall = new LinkedHashMap<>();         // method → its line in each comparison
+        double[] time = new double[3];                                               // train seconds, eval seconds, comparisons that recorded them
         reports.forEach((task, files) -> {
             Map<String, List<JsonNode>> methodsHere = new LinkedHashMap<>();
             ObjectNode t = tasks.putObject(task);
@@ -73,6 +74,12 @@ public final class SuiteReport {
                     methodsOverall.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(e.getValue());
                 });
                 s.set("methods", r.path("methods"));
+                JsonNode took = r.path("measurement");
+                if (took.has("eval_seconds")) {
+                    time[0] += took.path("train_seconds").asDouble();
+                    time[1] += took.path("eval_seconds").asDouble();
+                    time[2]++;
+                }
                 ObjectNode arms = s.putObject("arms");
                 for (Iterator<Map.Entry<String, JsonNode>> it = r.path("savings").fields(); it.hasNext(); ) {
                     String name = it.next().getKey();
@@ -92,6 +99,8 @@ public final class SuiteReport {
             t.set("methods", methodSummary(methodsHere));
         });
         root.set("overall", summary(overall));
+        root.putObject("measurement").put("train_seconds", time[0]).put("eval_seconds", time[1]).put("comparisons", (int) time[2])
+                .put("of", reports.values().stream().mapToInt(List::size).sum());
         ObjectNode methods = methodSummary(methodsOverall);
         root.set("methods", methods);
         root.put("default_method", dev.ffwd.train.Method.DEFAULT);
@@ -233,7 +242,19 @@ public final class SuiteReport {
         if (!unlearned.isEmpty()) sb.append("Not learned within the budget (left out of the method table): ").append(String.join("; ", unlearned)).append(".\n\n");
         sb.append(cut.isEmpty() ? "Every baseline stopped at a plateau, none by the step budget.\n"
                 : "Baselines cut by the step budget (still improving when stopped): " + String.join("; ", cut) + ".\n");
+        timeLine(root.path("measurement"), sb);
         return sb.toString();
+    }
+
+    /** How long the arms ran, where their comparisons recorded it (reports written before it was recorded do not). */
+    private static void timeLine(JsonNode m, StringBuilder sb) {
+        int n = m.path("comparisons").asInt();
+        if (n == 0) return;
+        double train = m.path("train_seconds").asDouble(), eval = m.path("eval_seconds").asDouble();
+        sb.append(String.format(Locale.ROOT, "%nTime: the arms of %s trained for %.1f h (training and FF steps) and were evaluated for "
+                        + "%.1f h more (test-loss passes, %.0f%% of their time); loading and data preparation are not counted.%n",
+                n == m.path("of").asInt() ? "all " + n + " comparisons" : n + " of the " + m.path("of").asInt() + " comparisons (the others predate this record)",
+                train / 3600, eval / 3600, 100 * eval / Math.max(train + eval, 1e-9)));
     }
 
     /** The tuning-free methods: how often each reached L*, and its exact FLOPs over the tuned AdamW run's and the grid's. */

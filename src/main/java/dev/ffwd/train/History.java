@@ -25,6 +25,11 @@ public final class History {
 
     public final List<Point> points = new ArrayList<>();
     public final List<StageAt> stages = new ArrayList<>();
+    /**
+     * Seconds spent in the test-loss evaluations that made {@link #points}: the cost of watching the run, charged to
+     * no method, but part of how long a comparison takes (0 in a file written before it was recorded).
+     */
+    public double evalSeconds;
 
     /** A checkpoint's copy of the curves. */
     public record State(List<Point> points, List<StageAt> stages) {

@@ -154,6 +154,7 @@ public final class TrainingRun {
         History.Point p = new History.Point(trainer.steps(), l.flopsPaper(), l.flopsExact(), l.wallSeconds(), loss, trainLoss,
                 c == null ? null : c.accuracy(), c == null ? null : c.macroF1());
         history.points.add(p);
+        history.evalSeconds = l.seconds(Ledger.Phase.EVAL);
         listener.onEval(p);
     }
 

@@ -102,6 +102,19 @@ class CompareCommandTest {
             assertEquals(at.path("flops_exact").asDouble() / grid, n.path("ratio_vs_grid").asDouble(), 1e-9, m);
         }
 
+        // how long the arms took: training (the curves' last wall time) and the test-loss passes that watched them
+        double train = 0, eval = 0;
+        for (JsonNode arm : r.path("arms")) {
+            JsonNode curve = arm.path("curve");
+            train += curve.isEmpty() ? 0 : curve.get(curve.size() - 1).path("wall_seconds").asDouble();
+            assertTrue(arm.path("eval_seconds").asDouble() > 0, arm + ": every arm was evaluated at least at θ₀");
+            eval += arm.path("eval_seconds").asDouble();
+        }
+        JsonNode took = r.path("measurement");
+        assertEquals(r.path("arms").size(), took.path("arms").asInt());
+        assertEquals(train, took.path("train_seconds").asDouble(), 1e-9);
+        assertEquals(eval, took.path("eval_seconds").asDouble(), 1e-9);
+
         JsonNode vsTuned = r.path("savings_vs_tuned"), same = r.path("savings");
         List<String> ffArms = names(vsTuned);
         assertTrue(ffArms.contains("ff-ffwd@1e-3") && ffArms.contains("ff-paper@1e-3"), ffArms.toString());

@@ -115,4 +115,26 @@ class SuiteReportTest {
         SuiteReport.write(tmp, reports, "./ffwd suite --quick");
         assertTrue(Files.readString(tmp.resolve("report.md")).contains("./ffwd suite --quick"));
     }
+
+    @Test
+    void theTimeLineSumsTheComparisonsThatRecordedTheirTimeAndSaysHowManyDidNot() throws Exception {
+        Map<String, List<Path>> reports = new LinkedHashMap<>();
+        Path a = methodsReport("timed-a", Map.of("m", 1.0)), b = methodsReport("timed-b", Map.of("m", 1.0)), old = methodsReport("old", Map.of("m", 1.0));
+        for (Path p : List.of(a, b)) {
+            ObjectNode r = (ObjectNode) json.readTree(p.toFile());
+            r.putObject("measurement").put("arms", 6).put("train_seconds", 1800).put("eval_seconds", p == a ? 600 : 1200);
+            json.writeValue(p.toFile(), r);
+        }
+        reports.put("t", List.of(a, b, old));
+        JsonNode m = SuiteReport.json(reports, "./ffwd suite").path("measurement");
+        assertEquals(3600, m.path("train_seconds").asDouble(), 0);
+        assertEquals(1800, m.path("eval_seconds").asDouble(), 0);
+        assertEquals(2, m.path("comparisons").asInt());
+        assertEquals(3, m.path("of").asInt());
+        String md = SuiteReport.markdown(SuiteReport.json(reports, "./ffwd suite"));
+        assertTrue(md.contains("the arms of 2 of the 3 comparisons (the others predate this record) trained for 1.0 h "
+                + "(training and FF steps) and were evaluated for 0.5 h more (test-loss passes, 33% of their time)"), md);
+        reports.put("t", List.of(old));
+        assertFalse(SuiteReport.markdown(SuiteReport.json(reports, "./ffwd suite")).contains("Time:"), "nothing recorded, no line");
+    }
 }
