@@ -54,7 +54,7 @@ class SuiteReportTest {
         r.putObject("baselines").putObject("1e-3").putArray("curve").addObject().put("test_loss", learned ? 0.7 : 0.101);
         ObjectNode m = r.putObject("methods");
         ratios.forEach((k, v) -> {
-            ObjectNode n = m.putObject(k).put("reached", v != null).put("final_test_loss", 0.2);
+            ObjectNode n = m.putObject(k).put("reached", v != null).put("final_test_loss", 0.2).put("best_smoothed_test_loss", v != null ? 0.1 : 0.15);
             if (v != null) n.put("ratio_vs_tuned", v).put("ratio_vs_grid", v / 4).put("flops_exact", v * 1e12);
         });
         Path f = tmp.resolve(name + ".json");
@@ -81,8 +81,10 @@ class SuiteReportTest {
         assertEquals("steady", root.path("best_method").asText(), "2 of 3 is below 90%: the cheaper median does not count");
         assertEquals(dev.ffwd.train.Method.DEFAULT, root.path("default_method").asText());
         String md = SuiteReport.markdown(root);
-        assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] |"), md);
-        assertTrue(md.contains("| never | 0/3 | — | — |"), md);
+        assertEquals(1.0, flaky.path("best_over_target").path("median").asDouble(), 1e-12, "its best over L* = 0.1 in all three learned cases");
+        assertEquals(1.5, flaky.path("best_over_target").path("max").asDouble(), 1e-12, "where it missed it stayed at 0.15");
+        assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] | 1.000× [1.000, 1.000] |"), md);
+        assertTrue(md.contains("| never | 0/3 | — | — | 1.500× [1.500, 1.500] |"), md);
         assertTrue(md.contains("Not learned within the budget (left out of the method table): t seed 42"), md);
         assertFalse(md.contains("Against the tuned baseline"), "no FF arms, no empty FF tables: " + md);
     }
