@@ -235,9 +235,7 @@ public final class SuiteReport {
             roles.forEach(r -> sb.append(' ').append(r).append(" |"));
             sb.append("\n|---|---|").append("---:|".repeat(roles.size())).append('\n');
             root.path("tasks").fields().forEachRemaining(e -> {
-                List<String> lrs = new ArrayList<>();
-                e.getValue().path("seeds").forEach(s -> lrs.add(s.path("tuned_lr").asText()));
-                sb.append("| ").append(e.getKey()).append(" | ").append(String.join(", ", lrs)).append(" |");
+                sb.append("| ").append(e.getKey()).append(" | ").append(tunedLrs(e.getValue())).append(" |");
                 roles.forEach(r -> sb.append(' ').append(cell(e.getValue().path("summary").path(r).path(v[0]), v[1])).append(" |"));
                 sb.append('\n');
             });
@@ -291,13 +289,13 @@ public final class SuiteReport {
                     .append(" | ").append(ratioCell(m.path("ratio_vs_tuned"))).append(" | ").append(ratioCell(m.path("ratio_vs_grid")))
                     .append(" | ").append(ratioCell(m.path(CLOSEST), "%.3f")).append(" |\n");
         });
-        sb.append("\nPer task (× tuned AdamW, reached/cases):\n\n| task |");
+        sb.append("\nPer task (× tuned AdamW, reached/cases):\n\n| task | tuned lr per seed |");
         List<String> names = new ArrayList<>();
         root.path("methods").fieldNames().forEachRemaining(names::add);
         names.forEach(n -> sb.append(' ').append(n).append(" |"));
-        sb.append("\n|---|").append("---:|".repeat(names.size())).append('\n');
+        sb.append("\n|---|---|").append("---:|".repeat(names.size())).append('\n');
         root.path("tasks").fields().forEachRemaining(e -> {
-            sb.append("| ").append(e.getKey()).append(" |");
+            sb.append("| ").append(e.getKey()).append(" | ").append(tunedLrs(e.getValue())).append(" |");
             for (String n : names) {
                 JsonNode m = e.getValue().path("methods").path(n);
                 sb.append(' ').append(m.isMissingNode() ? "—" : ratioCell(m.path("ratio_vs_tuned")) + " (" + m.path("reached").asInt() + "/" + m.path("of").asInt() + ")").append(" |");
@@ -305,6 +303,13 @@ public final class SuiteReport {
             sb.append('\n');
         });
         sb.append('\n');
+    }
+
+    /** A task's tuned learning rate in each of its seeds, in seed order. */
+    private static String tunedLrs(JsonNode task) {
+        List<String> lrs = new ArrayList<>();
+        task.path("seeds").forEach(s -> lrs.add(s.path("tuned_lr").asText()));
+        return String.join(", ", lrs);
     }
 
     private static String ratioCell(JsonNode r) {

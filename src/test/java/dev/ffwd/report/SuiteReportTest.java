@@ -85,6 +85,7 @@ class SuiteReportTest {
         assertEquals(1.5, flaky.path("best_over_target").path("max").asDouble(), 1e-12, "where it missed it stayed at 0.15");
         assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] | 1.000× [1.000, 1.000] |"), md);
         assertTrue(md.contains("| never | 0/3 | — | — | 1.500× [1.500, 1.500] |"), md);
+        assertTrue(md.contains("| t | 1e-3, 1e-3, 1e-3, 1e-3 | 0.60× [0.50, 0.70] (2/3) |"), "per task, with the tuned lr of each seed: " + md);
         assertTrue(md.contains("Not learned within the budget (left out of the method table): t seed 42"), md);
         assertFalse(md.contains("Against the tuned baseline"), "no FF arms, no empty FF tables: " + md);
     }
