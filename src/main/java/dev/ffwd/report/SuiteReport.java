@@ -50,7 +50,6 @@ public final class SuiteReport {
         ObjectNode tasks = root.putObject("tasks");
         Map<String, Map<String, List<JsonNode>>> overall = new LinkedHashMap<>();  // role → comparison → savings
         Map<String, List<JsonNode>> methodsOverall = new LinkedHashMap<>();         // method → its line in each comparison
-        double[] time = new double[3];                                               // train seconds, eval seconds, comparisons that recorded them
         reports.forEach((task, files) -> {
             Map<String, List<JsonNode>> methodsHere = new LinkedHashMap<>();
             ObjectNode t = tasks.putObject(task);
@@ -77,12 +76,6 @@ public final class SuiteReport {
                     methodsOverall.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(line);
                 });
                 s.set("methods", r.path("methods"));
-                JsonNode took = r.path("measurement");
-                if (took.has("eval_seconds")) {
-                    time[0] += took.path("train_seconds").asDouble();
-                    time[1] += took.path("eval_seconds").asDouble();
-                    time[2]++;
-                }
                 ObjectNode arms = s.putObject("arms");
                 for (Iterator<Map.Entry<String, JsonNode>> it = r.path("savings").fields(); it.hasNext(); ) {
                     String name = it.next().getKey();
@@ -102,14 +95,29 @@ public final class SuiteReport {
             t.set("methods", methodSummary(methodsHere));
         });
         root.set("overall", summary(overall));
-        root.putObject("measurement").put("train_seconds", time[0]).put("eval_seconds", time[1]).put("comparisons", (int) time[2])
-                .put("of", reports.values().stream().mapToInt(List::size).sum());
+        root.set("measurement", measurement(reports));
         ObjectNode methods = methodSummary(methodsOverall);
         root.set("methods", methods);
         root.put("default_method", dev.ffwd.train.Method.DEFAULT);
         String best = best(methods);
         if (best != null) root.put("best_method", best);
         return root;
+    }
+
+    /** How long the arms ran, summed over the comparisons that recorded it (those written before the record did not). */
+    private static ObjectNode measurement(Map<String, List<Path>> reports) {
+        double train = 0, eval = 0;
+        int recorded = 0, all = 0;
+        for (List<Path> files : reports.values())
+            for (Path f : files) {
+                all++;
+                JsonNode took = read(f).path("measurement");
+                if (!took.has("eval_seconds")) continue;
+                train += took.path("train_seconds").asDouble();
+                eval += took.path("eval_seconds").asDouble();
+                recorded++;
+            }
+        return JSON.createObjectNode().put("train_seconds", train).put("eval_seconds", eval).put("comparisons", recorded).put("of", all);
     }
 
     /** Share of task × seed cases a method must reach L* in to be a default candidate. */
