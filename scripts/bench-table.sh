@@ -12,6 +12,15 @@ DEFS='def r(d): . * pow(10; d) | round / pow(10; d); def spread($n; d): "\(.[$n 
 #   scripts/bench-table.sh --decode runs/decode-pythia160m.json runs/decode-llama-small.json
 # With --bf16, the shapes of `bench --precision both --json`: the bf16 step's speed-up over the fp32 step.
 #   scripts/bench-table.sh --bf16 runs/bf16.json
+# With --rss, one file per setting, named runs/perf/rss-SETTING.json: each shape's peak RSS, the setting read from the name.
+#   scripts/bench-table.sh --rss runs/perf/rss-*.json
+if [ "${1:-}" = "--rss" ]; then
+  shift
+  for f in "$@"; do
+    jq -r --arg s "$(basename "$f" .json | sed 's/^rss-//')" '.shapes | to_entries[] | "| \($s) | \(.key) | \(.value.ours_peak_rss_mb | round) |"' "$f"
+  done | { echo "| setting | shape | ffwd peak RSS (MB) |"; echo "|---|---|---:|"; cat; }
+  exit
+fi
 if [ "${1:-}" = "--decode" ]; then
   shift
   jq -rn '
