@@ -22,9 +22,9 @@ import java.util.TreeMap;
  * grid 1e-4 … 1e-2 to a plateau (100 steps at most), the tuning-free default and the anchors, and Fast Forward at the
  * grid's lowest lr, with and without its probe budget (which, at 16 sequences per step, holds the first stage back
  * until step 25). It evaluates every 10 steps and stops a run after 3 evaluations without a better test loss. Sized
- * for 25 minutes on 2 cores: evaluating every 5 steps (patience 4), it took 31 minutes from a fresh clone (data
- * download and build included, 2026-12-04), two thirds of its arms' time in test-loss evaluations
- * ({@code measurement} in its report.json).
+ * for 25 minutes on 2 cores, data download and build included: evaluating every 5 steps (patience 4), it took 31
+ * minutes from a fresh clone, two thirds of its arms' time in test-loss evaluations; evaluating every 10, 17 min 45 s
+ * (fresh clones, 2026-12-04; {@code measurement} in docs/runs/demo-eval-every-5 and docs/runs/demo).
  * Test-loss evaluations take the default batch of 32: {@code ffwd eval} of 3,000 fortunes at 32 tokens on one thread
  * took 176–185 s in batches of 128 and 129–144 s in batches of 32 (two runs each, interleaved, on a busy machine):
  * fewer padded positions and a smaller working set.</li>
