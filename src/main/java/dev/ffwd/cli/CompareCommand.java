@@ -30,6 +30,9 @@ class CompareCommand implements Runnable {
             description = "Tuning-free methods, each from its own default lr: OPTIMIZER[@LR][+FF-VARIANT] (e.g. prodigy, schedule-free, "
                     + "dadapt-adam, schedule-free+ffwd) or an FF variant on AdamW from " + Method.FF_START_LR + " (e.g. ffwd+lr); 'none' for none "
                     + "(default: the tuning-free default and the anchors, prodigy and schedule-free).") List<String> methods;
+    @Option(names = "--reseeds", defaultValue = "" + Comparison.Plan.RESEEDS, paramLabel = "N",
+            description = "Re-run the grid's tuned lr N times with fresh training seeds (same split), as methods run: how often the tuned "
+                    + "recipe itself reaches L* again (default: ${DEFAULT-VALUE}).") int reseeds;
     @Option(names = "--lr-grid", split = ",", paramLabel = "LR", description = "Learning rates for plain AdamW baselines (default: --lr alone).") List<String> lrGrid;
     @Option(names = "--ff-lrs", split = ",", defaultValue = "lr,tuned", paramLabel = "LR",
             description = "Learning rates for FF arms: lr (the --lr), tuned (the grid's best) or values (default: ${DEFAULT-VALUE}).") List<String> ffLrs;
@@ -39,7 +42,7 @@ class CompareCommand implements Runnable {
     @Override
     public void run() {
         Comparison.Result r = execute();
-        System.out.print(ComparisonReport.baselineTable(r) + (r.methods().isEmpty() ? "" : "\n" + ComparisonReport.methodTable(r))
+        System.out.print(ComparisonReport.baselineTable(r) + (r.methods().isEmpty() && r.reseeded().isEmpty() ? "" : "\n" + ComparisonReport.methodTable(r))
                 + (r.ff().isEmpty() ? "" : "\n" + ComparisonReport.ffTable(r)));
         System.out.println("report: " + out.resolve("report.md"));
     }
@@ -79,6 +82,6 @@ class CompareCommand implements Runnable {
         for (String m : methods == null ? Method.compared() : methods)
             if (!m.isBlank() && !m.trim().equals("none")) methodMap.put(m.trim().toLowerCase(java.util.Locale.ROOT), Method.parse(m, opts.ffBase()));
         return new Experiment(opts.options(), Comparison.Plan.builder(lr).grid(lrGrid == null ? List.of(lr) : lrGrid).ffLrs(ffLrs)
-                .variants(variants).methods(methodMap).patience(patience).repeats(repeats).dir(out).resume(resume).build());
+                .variants(variants).methods(methodMap).reseeds(reseeds).patience(patience).repeats(repeats).dir(out).resume(resume).build());
     }
 }

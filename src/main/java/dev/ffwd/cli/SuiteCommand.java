@@ -1,6 +1,7 @@
 package dev.ffwd.cli;
 
 import dev.ffwd.data.Format;
+import dev.ffwd.report.Experiment;
 import dev.ffwd.report.SuiteReport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The evidence: {@code compare} (a learning-rate grid, Fast Forward at the same and at the tuned learning rate) on
@@ -80,9 +82,10 @@ final class SuiteCommand implements Runnable {
                     continue;
                 }
                 reports.computeIfAbsent(task, k -> new ArrayList<>()).add(report);
-                if (resume && Files.isRegularFile(report)) continue;
+                Supplier<Experiment> experiment = () -> compare.experiment().on(data.get(task), TASKS.get(task).format(), seed, dir);
+                if (resume && experiment.get().finishedIn()) continue;  // a plan this one extends runs again, for the new arms only
                 System.err.printf("suite: %s, seed %d%n", task, seed);
-                CompareCommand.run(() -> compare.experiment().on(data.get(task), TASKS.get(task).format(), seed, dir), dir, true, resume, compare.opts);
+                CompareCommand.run(experiment, dir, true, resume, compare.opts);
             }
         }
         if (reports.isEmpty()) throw new dev.ffwd.FfwdException(out + ": no finished comparison to report");

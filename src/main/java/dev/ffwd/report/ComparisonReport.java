@@ -86,6 +86,10 @@ public final class ComparisonReport {
         for (Comparison.Arm a : r.arms()) arms.set(a.name(), arm(a, a.variant()));
         ObjectNode methods = root.putObject("methods");
         r.methods().forEach((name, a) -> methods.set(name, method(r, a)));
+        if (!r.reseeded().isEmpty()) {  // the tuned lr on fresh seeds: how often the tuned recipe itself gets to L* again
+            ObjectNode reseeded = tuned.putObject("reseeded");
+            for (Comparison.Arm a : r.reseeded()) reseeded.set(a.name(), method(r, a));
+        }
         root.put("default_method", Method.DEFAULT);
         r.baselines().forEach((lr, a) -> baselines.set(lr, arms.get(a.name())));
         ObjectNode same = root.putObject("savings"), vsTuned = root.putObject("savings_vs_tuned"), vsGrid = root.putObject("savings_vs_grid");
@@ -108,7 +112,10 @@ public final class ComparisonReport {
     }
 
 
-    /** A tuning-free method's line: whether and at what exact cost it reached the threshold, against the tuned run and the grid. */
+    /**
+     * A tuning-free method's line (or a re-seeded tuned run's): whether and at what exact cost it reached the threshold,
+     * against the tuned run and the grid.
+     */
     private static ObjectNode method(Comparison.Result r, Comparison.Arm a) {
         ObjectNode n = JSON.createObjectNode();
         Comparison.Cost c = r.learned() ? a.costAt(r.threshold()) : null;  // an L* the grid did not learn is reached by standing still
@@ -213,7 +220,7 @@ public final class ComparisonReport {
                 History.WINDOW, r.tunedLr(), targetAccuracy == null ? "" : ", with test accuracy " + accuracy(targetAccuracy) + " there",
                 History.WINDOW, Comparison.SLACK, r.threshold()));
         sb.append(baselineTable(r));
-        if (!r.methods().isEmpty()) sb.append('\n').append(methodTable(r));
+        if (!r.methods().isEmpty() || !r.reseeded().isEmpty()) sb.append('\n').append(methodTable(r));
         if (!r.ff().isEmpty()) sb.append('\n').append(ffTable(r));
         String profile = lineProfileTable(r);
         if (!profile.isEmpty()) sb.append("\n### The line at each stage (`profile` arms)\n\n").append(profile);
@@ -250,14 +257,18 @@ public final class ComparisonReport {
                 + " | × whole grid | final test loss |\n|---|---|---:|---:|---:|---:|---:|\n");
         sb.append(String.format(Locale.ROOT, "| %s at the tuned lr %s (needs the grid) | yes | %d | %s | 1.00 | %.2f | %.4f |%n", r.optimizer(), r.tunedLr(),
                 tuned.step(), gflops(tuned.flopsExact()), tuned.flopsExact() / r.gridFlopsExact(), r.tunedBaseline().history().lastTestLoss()));
-        r.methods().forEach((name, a) -> {
-            Comparison.Cost c = r.learned() ? a.costAt(r.threshold()) : null;
-            sb.append(String.format(Locale.ROOT, "| %s%s (lr %s) | %s | %s | %s | %s | %s | %.4f |%n", name, name.equals(Method.DEFAULT) ? " **(default)**" : "",
-                    a.lr(), c != null ? "yes" : a.diverged() ? "**diverged**" : "no", c == null ? "—" : c.step(), c == null ? "—" : gflops(c.flopsExact()),
-                    c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsTuned(a)),
-                    c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsGrid(a)), a.history().lastTestLoss()));
-        });
+        r.methods().forEach((name, a) -> methodRow(sb, r, name + (name.equals(Method.DEFAULT) ? " **(default)**" : "") + " (lr " + a.lr() + ")", a));
+        for (Comparison.Arm a : r.reseeded())
+            methodRow(sb, r, r.optimizer() + " at the tuned lr " + a.lr() + ", fresh seed (" + a.name() + ")", a);
         return sb.toString();
+    }
+
+    private static void methodRow(StringBuilder sb, Comparison.Result r, String label, Comparison.Arm a) {
+        Comparison.Cost c = r.learned() ? a.costAt(r.threshold()) : null;
+        sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.4f |%n", label,
+                c != null ? "yes" : a.diverged() ? "**diverged**" : "no", c == null ? "—" : c.step(), c == null ? "—" : gflops(c.flopsExact()),
+                c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsTuned(a)),
+                c == null ? "—" : String.format(Locale.ROOT, "%.2f", r.ratioVsGrid(a)), a.history().lastTestLoss()));
     }
 
     /** Each FF arm against the baseline at its own lr, against the tuned baseline, and against the whole grid. */

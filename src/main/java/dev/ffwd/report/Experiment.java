@@ -11,16 +11,21 @@ import dev.ffwd.train.FineTune;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 
 /**
  * A comparison as ffwd runs and records it in its plan's folder: {@code plan.json} (the whole setup, which a resumed
- * comparison must match), the arms ({@link Comparison}) and the report ({@link ComparisonReport}). {@code compare},
- * {@code demo} and each comparison of {@code suite} are one.
+ * comparison must match, or extend by more arms: more methods or re-seeded runs), the arms ({@link Comparison}) and the
+ * report ({@link ComparisonReport}). {@code compare}, {@code demo} and each comparison of {@code suite} are one.
  */
 public record Experiment(FineTune.Options options, Comparison.Plan plan) {
 
     public static final String PLAN = "plan.json";
+
+    /** The plan fields a resume may extend: it may add methods and re-seeded runs, since the arms already run stay valid. */
+    private static final String METHODS = "methods", RESEEDS = "reseeds";
 
     /** A connection that training uses while the comparison runs (a Spark cluster), closed when it ends. */
     public interface Attachment extends AutoCloseable {
@@ -46,6 +51,7 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
         ((ObjectNode) cfg.path("train").path("optimizer")).put("name", options.train().optimizer().name());
         cfg.set("variants", json.valueToTree(plan.variants()));
         cfg.set("methods", json.valueToTree(plan.methods().keySet()));
+        if (plan.reseeds() > 0) cfg.put(RESEEDS, plan.reseeds());  // absent when none: plans written before it match
         cfg.put("lr_text", plan.lr());
         cfg.set("lr_grid", json.valueToTree(plan.grid()));
         cfg.set("ff_lrs", json.valueToTree(plan.ffLrs()));
@@ -72,29 +78,60 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
         }
     }
 
-    /** {@code cfg} as plan.json holds it, after checking that a resumed experiment's folder records the same. */
+    /** Whether its folder holds the report of a finished run of this very plan (a suite resumed with more arms runs the rest). */
+    public boolean finishedIn() {
+        Path file = plan.dir().resolve(PLAN);
+        if (!Files.isRegularFile(plan.dir().resolve("report.json")) || !Files.isRegularFile(file)) return false;
+        try {
+            ObjectMapper json = new ObjectMapper();
+            return json.readTree(file.toFile()).equals(json.readTree(json.writeValueAsString(configuration())));
+        } catch (IOException e) {
+            throw new FfwdException(file + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@code cfg} as plan.json holds it, after checking that a resumed experiment's folder records the same plan or one
+     * that this plan extends (every method it had, and no fewer re-seeded runs).
+     */
     private String planText(ObjectNode cfg) {
         Path file = plan.dir().resolve(PLAN);
         try {
             ObjectMapper json = new ObjectMapper();
             String text = json.writerWithDefaultPrettyPrinter().writeValueAsString(cfg);
             if (plan.resume() && Files.isRegularFile(file)) {
-                var before = json.readTree(file.toFile());
-                var now = json.readTree(text);  // through text, so that numbers compare as they were written
-                if (!before.equals(now)) {
-                    String field = "";
-                    for (var it = now.fieldNames(); it.hasNext(); ) {
-                        String f = it.next();
-                        if (!now.get(f).equals(before.get(f))) { field = f; break; }
-                    }
-                    throw new FfwdException(file + ": --resume with different settings (" + field
-                            + " differs); rerun with the original options or use --overwrite");
-                }
+                ObjectNode before = (ObjectNode) json.readTree(file.toFile());
+                ObjectNode now = (ObjectNode) json.readTree(text);  // through text, so that numbers compare as they were written
+                String field = differs(before.deepCopy().without(List.of(METHODS, RESEEDS)), now.deepCopy().without(List.of(METHODS, RESEEDS)));
+                if (field != null) throw new FfwdException(file + ": --resume with different settings (" + field
+                        + " differs); rerun with the original options or use --overwrite");
+                List<String> dropped = new ArrayList<>();
+                before.path(METHODS).forEach(m -> dropped.add(m.asText()));
+                now.path(METHODS).forEach(m -> dropped.remove(m.asText()));
+                if (!dropped.isEmpty()) throw new FfwdException(file + ": --resume without the methods it ran (" + String.join(", ", dropped)
+                        + "); a resume may add methods, not drop them: rerun with them or use --overwrite");
+                if (now.path(RESEEDS).asInt(0) < before.path(RESEEDS).asInt(0))
+                    throw new FfwdException(file + ": --resume with fewer --reseeds (" + now.path(RESEEDS).asInt(0) + ") than it ran ("
+                            + before.path(RESEEDS).asInt(0) + "); rerun with them or use --overwrite");
             }
             return text;
         } catch (IOException e) {
             throw new FfwdException(file + ": " + e.getMessage());
         }
+    }
+
+    /** The first field of {@code now} whose value {@code before} does not hold (or one only {@code before} has), else null. */
+    private static String differs(ObjectNode before, ObjectNode now) {
+        if (before.equals(now)) return null;
+        for (var it = now.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!now.get(f).equals(before.get(f))) return f;
+        }
+        for (var it = before.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!now.has(f)) return f;
+        }
+        return "";
     }
 
     private static void write(Path file, String text) {

@@ -26,6 +26,11 @@ import java.util.Map;
  * their own learning rate (the paper's protocol), against the tuned baseline, and against the whole grid's cost;
  * methods by their exact FLOPs over the tuned run's and over the whole grid's.
  * <p>
+ * The tuned run is the grid's best of several runs, each judged at its luckiest stretch of a noisy test loss, so L* is
+ * a target that the tuned learning rate itself may miss on another draw. {@link Plan#reseeds} re-runs it that many times
+ * with fresh training seeds (adapter and head initialisation, data order, dropout; the same split and test set), as
+ * methods are run: how often these reach L*, and at what cost, is the most any single run can be expected to do.
+ * <p>
  * Wall time: an untimed warm-up precedes the first arm, and with {@code repeats > 1} every arm is re-run to the same
  * step in alternating order; costs then carry the min and median wall time over the repeats. FLOPs do not vary.
  * A diverging arm is recorded as diverged and the others still run. With a directory, each finished arm is saved there
@@ -42,10 +47,13 @@ public final class Comparison {
      * nothing on disk. Build one with {@link #builder}.
      */
     public record Plan(String lr, List<String> grid, List<String> ffLrs, Map<String, FfConfig> variants,
-                       Map<String, Method> methods, int patience, int repeats, Path dir, boolean resume) {
+                       Map<String, Method> methods, int reseeds, int patience, int repeats, Path dir, boolean resume) {
         public static final List<String> FF_LRS = List.of("lr", "tuned");
+        public static final int RESEEDS = 0;    // re-runs of the tuned learning rate with fresh training seeds
         public static final int PATIENCE = 3;   // evaluations without improvement before an arm stops
         public static final int REPEATS = 1;
+        /** Re-run i of the tuned learning rate trains with seed + i × this: clear of the seeds a suite gives its comparisons. */
+        public static final long RESEED_STRIDE = 1000;
         /**
          * The step budget of FF arms and methods, in multiples of the grid's: a run that is slower than the tuned one must
          * still be able to reach L* and show what it cost (the tuned run may reach it at the grid's last step).
@@ -64,6 +72,7 @@ public final class Comparison {
             private List<String> ffLrs = FF_LRS;
             private Map<String, FfConfig> variants = Map.of();
             private Map<String, Method> methods = Map.of();
+            private int reseeds = RESEEDS;
             private int patience = PATIENCE;
             private int repeats = REPEATS;
             private Path dir;
@@ -78,19 +87,20 @@ public final class Comparison {
             public Builder ffLrs(List<String> v) { ffLrs = v; return this; }
             public Builder variants(Map<String, FfConfig> v) { variants = v; return this; }
             public Builder methods(Map<String, Method> v) { methods = v; return this; }
+            public Builder reseeds(int v) { reseeds = v; return this; }
             public Builder patience(int v) { patience = v; return this; }
             public Builder repeats(int v) { repeats = v; return this; }
             public Builder dir(Path v) { dir = v; return this; }
             public Builder resume(boolean v) { resume = v; return this; }
 
             public Plan build() {
-                return new Plan(lr, grid, ffLrs, variants, methods, patience, repeats, dir, resume);
+                return new Plan(lr, grid, ffLrs, variants, methods, reseeds, patience, repeats, dir, resume);
             }
         }
 
         /** The same plan recorded in another folder. */
         public Plan in(Path dir) {
-            return new Plan(lr, grid, ffLrs, variants, methods, patience, repeats, dir, resume);
+            return new Plan(lr, grid, ffLrs, variants, methods, reseeds, patience, repeats, dir, resume);
         }
 
         public Plan {
@@ -98,6 +108,7 @@ public final class Comparison {
             for (String g : grid) parseLr(g);
             parseLr(lr);
             if (patience < 1) throw new IllegalArgumentException("patience must be >= 1, got " + patience);
+            if (reseeds < 0) throw new IllegalArgumentException("reseeds must be >= 0, got " + reseeds);
             if (repeats < 1) throw new IllegalArgumentException("repeats must be >= 1, got " + repeats);
             if (!grid.contains(lr)) {  // the same-lr baseline is always trained
                 List<String> g = new ArrayList<>(List.of(lr));
@@ -200,11 +211,21 @@ public final class Comparison {
 
     /**
      * All arms; {@code tunedLr} is the grid's learning rate with the lowest best smoothed test loss, which is the target
-     * L* ({@code tunedTarget}); {@code methods}: the tuning-free methods by name; {@code optimizer}: the title of the
-     * grid's optimizer ({@link dev.ffwd.optim.OptimizerSpec#title()}), which the reports name.
+     * L* ({@code tunedTarget}); {@code methods}: the tuning-free methods by name; {@code reseeded}: the tuned learning
+     * rate re-run with fresh training seeds ({@link Plan#reseeds}); {@code optimizer}: the title of the grid's optimizer
+     * ({@link dev.ffwd.optim.OptimizerSpec#title()}), which the reports name.
      */
-    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, Map<String, Arm> methods, String tunedLr, double tunedTarget,
-                         String optimizer) {
+    public record Result(String lr, Map<String, Arm> baselines, List<Arm> ff, Map<String, Arm> methods, List<Arm> reseeded, String tunedLr,
+                         double tunedTarget, String optimizer) {
+
+        public Result {
+            reseeded = List.copyOf(reseeded);
+        }
+
+        /** A result without re-runs of the tuned learning rate. */
+        public Result(String lr, Map<String, Arm> baselines, List<Arm> ff, Map<String, Arm> methods, String tunedLr, double tunedTarget, String optimizer) {
+            this(lr, baselines, ff, methods, List.of(), tunedLr, tunedTarget, optimizer);
+        }
 
         /** Where a run counts as having reached L*. */
         public double threshold() {
@@ -242,6 +263,7 @@ public final class Comparison {
             List<Arm> all = new ArrayList<>(baselines.values());
             all.addAll(ff);
             all.addAll(methods.values());
+            all.addAll(reseeded);
             return all;
         }
 
@@ -273,7 +295,7 @@ public final class Comparison {
             return baselines.values().stream().mapToDouble(b -> b.total().flopsExact()).sum();
         }
 
-        /** A method's exact FLOPs to the threshold over the tuned run's; null where it never got there. */
+        /** A method's (or a re-run's) exact FLOPs to the threshold over the tuned run's; null where it never got there. */
         public Double ratioVsTuned(Arm m) {
             Cost c = m.costAt(threshold()), t = tunedBaseline().costAt(threshold());
             return !learned() || c == null || t == null || t.flopsExact() == 0 ? null : c.flopsExact() / t.flopsExact();
@@ -344,8 +366,19 @@ public final class Comparison {
                     longer(ft.options.train().toBuilder().lr(parseLr(lr)).build()), toThreshold)));
         Map<String, Arm> methods = new LinkedHashMap<>();
         plan.methods().forEach((name, m) -> methods.put(name, arm(name, m, toThreshold)));
-        Result first = new Result(plan.lr(), baselines, ff, methods, tuned.lr(), target, ft.options.train().optimizer().title());
+        List<Arm> reseeded = new ArrayList<>();
+        for (int i = 1; i <= plan.reseeds(); i++) {
+            TrainConfig t = ft.options.train();
+            t = longer(t.toBuilder().lr(parseLr(tuned.lr())).seed(t.seed() + i * Plan.RESEED_STRIDE).build());
+            reseeded.add(arm(reseededName(t.seed(), tuned.lr()), Arm.OFF, tuned.lr(), null, t, toThreshold));
+        }
+        Result first = new Result(plan.lr(), baselines, ff, methods, reseeded, tuned.lr(), target, ft.options.train().optimizer().title());
         return plan.repeats() == 1 ? first : repeat(first);
+    }
+
+    /** The arm name of the tuned learning rate re-run with training seed {@code seed}. */
+    public static String reseededName(long seed, String lr) {
+        return "reseed-" + seed + "@" + lr;
     }
 
     /**
@@ -421,9 +454,13 @@ public final class Comparison {
         return a;
     }
 
-    /** Re-runs every arm to the step it reached, in alternating order, for wall times over several repeats. */
+    /**
+     * Re-runs every arm to the step it reached, in alternating order, for wall times over several repeats (not the
+     * re-seeded runs of the tuned lr, which are there for how often they reach L*, not for their time).
+     */
     private Result repeat(Result first) {
-        List<Arm> arms = first.arms();
+        List<Arm> arms = new ArrayList<>(first.arms());
+        arms.removeAll(first.reseeded());
         Map<String, List<double[]>> walls = new LinkedHashMap<>();
         for (Arm a : arms) walls.put(a.name(), new ArrayList<>(a.walls()));
         for (int r = 1; r < plan.repeats(); r++) {
@@ -445,7 +482,7 @@ public final class Comparison {
         List<Arm> ff = first.ff().stream().map(a -> a.withWalls(walls.get(a.name()))).toList();
         Map<String, Arm> methods = new LinkedHashMap<>();
         first.methods().forEach((name, a) -> methods.put(name, a.withWalls(walls.get(a.name()))));
-        Result r = new Result(first.lr(), baselines, ff, methods, first.tunedLr(), first.tunedTarget(), first.optimizer());
+        Result r = new Result(first.lr(), baselines, ff, methods, first.reseeded(), first.tunedLr(), first.tunedTarget(), first.optimizer());
         if (plan.dir() != null) r.arms().forEach(a -> save(plan.dir().resolve("arms").resolve(a.name() + ".json"), a));
         return r;
     }

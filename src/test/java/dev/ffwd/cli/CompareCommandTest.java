@@ -219,6 +219,40 @@ class CompareCommandTest {
         BadInputTest.assertCleanError(BadInputTest.ffwd(other.toArray(String[]::new)), "plan.json", "patience");
     }
 
+    /**
+     * A resume may add arms (a method, re-runs of the tuned lr on fresh seeds): the finished arms are loaded and only the
+     * new ones run. It may not drop a method it ran.
+     */
+    @Test
+    void aResumeMayAddMethodsAndReseededTunedRunsButNotDropMethods() throws Exception {
+        Path data = twoClasses(tmp, 120), out = tmp.resolve("cmp");
+        List<String> a = args(data, out, "1e-3,3e-2", "none");
+        a.addAll(List.of("--methods", "schedule-free"));
+        assertEquals(0, BadInputTest.ffwd(a.toArray(String[]::new)).code());
+        Path arm = out.resolve("arms").resolve("baseline@1e-3.json");
+        FileTime written = Files.getLastModifiedTime(arm);
+        Thread.sleep(20);
+        List<String> more = new ArrayList<>(a);
+        more.set(more.indexOf("--methods") + 1, "schedule-free,prodigy");
+        more.addAll(List.of("--reseeds", "1", "--resume"));
+        BadInputTest.Outcome o = BadInputTest.ffwd(more.toArray(String[]::new));
+        assertEquals(0, o.code(), o.err());
+        assertEquals(written, Files.getLastModifiedTime(arm), "a finished arm is loaded, not re-run");
+        JsonNode r = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertEquals(List.of("schedule-free", "prodigy"), names(r.path("methods")));
+        String tuned = r.path("tuned").path("lr").asText(), name = "reseed-1042@" + tuned;
+        assertEquals(List.of(name), names(r.path("tuned").path("reseeded")), "seed 42 + 1000, at the tuned lr");
+        JsonNode line = r.path("tuned").path("reseeded").path(name);
+        for (String field : List.of("reached", "ratio_vs_tuned", "best_smoothed_test_loss", "stop")) assertTrue(line.has(field), field + ": " + line);
+        assertNotEquals(r.path("arms").path("baseline@" + tuned).path("curve"), r.path("arms").path(name).path("curve"),
+                "a fresh seed: another initialisation and data order");
+        assertTrue(Files.readString(out.resolve("report.md")).contains("at the tuned lr " + tuned + ", fresh seed (" + name + ")"));
+
+        List<String> fewer = new ArrayList<>(more);
+        fewer.set(fewer.indexOf("--methods") + 1, "prodigy");
+        BadInputTest.assertCleanError(BadInputTest.ffwd(fewer.toArray(String[]::new)), "plan.json", "schedule-free");
+    }
+
     static List<String> names(JsonNode n) {
         List<String> out = new ArrayList<>();
         n.fieldNames().forEachRemaining(out::add);

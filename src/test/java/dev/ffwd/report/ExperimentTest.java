@@ -53,6 +53,23 @@ class ExperimentTest {
         assertTrue(err.getMessage().contains("--resume with different settings (train differs)"), err.getMessage());
     }
 
+    /** A resumed suite skips a comparison only where its folder holds a finished run of this very plan. */
+    @Test
+    void aFinishedRunIsOneOfThisPlanWithItsReport() throws Exception {
+        Path dir = tmp.resolve("x");
+        Files.createDirectories(dir);
+        Experiment e = experiment(dir, true);
+        Files.writeString(dir.resolve(Experiment.PLAN), e.configuration().toPrettyString());
+        assertFalse(e.finishedIn(), "no report yet");
+        Files.writeString(dir.resolve("report.json"), "{}");
+        assertTrue(e.finishedIn());
+        Experiment more = new Experiment(e.options(), Comparison.Plan.builder("1e-4").grid(List.of("1e-4", "1e-3"))
+                .variants(Map.of("ffwd", FfConfig.defaults())).reseeds(1).dir(dir).resume(true).build());
+        assertFalse(more.finishedIn(), "a plan with more arms still has arms to run");
+        assertEquals(1, more.configuration().path("reseeds").asInt());
+        assertFalse(e.configuration().has("reseeds"), "absent when none, so that plans written before match");
+    }
+
     @Test
     void anExperimentIsRecordedInAFolder() {
         FineTune.Options o = experiment(tmp, false).options();

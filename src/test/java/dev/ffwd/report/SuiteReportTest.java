@@ -90,6 +90,35 @@ class SuiteReportTest {
         assertFalse(md.contains("Against the tuned baseline"), "no FF arms, no empty FF tables: " + md);
     }
 
+    /** The tuned lr re-run on a fresh seed is a reference row: counted over the learned cases, never the measured best. */
+    @Test
+    void reseededTunedRunsAreAReferenceRowAndNoCandidate() throws Exception {
+        Map<String, List<Path>> reports = new LinkedHashMap<>();
+        List<Path> files = new java.util.ArrayList<>();
+        double[][] reseeds = {{0.9}, {}, {1.1}};  // ratio vs tuned of each re-run; an empty row: it missed L*
+        for (int i = 0; i < reseeds.length; i++) {
+            Path f = methodsReport("r" + i, Map.of("slow", 2.0));
+            ObjectNode r = (ObjectNode) json.readTree(f.toFile());
+            ObjectNode run = ((ObjectNode) r.path("tuned")).putObject("reseeded").putObject("reseed-1042@1e-3")
+                    .put("reached", reseeds[i].length > 0).put("best_smoothed_test_loss", reseeds[i].length > 0 ? 0.1 : 0.12);
+            if (reseeds[i].length > 0) run.put("ratio_vs_tuned", reseeds[i][0]).put("ratio_vs_grid", reseeds[i][0] / 4);
+            json.writeValue(f.toFile(), r);
+            files.add(f);
+        }
+        reports.put("t", files);
+        JsonNode root = SuiteReport.json(reports, "./ffwd suite --quick --reseeds 1");
+        JsonNode ref = root.path("reseeded");
+        assertEquals(2, ref.path("reached").asInt());
+        assertEquals(3, ref.path("of").asInt());
+        assertEquals(1.0, ref.path("ratio_vs_tuned").path("median").asDouble(), 1e-12);
+        assertEquals(1.2, ref.path("best_over_target").path("max").asDouble(), 1e-12);
+        assertEquals("slow", root.path("best_method").asText(), "the reference needs the grid: never a default candidate");
+        assertFalse(root.path("methods").has(SuiteReport.RESEEDED));
+        String md = SuiteReport.markdown(root);
+        assertTrue(md.contains("| *" + SuiteReport.RESEEDED + "* (needs the grid) | 2/3 | 1.00× [0.90, 1.10] | 0.25× [0.23, 0.28] | 1.000× [1.000, 1.200] |"), md);
+        assertTrue(md.contains("| t | 1e-3, 1e-3, 1e-3 | 2.00× [2.00, 2.00] (3/3) | 1.00× [0.90, 1.10] (2/3) |"), md);
+    }
+
     @Test
     void aggregatesByRoleOverReachedSeedsOnly() throws Exception {
         Map<String, List<Path>> reports = new LinkedHashMap<>();

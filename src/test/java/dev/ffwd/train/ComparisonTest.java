@@ -182,11 +182,12 @@ class ComparisonTest {
 
     @Test
     void thePlanAlwaysTrainsTheSameLrBaselineAndRejectsBadLearningRates() {
-        Comparison.Plan p = new Comparison.Plan("2e-4", List.of("1e-4", "1e-3"), List.of("lr", "tuned"), Map.of(), Map.of(), 3, 1, null, false);
+        Comparison.Plan p = new Comparison.Plan("2e-4", List.of("1e-4", "1e-3"), List.of("lr", "tuned"), Map.of(), Map.of(), 0, 3, 1, null, false);
         assertEquals(List.of("2e-4", "1e-4", "1e-3"), p.grid());
         assertThrows(IllegalArgumentException.class,
-                () -> new Comparison.Plan("1e-4", List.of("fast"), List.of("lr"), Map.of(), Map.of(), 3, 1, null, false));
+                () -> new Comparison.Plan("1e-4", List.of("fast"), List.of("lr"), Map.of(), Map.of(), 0, 3, 1, null, false));
         assertThrows(IllegalArgumentException.class,
-                () -> new Comparison.Plan("-1", List.of("1e-4"), List.of("lr"), Map.of(), Map.of(), 3, 1, null, false));
+                () -> new Comparison.Plan("-1", List.of("1e-4"), List.of("lr"), Map.of(), Map.of(), 0, 3, 1, null, false));
+        assertThrows(IllegalArgumentException.class, () -> Comparison.Plan.builder("1e-4").reseeds(-1).build());
     }
 }
