@@ -21,7 +21,9 @@ import java.util.TreeMap;
  * records of 64 tokens (a test split of 268: 15% less the 32-example FF validation set), 16 sequences per step, the lr
  * grid 1e-4 … 1e-2 to a plateau (100 steps at most), the tuning-free default and the anchors, and Fast Forward at the
  * grid's lowest lr, with and without its probe budget (which, at 16 sequences per step, holds the first stage back
- * until step 25). It evaluates every 10 steps and stops a run after 3 evaluations without a better test loss. Sized
+ * until step 25); and the tuned lr once more on a fresh training seed ({@code --reseeds 1}), which says whether a
+ * method that misses L* misses what the tuned recipe itself would hit again. It evaluates every 10 steps and stops a
+ * run after 3 evaluations without a better test loss. Sized
  * for 25 minutes on 2 cores, data download and build included: evaluating every 5 steps (patience 4), it took 31
  * minutes from a fresh clone, two thirds of its arms' time in test-loss evaluations; evaluating every 10, 17 min 45 s
  * (fresh clones, 2026-12-04; {@code measurement} in docs/runs/demo-eval-every-5 and docs/runs/demo).
@@ -30,8 +32,8 @@ import java.util.TreeMap;
  * fewer padded positions and a smaller working set.</li>
  * <li>{@code suite}: the demo's settings with every measured method and FF at the tuned lr too.</li>
  * <li>{@code suite-quick}: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation
- * set), 16 sequences per step, evaluations every 5 steps with a patience of 4 (its kept results were measured so), a
- * 60-step budget; FF at the tuned lr (does it cost anything there?), and the tuning-free methods each from their own
+ * set), 16 sequences per step, evaluations every 5 steps with a patience of 4 and no re-seeded tuned runs (its kept
+ * results were measured so), a 60-step budget; FF at the tuned lr (does it cost anything there?), and the tuning-free methods each from their own
  * default.</li>
  * </ul>
  */
@@ -42,7 +44,7 @@ final class Presets {
             "model", "builtin", "format", "classification", "max-length", "64", "limit", "2000",
             "test-fraction", "0.15", "lora-r", "8", "lora-alpha", "16", "lora-dropout", "0.1",
             "lr", "1e-4", "lr-grid", "1e-4,3e-4,1e-3,3e-3,1e-2", "ff-lrs", "lr", "batch-size", "16", "grad-accum", "1",
-            "max-steps", "100", "eval-every", "10", "patience", "3", "ff-val-size", "32",
+            "max-steps", "100", "eval-every", "10", "patience", "3", "ff-val-size", "32", "reseeds", "1",
             "modes", "ffwd,ffwd-budget", "methods", String.join(",", Method.compared()));
 
     static final Map<String, Map<String, String>> ALL = Map.of(
@@ -57,7 +59,7 @@ final class Presets {
             "suite", with(DEMO, "methods", String.join(",", Method.MEASURED), "ff-lrs", "lr,tuned", "modes", "ffwd"),
             "suite-quick", with(DEMO, "max-length", "32", "limit", "1000", "test-fraction", "0.3", "ff-lrs", "tuned",
                     "batch-size", "16", "grad-accum", "1", "max-steps", "60", "eval-batch-size", "128", "eval-every", "5", "patience", "4",
-                    "modes", "ffwd",
+                    "reseeds", "0", "modes", "ffwd",
                     "methods", String.join(",", Method.MEASURED)));
 
     static Map<String, String> get(String name) {

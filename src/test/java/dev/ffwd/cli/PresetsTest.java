@@ -21,12 +21,14 @@ class PresetsTest {
         assertEquals(List.of("tuned"), quick.ffLrs);
         assertEquals(9, quick.patience, "the user's option wins");
         assertEquals(5, quick.opts.evalEvery, "the quick suite keeps the cadence its kept results were measured at");
+        assertEquals(0, quick.reseeds);
         assertEquals(Path.of("o"), quick.out);
         CompareCommand demo = DemoCommand.compare(Presets.get("demo"), Path.of("d.jsonl"), List.of());
         assertEquals(Path.of("runs/demo"), demo.out);
         assertEquals(100, demo.opts.maxSteps);
         assertEquals(10, demo.opts.evalEvery);
         assertEquals(3, demo.patience);
+        assertEquals(1, demo.reseeds, "the demo shows whether the tuned lr itself reaches L* on a fresh seed");
         assertEquals(Method.compared(), demo.methods);
         assertEquals(List.of("ffwd", "ffwd-budget"), demo.modes, "the demo shows FF with and without its probe budget");
     }
