@@ -23,18 +23,18 @@ import java.util.TreeMap;
  * grid's lowest lr, with and without its probe budget (which, at 16 sequences per step, holds the first stage back
  * until step 25); and the tuned lr once more on a fresh training seed ({@code --reseeds 1}), which says whether a
  * method that misses L* misses what the tuned recipe itself would hit again. It evaluates every 10 steps and stops a
- * run after 3 evaluations without a better test loss. Sized
- * for 25 minutes on 2 cores, data download and build included: evaluating every 5 steps (patience 4), it took 31
- * minutes from a fresh clone, two thirds of its arms' time in test-loss evaluations; evaluating every 10, 17 min 45 s
- * (fresh clones, 2026-12-04; {@code measurement} in docs/runs/demo-eval-every-5 and docs/runs/demo).
+ * run after 3 evaluations without a better test loss. Sized for 25 minutes on 2 cores, data download and build
+ * included: evaluating every 5 steps (patience 4), it took 31 minutes from a fresh clone, two thirds of its arms' time
+ * in test-loss evaluations; evaluating every 10, 17 min 45 s before the re-seeded run was added (fresh clones,
+ * 2026-12-04; {@code measurement} in docs/runs/demo-eval-every-5 and docs/runs/demo).
  * Test-loss evaluations take the default batch of 32: {@code ffwd eval} of 3,000 fortunes at 32 tokens on one thread
  * took 176–185 s in batches of 128 and 129–144 s in batches of 32 (two runs each, interleaved, on a busy machine):
  * fewer padded positions and a smaller working set.</li>
  * <li>{@code suite}: the demo's settings with every measured method and FF at the tuned lr too.</li>
  * <li>{@code suite-quick}: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation
  * set), 16 sequences per step, evaluations every 5 steps with a patience of 4 and no re-seeded tuned runs (its kept
- * results were measured so), a 60-step budget; FF at the tuned lr (does it cost anything there?), and the tuning-free methods each from their own
- * default.</li>
+ * results were measured so), a 60-step budget; FF at the tuned lr (does it cost anything there?), and the
+ * tuning-free methods each from their own default.</li>
  * </ul>
  */
 final class Presets {

@@ -50,9 +50,10 @@ public final class SuiteReport {
         ObjectNode tasks = root.putObject("tasks");
         Map<String, Map<String, List<JsonNode>>> overall = new LinkedHashMap<>();  // role → comparison → savings
         Map<String, List<JsonNode>> methodsOverall = new LinkedHashMap<>();         // method → its line in each comparison
-        Map<String, List<JsonNode>> reseededOverall = new LinkedHashMap<>();        // RESEEDED → each re-seeded tuned run's line
+        List<JsonNode> reseededOverall = new ArrayList<>();                          // each re-seeded tuned run's line
         reports.forEach((task, files) -> {
-            Map<String, List<JsonNode>> methodsHere = new LinkedHashMap<>(), reseededHere = new LinkedHashMap<>();
+            Map<String, List<JsonNode>> methodsHere = new LinkedHashMap<>();
+            List<JsonNode> reseededHere = new ArrayList<>();
             ObjectNode t = tasks.putObject(task);
             ArrayNode seeds = t.putArray("seeds");
             Map<String, Map<String, List<JsonNode>>> byRole = new LinkedHashMap<>();
@@ -78,8 +79,8 @@ public final class SuiteReport {
                     });
                     r.path("tuned").path("reseeded").forEach(run -> {
                         ObjectNode line = closeness(run, target);
-                        reseededHere.computeIfAbsent(RESEEDED, k -> new ArrayList<>()).add(line);
-                        reseededOverall.computeIfAbsent(RESEEDED, k -> new ArrayList<>()).add(line);
+                        reseededHere.add(line);
+                        reseededOverall.add(line);
                     });
                 }
                 s.set("methods", r.path("methods"));
@@ -100,13 +101,13 @@ public final class SuiteReport {
             }
             t.set("summary", summary(byRole));
             t.set("methods", methodSummary(methodsHere));
-            if (!reseededHere.isEmpty()) t.set("reseeded", methodSummary(reseededHere).path(RESEEDED));
+            if (!reseededHere.isEmpty()) t.set("reseeded", methodSummary(Map.of(RESEEDED, reseededHere)).path(RESEEDED));
         });
         root.set("overall", summary(overall));
         root.set("measurement", measurement(reports));
         ObjectNode methods = methodSummary(methodsOverall);
         root.set("methods", methods);
-        if (!reseededOverall.isEmpty()) root.set("reseeded", methodSummary(reseededOverall).path(RESEEDED));  // never a default candidate
+        if (!reseededOverall.isEmpty()) root.set("reseeded", methodSummary(Map.of(RESEEDED, reseededOverall)).path(RESEEDED));  // no candidate
         root.put("default_method", dev.ffwd.train.Method.DEFAULT);
         String best = best(methods);
         if (best != null) root.put("best_method", best);
