@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="${SEEDS:-3}"
 RESEEDS="${RESEEDS:-1}"
-TASKS="${TASKS:-spam-assassin,sotu-decade,fortunes,moby-dick-mlm,sotu-mlm}"
+TASKS="${TASKS:-spam-assassin,sotu-decade,fortunes,sotu-mlm,moby-dick-mlm}"   # the two masked-LM tasks, the slowest, share the second process
 METHODS="${METHODS:-schedule-free@5e-3,schedule-free,prodigy}"
 OUT=runs/plateau
 IFS=, read -r -a tasks <<< "$TASKS"
