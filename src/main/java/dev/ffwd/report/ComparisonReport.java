@@ -177,22 +177,27 @@ public final class ComparisonReport {
         }
         ArrayNode walls = n.putArray("wall_repeats");
         a.walls().forEach(w -> walls.add(w.length == 0 ? 0 : w[w.length - 1]));
-        n.put("eval_seconds", a.history().evalSeconds);
+        if (a.history().evalTimeRecorded()) n.put("eval_seconds", a.history().evalSeconds);
+        else n.putNull("eval_seconds");  // an arm loaded from a file written before the record
         return n;
     }
 
     /**
      * How long the arms took, first repeat: training and FF (the methods' cost) and the test-loss evaluations that
-     * watched them (the measurement's own cost). Model loading, data preparation and the warm-up are not counted.
+     * watched them (the measurement's own cost), over the {@code arms} that recorded both, {@code of} all. Model
+     * loading, data preparation and the warm-up are not counted.
      */
     static void measurement(ObjectNode n, List<Comparison.Arm> arms) {
         double train = 0, eval = 0;
+        int recorded = 0;
         for (Comparison.Arm a : arms) {
+            if (!a.history().evalTimeRecorded()) continue;
             List<History.Point> pts = a.history().points;
             train += pts.isEmpty() ? 0 : pts.get(pts.size() - 1).wallSeconds();
             eval += a.history().evalSeconds;
+            recorded++;
         }
-        n.put("arms", arms.size()).put("train_seconds", train).put("eval_seconds", eval);
+        n.put("arms", recorded).put("of", arms.size()).put("train_seconds", train).put("eval_seconds", eval);
     }
 
     private static void cost(ObjectNode n, Comparison.Cost c) {

@@ -114,20 +114,24 @@ public final class SuiteReport {
         return root;
     }
 
-    /** How long the arms ran, summed over the comparisons that recorded it (those written before the record did not). */
+    /**
+     * How long the arms ran, summed over the arms that recorded their evaluation time: arms run before the record (no
+     * {@code eval_seconds}, or 0 after evaluations in reports written before this rule) are counted as such.
+     */
     private static ObjectNode measurement(Map<String, List<Path>> reports) {
         double train = 0, eval = 0;
         int recorded = 0, all = 0;
         for (List<Path> files : reports.values())
-            for (Path f : files) {
-                all++;
-                JsonNode took = read(f).path("measurement");
-                if (!took.has("eval_seconds")) continue;
-                train += took.path("train_seconds").asDouble();
-                eval += took.path("eval_seconds").asDouble();
-                recorded++;
-            }
-        return JSON.createObjectNode().put("train_seconds", train).put("eval_seconds", eval).put("comparisons", recorded).put("of", all);
+            for (Path f : files)
+                for (JsonNode arm : read(f).path("arms")) {
+                    all++;
+                    JsonNode curve = arm.path("curve"), seconds = arm.path("eval_seconds");
+                    if (!seconds.isNumber() || (seconds.asDouble() <= 0 && !curve.isEmpty())) continue;
+                    train += curve.isEmpty() ? 0 : curve.get(curve.size() - 1).path("wall_seconds").asDouble();
+                    eval += seconds.asDouble();
+                    recorded++;
+                }
+        return JSON.createObjectNode().put("train_seconds", train).put("eval_seconds", eval).put("arms", recorded).put("of", all);
     }
 
     /** Share of task × seed cases a method must reach L* in to be a default candidate. */
@@ -293,12 +297,12 @@ public final class SuiteReport {
 
     /** How long the arms ran, where their comparisons recorded it (reports written before it was recorded do not). */
     private static void timeLine(JsonNode m, StringBuilder sb) {
-        int n = m.path("comparisons").asInt();
+        int n = m.path("arms").asInt();
         if (n == 0) return;
         double train = m.path("train_seconds").asDouble(), eval = m.path("eval_seconds").asDouble();
-        sb.append(String.format(Locale.ROOT, "%nTime: the arms of %s trained for %.1f h (training and FF steps) and were evaluated for "
+        sb.append(String.format(Locale.ROOT, "%nTime: %s trained for %.1f h (training and FF steps) and were evaluated for "
                         + "%.1f h more (test-loss passes, %.0f%% of their time); loading and data preparation are not counted.%n",
-                n == m.path("of").asInt() ? "all " + n + " comparisons" : n + " of the " + m.path("of").asInt() + " comparisons (the others predate this record)",
+                n == m.path("of").asInt() ? "all " + n + " arms" : n + " of the " + m.path("of").asInt() + " arms (the others predate this record)",
                 train / 3600, eval / 3600, 100 * eval / Math.max(train + eval, 1e-9)));
     }
 

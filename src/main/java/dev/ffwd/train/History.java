@@ -31,6 +31,11 @@ public final class History {
      */
     public double evalSeconds;
 
+    /** Whether {@link #evalSeconds} was recorded: any evaluation takes time, so 0 after one means a file older than the record. */
+    public boolean evalTimeRecorded() {
+        return evalSeconds > 0 || points.isEmpty();
+    }
+
     /** A checkpoint's copy of the curves. */
     public record State(List<Point> points, List<StageAt> stages) {
         public State {

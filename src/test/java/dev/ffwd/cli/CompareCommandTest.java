@@ -112,6 +112,7 @@ class CompareCommandTest {
         }
         JsonNode took = r.path("measurement");
         assertEquals(r.path("arms").size(), took.path("arms").asInt());
+        assertEquals(r.path("arms").size(), took.path("of").asInt());
         assertEquals(train, took.path("train_seconds").asDouble(), 1e-9);
         assertEquals(eval, took.path("eval_seconds").asDouble(), 1e-9);
 

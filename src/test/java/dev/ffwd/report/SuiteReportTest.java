@@ -149,24 +149,36 @@ class SuiteReportTest {
     }
 
     @Test
-    void theTimeLineSumsTheComparisonsThatRecordedTheirTimeAndSaysHowManyDidNot() throws Exception {
+    void theTimeLineSumsTheArmsThatRecordedTheirTimeAndSaysHowManyDidNot() throws Exception {
         Map<String, List<Path>> reports = new LinkedHashMap<>();
-        Path a = methodsReport("timed-a", Map.of("m", 1.0)), b = methodsReport("timed-b", Map.of("m", 1.0)), old = methodsReport("old", Map.of("m", 1.0));
-        for (Path p : List.of(a, b)) {
-            ObjectNode r = (ObjectNode) json.readTree(p.toFile());
-            r.putObject("measurement").put("arms", 6).put("train_seconds", 1800).put("eval_seconds", p == a ? 600 : 1200);
-            json.writeValue(p.toFile(), r);
-        }
-        reports.put("t", List.of(a, b, old));
+        Path a = methodsReport("timed-a", Map.of("m", 1.0)), b = methodsReport("timed-b", Map.of("m", 1.0));
+        // a: two timed arms; b: one timed arm, one loaded from a file written before the record (0 s after evaluations), one null
+        double[][] arms = {{900, 300}, {900, 300}};
+        ObjectNode ra = (ObjectNode) json.readTree(a.toFile()), rb = (ObjectNode) json.readTree(b.toFile());
+        for (int i = 0; i < arms.length; i++) timedArm(ra, "x" + i, arms[i][0], arms[i][1]);
+        timedArm(rb, "timed", 1800, 1200);
+        timedArm(rb, "old", 600, 0);
+        timedArm(rb, "older", 600, Double.NaN);
+        json.writeValue(a.toFile(), ra);
+        json.writeValue(b.toFile(), rb);
+        reports.put("t", List.of(a, b));
         JsonNode m = SuiteReport.json(reports, "./ffwd suite").path("measurement");
         assertEquals(3600, m.path("train_seconds").asDouble(), 0);
         assertEquals(1800, m.path("eval_seconds").asDouble(), 0);
-        assertEquals(2, m.path("comparisons").asInt());
-        assertEquals(3, m.path("of").asInt());
+        assertEquals(3, m.path("arms").asInt());
+        assertEquals(5, m.path("of").asInt());
         String md = SuiteReport.markdown(SuiteReport.json(reports, "./ffwd suite"));
-        assertTrue(md.contains("the arms of 2 of the 3 comparisons (the others predate this record) trained for 1.0 h "
+        assertTrue(md.contains("Time: 3 of the 5 arms (the others predate this record) trained for 1.0 h "
                 + "(training and FF steps) and were evaluated for 0.5 h more (test-loss passes, 33% of their time)"), md);
-        reports.put("t", List.of(old));
+        reports.put("t", List.of(methodsReport("untimed", Map.of("m", 1.0))));
         assertFalse(SuiteReport.markdown(SuiteReport.json(reports, "./ffwd suite")).contains("Time:"), "nothing recorded, no line");
+    }
+
+    /** An arm in {@code report} whose one evaluation came {@code train} s into training; {@code eval} NaN: no record. */
+    private void timedArm(ObjectNode report, String name, double train, double eval) {
+        ObjectNode arm = (report.has("arms") ? (ObjectNode) report.get("arms") : report.putObject("arms")).putObject(name);
+        arm.putArray("curve").addObject().put("wall_seconds", train);
+        if (Double.isNaN(eval)) arm.putNull("eval_seconds");
+        else arm.put("eval_seconds", eval);
     }
 }
