@@ -377,7 +377,7 @@ public final class Comparison {
     }
 
     /** The arm name of the tuned learning rate re-run with training seed {@code seed}. */
-    public static String reseededName(long seed, String lr) {
+    private static String reseededName(long seed, String lr) {
         return "reseed-" + seed + "@" + lr;
     }
 
