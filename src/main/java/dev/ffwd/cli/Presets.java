@@ -24,9 +24,10 @@ import java.util.TreeMap;
  * until step 25); and the tuned lr once more on a fresh training seed ({@code --reseeds 1}), which says whether a
  * method that misses L* misses what the tuned recipe itself would hit again. It evaluates every 10 steps and stops a
  * run after 3 evaluations without a better test loss. Sized for 25 minutes on 2 cores, data download and build
- * included: evaluating every 5 steps (patience 4), it took 31 minutes from a fresh clone, two thirds of its arms' time
- * in test-loss evaluations; evaluating every 10, with the re-seeded run, 17 min 42 s (fresh clones, 2026-12-04
- * and 05; {@code measurement} in docs/runs/demo-eval-every-5 and docs/runs/demo).
+ * included: evaluating every 5 steps (patience 4), it took 31 minutes from a fresh clone (a one-minute Maven run
+ * overlapping it), two thirds of its arms' time in test-loss evaluations; evaluating every 10, with the re-seeded
+ * run, 17 min 42 s alone (fresh clones, 2026-12-04 and 05; {@code measurement} in docs/runs/demo-eval-every-5 and
+ * docs/runs/demo).
  * Test-loss evaluations take the default batch of 32: {@code ffwd eval} of 3,000 fortunes at 32 tokens on one thread
  * took 176–185 s in batches of 128 and 129–144 s in batches of 32 (two runs each, interleaved, on a busy machine):
  * fewer padded positions and a smaller working set.</li>
