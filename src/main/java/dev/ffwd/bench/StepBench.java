@@ -199,6 +199,7 @@ public final class StepBench {
         put(r, "pytorch_tokens_per_s", Stats.median(pyTps));
         if (!speedups.isEmpty()) putSpread(r, "bf16_speedup", speedups);
         if (profileJson != null) r.set("profile", profileJson);
+        r.put("huge_pages", dev.ffwd.EngineEnv.hugePages());  // the child inherits the launcher's environment
         r.put("precision", used.label())  // of the frozen products; fp32: 2-byte weights are widened first
                 .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
                 .put("loss_chunk", s.lossChunk()).put("checkpoint_activations", s.checkpointActivations()).put("pairs", ratios.size());

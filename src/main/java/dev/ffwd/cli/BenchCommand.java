@@ -99,6 +99,8 @@ final class BenchCommand implements Runnable {
             int n = smoke ? 256 : 1024;
             double sgemm = Benchmark.sgemmGflops(n, smoke ? 2 : 5);
             out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", n, threads, sgemm);
+            out.printf("tensors of 2 MB or more on huge pages: %s%n", dev.ffwd.EngineEnv.hugePages() ? "yes"
+                    : "no (" + dev.ffwd.EngineEnv.THP + " is not 1; the ffwd launcher sets it)");
             if (vsPytorch) StepBench.setupPytorch();
             Path work = Files.createTempDirectory("ffwd-bench");
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");

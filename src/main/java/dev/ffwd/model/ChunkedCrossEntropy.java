@@ -11,7 +11,7 @@ import ai.djl.pytorch.jni.JniUtils;
  * The language-model cross-entropy computed over chunks of positions, so that the [positions, vocab] logits exist for
  * one chunk at a time (Liger-Kernel's fused linear cross-entropy, in DJL's terms). The LM head is frozen, so the only
  * gradient needed is the one with respect to the hidden states; it is computed chunk by chunk in the forward pass,
- * ∂/∂h = (softmax(h·Wᵀ) − onehot(target))·w·W, and handed to autograd through a term whose value is exactly zero:
+ * ∂/∂h = w·(softmax(h·Wᵀ)·W − W[target]), and handed to autograd through a term whose value is exactly zero:
  * {@code Σ h·G − stop(Σ h·G)}. Backward then keeps only G [positions, d], never the logits.
  */
 public final class ChunkedCrossEntropy {
@@ -77,10 +77,13 @@ public final class ChunkedCrossEntropy {
             logits.close();                                                        // at most two [c, V] arrays at a time
             out.add(logp.gather(t.expandDims(1), 1).squeeze(1).neg().mul(w));     // [c]
             if (grad) {
+                // (softmax − onehot(t))·W = softmax·W − W[t]: the target rows are gathered, never a [c, V] one-hot
+                NDArray wc = w.expandDims(1);                                      // [c, 1]
                 NDArray p = logp.exp();                                            // [c, V]
                 logp.close();
-                NDArray dLogits = p.subi(t.oneHot((int) p.getShape().get(1))).muli(w.expandDims(1));  // [c, V]
-                out.add(dLogits.matMul(head.array()));                             // [c, d]
+                NDArray fromSoftmax = p.muli(wc).matMul(head.array());             // [c, d]
+                p.close();
+                out.add(fromSoftmax.subi(Ops.embedding(head.array(), t).muli(wc))); // [c, d]
             }
             NDScope.unregister(out);
         }

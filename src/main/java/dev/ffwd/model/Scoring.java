@@ -56,7 +56,7 @@ public final class Scoring {
         Random rng = new Random(seed);
         long[] seq = Arrays.copyOf(prompt, prompt.length + maxNew);
         int len = prompt.length, fed = 0;  // seq[0..len) known; seq[0..fed) already in the cache
-        try (KvCache kv = cache ? new KvCache(m.config.layers()) : null) {
+        try (KvCache kv = cache ? new KvCache(m.config.layers(), Math.min(seq.length, m.config.maxPositions())) : null) {
             while (len - prompt.length < maxNew && len < m.config.maxPositions()) {
                 float[] logits;
                 try (NDScope ignored = new NDScope()) {

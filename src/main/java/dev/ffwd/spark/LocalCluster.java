@@ -67,8 +67,7 @@ public final class LocalCluster implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
         pb.environment().put("SPARK_HOME", home.toString());
         pb.environment().put("SPARK_SCALA_VERSION", "2.13");  // no build directories to infer it from
-        pb.environment().put("OPT_OUT_TRACKING", "true");
-        pb.environment().put("DJL_OFFLINE", "true");
+        dev.ffwd.EngineEnv.applyTo(pb);
         return pb.start();
     }
 
