@@ -1,6 +1,8 @@
 package dev.ffwd.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
@@ -342,7 +344,7 @@ public abstract class Transformer implements AutoCloseable {
         NDArray cos = null, sin = null;
         if (config.rotaryDim() > 0) {
             NDArray[] tables = ropeTables(s);
-            cos = gather(tables[0], positions).expandDims(1);                                  // [B, 1, T, rd]
+            cos = gather(tables[0], positions).expandDims(1);                                  // [B, 1, T, D]
             sin = gather(tables[1], positions).expandDims(1);
         }
         return new Context(bias, positions, cos, sin, cache);
@@ -431,32 +433,39 @@ public abstract class Transformer implements AutoCloseable {
         return Ops.dropout(scores.add(bias).softmax(-1), p).matMul(v);
     }
 
-    /** Rotate-half RoPE on the first rotaryDim features of x [B, H, T, D], at the context's positions. */
+    /**
+     * Rotate-half RoPE on the first rotaryDim features of x [B, H, T, D], at the context's positions:
+     * x·cos + swap(x)·sin, where swap exchanges the two halves of the rotary features, the tables carry rotate_half's
+     * sign in sin's first half, and cos = 1, sin = 0 beyond rotaryDim pass the other features through unchanged. Six
+     * or seven ops: decoding runs this twice per block and token.
+     */
     protected NDArray rope(NDArray x, Context ctx) {
         int rd = config.rotaryDim();
         long d = x.getShape().get(3);
-        NDArray rot = rd == d ? x : x.get(new NDIndex("..., :{}", rd));
-        NDArray x1 = rot.get(new NDIndex("..., :{}", rd / 2)), x2 = rot.get(new NDIndex("..., {}:", rd / 2));
-        NDArray rotated = rot.mul(ctx.cos()).add(x2.neg().concat(x1, -1).mul(ctx.sin()));
-        return rd == d ? rotated : rotated.concat(x.get(new NDIndex("..., {}:", rd)), -1);
+        NDList swapped = new NDList(x.get(new NDIndex("..., {}:{}", rd / 2, rd)), x.get(new NDIndex("..., :{}", rd / 2)));
+        if (rd < d) swapped.add(x.get(new NDIndex("..., {}:", rd)));                 // multiplied by sin = 0
+        return x.mul(ctx.cos()).add(NDArrays.concat(swapped, -1).mul(ctx.sin()));
     }
 
-    /** cos and sin tables [N, rotaryDim] for positions 0..N-1, N a power of two ≥ {@code length} (HF's rotate_half layout). */
+    /**
+     * cos and sin tables [N, D] for positions 0..N-1, N a power of two ≥ {@code length} (HF's rotate_half layout):
+     * features below rotaryDim hold cos and ±sin (minus in the first half), the others 1 and 0.
+     */
     private NDArray[] ropeTables(long length) {
         long n = Long.highestOneBit(Math.max(1, length - 1)) << 1;
         return ropeCache.computeIfAbsent(n, len -> {
-            int rd = config.rotaryDim();
+            int rd = config.rotaryDim(), d = config.headDim();
             double[] inv = new double[rd / 2];
             for (int i = 0; i < rd / 2; i++) inv[i] = scaleFrequency(1.0 / Math.pow(config.ropeTheta(), 2.0 * i / rd));
             int rows = Math.toIntExact(len);
-            float[] cos = new float[rows * rd], sin = new float[rows * rd];
+            float[] cos = new float[rows * d], sin = new float[rows * d];
             for (int p = 0; p < rows; p++)
-                for (int i = 0; i < rd; i++) {
-                    double a = p * inv[i % (rd / 2)];
-                    cos[p * rd + i] = (float) Math.cos(a);
-                    sin[p * rd + i] = (float) Math.sin(a);
+                for (int i = 0; i < d; i++) {
+                    double a = i < rd ? p * inv[i % (rd / 2)] : 0;
+                    cos[p * d + i] = (float) Math.cos(a);
+                    sin[p * d + i] = (float) (i < rd / 2 ? -Math.sin(a) : Math.sin(a));
                 }
-            return new NDArray[]{keep(manager.create(cos, new Shape(len, rd))), keep(manager.create(sin, new Shape(len, rd)))};
+            return new NDArray[]{keep(manager.create(cos, new Shape(len, d))), keep(manager.create(sin, new Shape(len, d)))};
         });
     }
 
