@@ -31,6 +31,8 @@ public final class Cluster implements AutoCloseable {
         if (!master.equals(SUBMIT)) c.setMaster(master);
         conf.forEach(c::set);
         c.setIfMissing("spark.ui.enabled", "false");
+        // executors' libtorch reads these at start-up, as the driver's did (a setting given in conf wins)
+        dev.ffwd.EngineEnv.VARIABLES.forEach((k, v) -> c.setIfMissing("spark.executorEnv." + k, v));
         String m = c.get("spark.master", "");
         if (!m.startsWith("local") && !c.contains("spark.jars") && !c.contains("spark.executor.extraClassPath"))
             c.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));
