@@ -75,7 +75,7 @@ final class BenchCommand implements Runnable {
             + ", installed from npm on first use under $FFWD_HOME) on the full-model GGUF export of the same weights, F32 (and F16 for a shape "
             + "stored F16 or --dtype f16), with the same prompt, new tokens and threads, in --pairs interleaved pairs.") boolean vsLlamaCpp;
     @Option(names = "--json-out", paramLabel = "FILE", description = "--decode: also write the measurements as JSON.") Path jsonOut;
-    @Option(names = "--json", description = "Print {\"shapes\": {name: {ratio_median, ours_peak_rss_mb, pytorch_peak_rss_mb, gflops, sgemm_share, ...}}} on stdout "
+    @Option(names = "--json", description = "Print {\"shapes\": {name: {ratio_median, ours_peak_rss_mb, pytorch_peak_rss_mb, gflops, sgemm_share_median, ...}}} on stdout "
             + "(--decode: the measurements, as --json-out writes them); the progress lines and tables go to stderr.") boolean json;
 
     private PrintStream out;
@@ -96,9 +96,6 @@ final class BenchCommand implements Runnable {
         out = json ? System.err : System.out;
         Main.threads(threads);
         try {
-            int n = smoke ? 256 : 1024;
-            double sgemm = Benchmark.sgemmGflops(n, smoke ? 2 : 5);
-            out.printf(Locale.ROOT, "engine sgemm (%d³, %d threads): %.1f GFLOP/s%n", n, threads, sgemm);
             out.printf("tensors of 2 MB or more on huge pages: %s%n", dev.ffwd.EngineEnv.hugePages() ? "yes"
                     : "no (" + dev.ffwd.EngineEnv.THP + " is not 1; the ffwd launcher sets it)");
             if (vsPytorch) StepBench.setupPytorch();
@@ -114,7 +111,7 @@ final class BenchCommand implements Runnable {
                 List<String> jvm = List.of("-XX:MaxDirectMemorySize=" + MemoryEstimate.physicalBytes());
                 boolean both = precision.trim().equalsIgnoreCase("both");
                 byShape.set(name, StepBench.inChildJvm(new StepBench.Spec(bm, checkpoint, batch, seq, rank, threads, steps, pairs, leakSteps, storage,
-                        both ? Precision.BF16 : Precision.parse(precision), both, lossChunk, recompute, vsPytorch, profile, sgemm, json), work, jvm));
+                        both ? Precision.BF16 : Precision.parse(precision), both, lossChunk, recompute, vsPytorch, profile, json), work, jvm));
             }
             if (json) System.out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(all));
         } catch (IOException e) {
