@@ -21,8 +21,8 @@ public record Method(String name, OptimizerSpec optimizer, double lr, FfConfig f
      * {@code best_method}). Schedule-Free AdamW at twice its published learning rate: on the quick suite
      * (docs/schedule-free-lr.md) it reached the tuned loss in 9 of 10 cases at a median 0.80× the tuned run's FLOPs,
      * where the published 2.5e-3 reached it in 10 of 10 at 1.25×. Against a tuned loss the grid may take 200 steps
-     * to reach (docs/plateau.md) it reached it in 8 of 10 cases: short of 90%, but the most often of the methods
-     * measured, and more often than AdamW at the tuned lr re-run on a fresh seed (7 of 10). Not a Fast Forward method:
+     * to reach (docs/plateau.md) it reached it in 11 of 15 cases: short of 90%, but the most often of the methods
+     * measured, and as often as AdamW at the tuned lr re-run on a fresh seed (11 of 15). Not a Fast Forward method:
      * Fast Forward stays one flag away ({@code --ff}).
      */
     public static final String DEFAULT = "schedule-free@5e-3";
