@@ -32,7 +32,7 @@ public final class Cluster implements AutoCloseable {
         conf.forEach(c::set);
         c.setIfMissing("spark.ui.enabled", "false");
         // executors' libtorch reads these at start-up, as the driver's did (a setting given in conf wins)
-        dev.ffwd.EngineEnv.VARIABLES.forEach((k, v) -> c.setIfMissing("spark.executorEnv." + k, v));
+        dev.ffwd.EngineEnv.forChildren().forEach((k, v) -> c.setIfMissing("spark.executorEnv." + k, v));
         String m = c.get("spark.master", "");
         if (!m.startsWith("local") && !c.contains("spark.jars") && !c.contains("spark.executor.extraClassPath"))
             c.set("spark.executor.extraClassPath", System.getProperty("java.class.path"));

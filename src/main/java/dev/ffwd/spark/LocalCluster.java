@@ -67,7 +67,7 @@ public final class LocalCluster implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(name + ".log").toFile());
         pb.environment().put("SPARK_HOME", home.toString());
         pb.environment().put("SPARK_SCALA_VERSION", "2.13");  // no build directories to infer it from
-        dev.ffwd.EngineEnv.applyTo(pb);
+        pb.environment().putAll(dev.ffwd.EngineEnv.forChildren());
         return pb.start();
     }
 
