@@ -66,6 +66,25 @@ public final class DecodeBench {
         });
     }
 
+    /**
+     * After a warm-up, {@code newTokens} greedy tokens with the KV cache under libtorch's profiler (its trace goes to
+     * {@code trace}): where a token's time goes, averaged over the tokens (the prompt's pass, which gives the first, among them).
+     */
+    public static StepProfile profile(Path modelDir, int promptTokens, int newTokens, Path trace) {
+        return withModel(modelDir, model -> {
+            long[] prompt = prompt(model.config, promptTokens);
+            greedy(model, prompt, Math.min(8, newTokens), true);
+            ai.djl.pytorch.jni.JniUtils.startProfile(false, false, false);
+            double ms;
+            try {
+                ms = greedy(model, prompt, newTokens, true).seconds() * 1000;
+            } finally {
+                ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+            }
+            return StepProfile.of(trace, newTokens, ms);
+        });
+    }
+
     /** The seeded random prompt every decoding bench feeds. */
     static long[] prompt(ModelConfig cfg, int promptTokens) {
         return new Random(3).longs(promptTokens, 0, cfg.vocabSize()).toArray();

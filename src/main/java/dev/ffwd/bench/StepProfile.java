@@ -96,9 +96,14 @@ public record StepProfile(double wallMs, Map<String, Double> selfMs) {
 
     /** A Markdown table: each category's time per step and share of the step's wall time. */
     public String table() {
-        StringBuilder sb = new StringBuilder("| where | ms per step | share of the step |\n|---|---:|---:|\n");
+        return table("step");
+    }
+
+    /** As {@link #table()}, for a profile of some other {@code unit} of work (a decoded token). */
+    public String table(String unit) {
+        StringBuilder sb = new StringBuilder("| where | ms per " + unit + " | share of the " + unit + " |\n|---|---:|---:|\n");
         selfMs.forEach((k, v) -> sb.append(String.format(Locale.ROOT, "| %s | %.1f | %.0f%% |%n", k, v, 100 * v / wallMs)));
-        sb.append(String.format(Locale.ROOT, "| **the step (wall, profiled)** | %.1f | 100%% |%n", wallMs));
+        sb.append(String.format(Locale.ROOT, "| **the %s (wall, profiled)** | %.1f | 100%% |%n", unit, wallMs));
         return sb.toString();
     }
 }

@@ -5,12 +5,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
 import dev.ffwd.bench.BenchModel;
-import dev.ffwd.bench.Benchmark;
 import dev.ffwd.bench.DecodeBench;
 import dev.ffwd.bench.LlamaCppDecodeBench;
 import dev.ffwd.bench.LlamaCppRunner;
 import dev.ffwd.bench.MemoryEstimate;
 import dev.ffwd.bench.StepBench;
+import dev.ffwd.bench.StepProfile;
 import dev.ffwd.gguf.GgufWriter;
 import dev.ffwd.io.AtomicFiles;
 import dev.ffwd.io.DType;
@@ -62,8 +62,9 @@ final class BenchCommand implements Runnable {
     @Option(names = "--precision", paramLabel = "fp32|bf16|auto|both", description = "What the frozen matrix products compute in "
             + "(see train --precision); both: bf16, each timing followed by the same steps in fp32 on a second copy of the model "
             + "in the same process, for the bf16 speed-up (default: ${DEFAULT-VALUE}).") String precision = Precision.DEFAULT.label();
-    @Option(names = "--profile", description = "Also profile --steps training steps with libtorch's profiler: the time per step of matrix "
-            + "products, softmax, loss, norms, activations, copies, element-wise ops, and what lies between the ops (the JVM, JNI, allocation).") boolean profile;
+    @Option(names = "--profile", description = "Also profile --steps training steps (--decode: --new-tokens cached tokens) with libtorch's profiler: "
+            + "the time per step (token) of matrix products, softmax, loss, norms, activations, copies, element-wise ops, and what lies between "
+            + "the ops (the JVM, JNI, allocation).") boolean profile;
     @Option(names = "--smoke", description = "A tiny, fast run for CI (no timing claims).") boolean smoke;
     @Option(names = "--decode", description = "Time greedy decoding with the KV cache and with a full recompute per token, "
             + "instead of a training step.") boolean decode;
@@ -156,7 +157,8 @@ final class BenchCommand implements Runnable {
     }
 
     private ObjectNode decode(BenchModel shape, Path dir) throws IOException {
-        DecodeBench.Result r = DecodeBench.run(shape.writeInChildProcess(dir, 1, DType.F32), promptTokens, newTokens, repeats);
+        Path model = shape.writeInChildProcess(dir, 1, DType.F32);
+        DecodeBench.Result r = DecodeBench.run(model, promptTokens, newTokens, repeats);
         DecodeBench.Spread cached = r.cachedTokensPerSecond(), full = r.recomputeTokensPerSecond();
         out.printf(Locale.ROOT, "%s, %d repeats%n%n", decodeHeader(shape), repeats);
         out.println("| decoding | tokens/s min | median | max |");
@@ -164,7 +166,13 @@ final class BenchCommand implements Runnable {
         out.printf(Locale.ROOT, "| KV cache | %.1f | %.1f | %.1f |%n", cached.min(), cached.median(), cached.max());
         out.printf(Locale.ROOT, "| full recompute | %.1f | %.1f | %.1f |%n", full.min(), full.median(), full.max());
         out.printf(Locale.ROOT, "%nspeed-up of the median: %.1fx%n", cached.median() / full.median());
-        return decodeJson(shape, r);
+        ObjectNode o = decodeJson(shape, r);
+        if (profile) {
+            StepProfile sp = DecodeBench.profile(model, promptTokens, newTokens, dir.resolve("trace.json"));
+            out.printf(Locale.ROOT, "%nwhere one cached token's time goes (%d tokens profiled, the prompt's pass among them):%n%n%s", newTokens, sp.table("token"));
+            o.set("profile", JSON.valueToTree(sp));
+        }
+        return o;
     }
 
     /**

@@ -20,6 +20,16 @@ class DecodeBenchTest {
         assertEquals(12 / r.cachedSeconds()[0], DecodeBench.Spread.of(new double[]{12 / r.cachedSeconds()[0]}).median());
     }
 
+    /** A cached decoding profile: its parts add up to the token's wall time, and the matrix products take part of it. */
+    @Test
+    void aProfileSplitsATokensTime(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        StepProfile p = DecodeBench.profile(TinyModels.dir("tiny-gpt-neox"), 5, 6, tmp.resolve("trace.json"));
+        double parts = p.selfMs().values().stream().mapToDouble(Double::doubleValue).sum();
+        assertEquals(p.wallMs(), parts, 1e-6 * p.wallMs(), "the categories and the time between ops make up the wall time");
+        assertTrue(p.selfMs().get(StepProfile.categories().get(0)) > 0, "matrix products: " + p.selfMs());
+        assertTrue(p.table("token").contains("| **the token (wall, profiled)** |"), p.table("token"));
+    }
+
     @Test
     void spreadIsMinMedianMax() {
         assertEquals(new DecodeBench.Spread(1, 2.5, 9), DecodeBench.Spread.of(new double[]{9, 1, 2, 3}));
