@@ -104,16 +104,9 @@ public final class Benchmark {
         /** After one warm-up step, {@code steps} training steps under libtorch's profiler; its trace goes to {@code trace}. */
         public StepProfile profile(int steps, Path trace) {
             trainer.step();
-            ai.djl.pytorch.jni.JniUtils.startProfile(false, false, false);
-            long t0 = System.nanoTime();
-            double wallMs;
-            try {
+            return StepProfile.record(trace, steps, () -> {
                 for (int i = 0; i < steps; i++) trainer.step();
-            } finally {
-                wallMs = (System.nanoTime() - t0) / 1e6;
-                ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
-            }
-            return StepProfile.of(trace, steps, wallMs);
+            });
         }
 
         @Override

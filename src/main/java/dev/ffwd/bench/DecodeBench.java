@@ -74,14 +74,7 @@ public final class DecodeBench {
         return withModel(modelDir, model -> {
             long[] prompt = prompt(model.config, promptTokens);
             greedy(model, prompt, Math.min(8, newTokens), true);
-            ai.djl.pytorch.jni.JniUtils.startProfile(false, false, false);
-            double ms;
-            try {
-                ms = greedy(model, prompt, newTokens, true).seconds() * 1000;
-            } finally {
-                ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
-            }
-            return StepProfile.of(trace, newTokens, ms);
+            return StepProfile.record(trace, newTokens, () -> greedy(model, prompt, newTokens, true));
         });
     }
 

@@ -50,6 +50,20 @@ public record StepProfile(double wallMs, Map<String, Double> selfMs) {
         return names;
     }
 
+    /** Runs {@code work} ({@code steps} steps, or decoded tokens) under libtorch's profiler, writes its trace to {@code trace} and reads it. */
+    public static StepProfile record(Path trace, int steps, Runnable work) {
+        ai.djl.pytorch.jni.JniUtils.startProfile(false, false, false);
+        long t0 = System.nanoTime();
+        double wallMs;
+        try {
+            work.run();
+        } finally {
+            wallMs = (System.nanoTime() - t0) / 1e6;
+            ai.djl.pytorch.jni.JniUtils.stopProfile(trace.toString());
+        }
+        return of(trace, steps, wallMs);
+    }
+
     /** Reads a Chrome trace of {@code steps} steps that took {@code wallMs} in all. */
     public static StepProfile of(Path trace, int steps, double wallMs) {
         JsonNode root;

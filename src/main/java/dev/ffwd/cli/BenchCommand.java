@@ -141,6 +141,8 @@ final class BenchCommand implements Runnable {
             repeats = 1;
             pairs = 1;
         }
+        if (profile && vsLlamaCpp)
+            throw new IllegalArgumentException("--profile profiles ffwd's own decoding; run it without --vs-llamacpp");
         out = json ? System.err : System.out;
         Main.threads(threads);
         Path dir = null;
