@@ -9,13 +9,16 @@ import ai.djl.ndarray.types.Shape;
  * one position's projections and attention over the cache instead of a pass over the whole sequence.
  * Each block's keys and values live in a buffer reserved for {@code capacity} positions and written in place: growing
  * the cache by concatenation would copy it whole, into freshly allocated (page-faulted) memory, at every token. A
- * longer sequence doubles the buffer. The buffers live outside any NDScope until {@link #close}.
+ * longer sequence doubles the buffer. The buffers live outside any NDScope until {@link #close}. {@link Fused#cached}
+ * writes the new positions and attends over the filled part in one call.
  */
 public final class KvCache implements AutoCloseable {
 
     private final NDArray[] keys, values;  // per layer: [B, KV, capacity, D]; positions [0, lengths[layer]) are filled
     private final long[] lengths;
     private final long capacity;
+    private NDArray start;    // the first position of the forward pass under way, as a tensor (Slot.start)
+    private long startValue;
 
     /** A cache for {@code layers} blocks, reserving {@code capacity} positions (more are taken as they come). */
     public KvCache(int layers, long capacity) {
@@ -36,30 +39,42 @@ public final class KvCache implements AutoCloseable {
         return lengths[0];
     }
 
-    /** Appends k, v [B, KV, T, D] of block {@code layer}; returns the block's keys and values so far [B, KV, S, D] (views). */
-    NDArray[] append(int layer, NDArray k, NDArray v) {
+    /**
+     * Where block {@code layer} puts the keys and values of T new positions: its buffers [B, KV, capacity, D], with
+     * room for them, and the first new position as a 0-d int64 tensor ({@link Fused#cached} writes and reads them).
+     */
+    record Slot(NDArray keys, NDArray values, NDArray start) {}
+
+    /** Makes room in block {@code layer}'s buffers for new keys (and values) like {@code k} [B, KV, T, D] and counts them as cached. */
+    Slot reserve(int layer, NDArray k) {
         long s = lengths[layer], n = s + k.getShape().get(2);
-        keys[layer] = write(keys[layer], k, s, n);
-        values[layer] = write(values[layer], v, s, n);
+        keys[layer] = room(keys[layer], k, s, n);
+        values[layer] = room(values[layer], k, s, n);
         lengths[layer] = n;
-        NDIndex filled = new NDIndex(":, :, :{}", n);
-        return new NDArray[]{keys[layer].get(filled), values[layer].get(filled)};
+        return new Slot(keys[layer], values[layer], position(s, keys[layer]));
     }
 
-    /** {@code add} written at positions [s, n) of {@code buffer}, which is replaced by a larger one (prefix copied) if it lacks room. */
-    private NDArray write(NDArray buffer, NDArray add, long s, long n) {
+    /** {@code buffer}, or a larger one with its first {@code s} positions copied if it lacks room for {@code n}. */
+    private NDArray room(NDArray buffer, NDArray k, long s, long n) {
         long room = buffer == null ? 0 : buffer.getShape().get(2);
-        if (n > room) {
-            Shape a = add.getShape();
-            NDArray grown = Transformer.keep(add.getManager().zeros(new Shape(a.get(0), a.get(1), Math.max(n, Math.max(capacity, 2 * room)), a.get(3))));
-            if (buffer != null) {
-                grown.set(new NDIndex(":, :, :{}", s), buffer.get(new NDIndex(":, :, :{}", s)));
-                buffer.close();
-            }
-            buffer = grown;
+        if (n <= room) return buffer;
+        Shape kv = k.getShape();
+        NDArray grown = Transformer.keep(k.getManager().zeros(new Shape(kv.get(0), kv.get(1), Math.max(n, Math.max(capacity, 2 * room)), kv.get(3))));
+        if (buffer != null) {
+            grown.set(new NDIndex(":, :, :{}", s), buffer.get(new NDIndex(":, :, :{}", s)));
+            buffer.close();
         }
-        buffer.set(new NDIndex(":, :, {}:{}", s, n), add);
-        return buffer;
+        return grown;
+    }
+
+    /** Position {@code s} as a 0-d int64 tensor, made once for all the blocks of a forward pass. */
+    private NDArray position(long s, NDArray like) {
+        if (start == null || startValue != s) {
+            if (start != null) start.close();
+            start = Transformer.keep(like.getManager().create(s));
+            startValue = s;
+        }
+        return start;
     }
 
     @Override
@@ -70,5 +85,7 @@ public final class KvCache implements AutoCloseable {
             keys[i] = values[i] = null;
             lengths[i] = 0;
         }
+        if (start != null) start.close();
+        start = null;
     }
 }

@@ -1,8 +1,6 @@
 package dev.ffwd.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
@@ -45,6 +43,7 @@ public abstract class Transformer implements AutoCloseable {
     private final Set<String> conv1d = new HashSet<>();
     private final Map<Long, NDArray[]> ropeCache = new HashMap<>();
     private final Map<Long, NDArray> causalCache = new HashMap<>();
+    private final Map<String, NDArray> constants = new HashMap<>();  // 0-d tensors the fused ops take, by name
     /** The LM head [V, d] (possibly the embedding itself); null for encoders. */
     protected NDArray head;
     /** The word embeddings [V, d] of a family that ties a masked-LM head to them (encoders); null otherwise. */
@@ -286,9 +285,22 @@ public abstract class Transformer implements AutoCloseable {
         NDArray a = shape.length == 2 ? half(t) : null;
         if (a == null) a = manager.create(t.asF32(), new Shape(shape), DataType.FLOAT32);
         boolean mapped = t.dtype() == dev.ffwd.io.DType.F32 || (t.dtype() == dev.ffwd.io.DType.F16 && a.getDataType() == DataType.FLOAT16);
-        if (!mapped) store.release(t.name());  // a converted copy (BF16, F64, F16 norms): the file's pages are not needed
+        if (mapped) a = owned(a);
+        store.release(t.name());  // copied or converted: the file's pages are not needed
         params.put(name, a);
         return a;
+    }
+
+    /**
+     * A copy of {@code mapped}, which views the file's pages, in memory libtorch allocates (aligned, on huge pages with
+     * {@code THP_MEM_ALLOC_ENABLE}): decoding streams every weight once per token, and read from such copies it ran
+     * about a fifth faster than from the mapping (docs/performance.md, "Decoding against llama.cpp"). One tensor at a
+     * time is held twice while loading.
+     */
+    private static NDArray owned(NDArray mapped) {
+        NDArray copy = mapped.duplicate();
+        mapped.close();
+        return copy;
     }
 
     /**
@@ -409,11 +421,8 @@ public abstract class Transformer implements AutoCloseable {
      * cache when there is one; each KV head serves H/KV consecutive query heads. Returns [B, T, H·D].
      */
     protected NDArray attend(int layer, NDArray q, NDArray k, NDArray v, Context ctx) {
-        if (ctx.cache() != null) {
-            NDArray[] kv = ctx.cache().append(layer, k, v);                    // [B, KV, S, D]
-            k = kv[0];
-            v = kv[1];
-        }
+        if (ctx.cache() != null)
+            return Fused.cached(q, k, v, ctx.cache().reserve(layer, k), ctx.bias(), attentionScale(q.getShape().get(3)));
         long rep = q.getShape().get(1) / k.getShape().get(1);
         if (rep > 1) {
             k = k.repeat(1, rep);                                              // [B, H, S, D]
@@ -437,14 +446,15 @@ public abstract class Transformer implements AutoCloseable {
      * Rotate-half RoPE on the first rotaryDim features of x [B, H, T, D], at the context's positions:
      * x·cos + swap(x)·sin, where swap exchanges the two halves of the rotary features, the tables carry rotate_half's
      * sign in sin's first half, and cos = 1, sin = 0 beyond rotaryDim pass the other features through unchanged. Six
-     * or seven ops: decoding runs this twice per block and token.
+     * or seven ops in one call ({@link Fused#rope}): decoding runs this twice per block and token.
      */
     protected NDArray rope(NDArray x, Context ctx) {
-        int rd = config.rotaryDim();
-        long d = x.getShape().get(3);
-        NDList swapped = new NDList(x.get(new NDIndex("..., {}:{}", rd / 2, rd)), x.get(new NDIndex("..., :{}", rd / 2)));
-        if (rd < d) swapped.add(x.get(new NDIndex("..., {}:", rd)));                 // multiplied by sin = 0
-        return x.mul(ctx.cos()).add(NDArrays.concat(swapped, -1).mul(ctx.sin()));
+        return Fused.rope(x, ctx.cos(), ctx.sin(), constants.computeIfAbsent("rotaryDim", n -> keep(manager.create((long) config.rotaryDim()))));
+    }
+
+    /** 1/√d as a 0-d fp32 tensor, made once (as {@link #attention}'s scale, in fp32). */
+    private NDArray attentionScale(long d) {
+        return constants.computeIfAbsent("scale" + d, n -> keep(manager.create((float) (1 / Math.sqrt(d)))));
     }
 
     /**

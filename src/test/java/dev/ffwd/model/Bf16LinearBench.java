@@ -2,18 +2,13 @@ package dev.ffwd.model;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDManager;
-import ai.djl.pytorch.engine.PtSymbolBlock;
-import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -31,7 +26,7 @@ public final class Bf16LinearBench {
 
     private Bf16LinearBench() {}
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         Engine engine = Engine.getEngine("PyTorch");
         int threads = Integer.parseInt(args[0]), repeats = Integer.parseInt(args[1]);
         boolean fp16 = args.length > 2 && args[2].equals("fp16");
@@ -39,20 +34,17 @@ public final class Bf16LinearBench {
         JniUtils.setNumInteropThreads(1);
         JniUtils.setGraphExecutorOptimize(false);  // the script is one op: nothing to fuse, and no profiling runs
         try (PtNDManager m = (PtNDManager) NDManager.newBaseManager()) {
-            PtSymbolBlock script = JniUtils.loadModule(m, new ByteArrayInputStream(Bf16.archive()), true, false);
             for (long[] s : new long[][]{{512, 2048}, {1024, 4096}}) {
                 long in = s[0], out = s[1];
                 NDArray w = m.randomNormal(new Shape(out, in)).div(Math.sqrt(in));
                 NDArray x = m.randomNormal(new Shape(8, 128, in));
-                NDArray method = m.zeros(new Shape(1));
-                method.setName("module_method:weight");
-                NDArray wb = IValueUtils.forward(script, new NDList(w, method), true).singletonOrThrow();
+                NDArray wb = Bf16.weight(w);
                 NDArray w16 = w.toType(DataType.FLOAT16, false), x16 = x.toType(DataType.FLOAT16, false);
                 Map<String, Runnable> runs = new LinkedHashMap<>();
                 runs.put("fp32 fwd", () -> forward(m, x, a -> Ops.linear(a, w, null)));
-                runs.put("bf16 fwd", () -> forward(m, x, a -> IValueUtils.forward(script, new NDList(a, wb), true).singletonOrThrow()));
+                runs.put("bf16 fwd", () -> forward(m, x, a -> Bf16.linear(a, wb, null)));
                 runs.put("fp32 fwd+bwd", () -> backward(engine, m, x, a -> Ops.linear(a, w, null)));
-                runs.put("bf16 fwd+bwd", () -> backward(engine, m, x, a -> IValueUtils.forward(script, new NDList(a, wb), true).singletonOrThrow()));
+                runs.put("bf16 fwd+bwd", () -> backward(engine, m, x, a -> Bf16.linear(a, wb, null)));
                 if (fp16) runs.put("fp16 fwd", () -> forward(m, x16, a -> Ops.linear(a, w16, null)));
                 Map<String, List<Double>> gflops = new LinkedHashMap<>();
                 runs.forEach((k, r) -> {

@@ -1,0 +1,65 @@
+package dev.ffwd.model;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Runs of small ops in one JNI call each, through a {@link TorchScript} module. A decoded token costs one position's
+ * worth of arithmetic per op, so its time goes to calling ops: DJL spends more per call (Java objects, JNI, registering
+ * the result) than the op computes. The module runs the same aten ops in the same order as the DJL code they replace,
+ * so results are bit for bit the same; autograd records through them.
+ */
+final class Fused {
+
+    private static final TorchScript SCRIPT = new TorchScript("Fused", String.join("\n",
+            "class Fused(Module):",
+            "  __parameters__ = []",
+            "  __buffers__ = []",
+            "  training : bool",
+            "  def forward(self: __torch__.Fused, x: Tensor) -> Tensor:",
+            "    return x",
+            // x·cos + swap(x)·sin (Transformer.rope): swap exchanges the halves of the first rd features
+            "  def rope(self: __torch__.Fused, x: Tensor, cos: Tensor, sin: Tensor, rotary: Tensor) -> Tensor:",
+            "    rd = int(rotary)",
+            "    half = rd // 2",
+            "    d = torch.size(x, -1)",
+            "    parts = [torch.slice(x, -1, half, rd), torch.slice(x, -1, 0, half)]",
+            "    if rd < d:",
+            "      parts.append(torch.slice(x, -1, rd, d))",
+            "    return torch.add(torch.mul(x, cos), torch.mul(torch.cat(parts, -1), sin))",
+            // k, v [B, KV, T, D] written at positions [start, start + T) of the buffers [B, KV, C, D]; then
+            // softmax(q·scale·kᵀ + bias)·v over positions [0, start + T), each KV head repeated for H/KV query heads
+            "  def cached(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, keys: Tensor, values: Tensor,",
+            "             start: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
+            "    s = int(start)",
+            "    n = s + torch.size(k, 2)",
+            "    _0 = torch.copy_(torch.slice(keys, 2, s, n), k)",
+            "    _1 = torch.copy_(torch.slice(values, 2, s, n), v)",
+            "    kk = torch.slice(keys, 2, 0, n)",
+            "    vv = torch.slice(values, 2, 0, n)",
+            "    rep = torch.size(q, 1) // torch.size(kk, 1)",
+            "    if rep > 1:",
+            "      kk = torch.repeat_interleave(kk, rep, 1)",
+            "      vv = torch.repeat_interleave(vv, rep, 1)",
+            "    scores = torch.matmul(torch.mul(q, scale), torch.transpose(kk, 2, 3))",
+            "    o = torch.transpose(torch.matmul(torch.softmax(torch.add(scores, bias), -1), vv), 1, 2)",
+            "    return torch.reshape(o, [torch.size(o, 0), torch.size(o, 1), -1])",
+            ""));
+
+    private Fused() {}
+
+    /**
+     * Rotate-half RoPE of x [B, H, T, D] with full-width tables cos, sin [B, 1, T, D] ({@link Transformer#rope});
+     * {@code rotary} is rotaryDim as a 0-d int64 tensor.
+     */
+    static NDArray rope(NDArray x, NDArray cos, NDArray sin, NDArray rotary) {
+        return SCRIPT.run("rope", x, cos, sin, rotary).singletonOrThrow();
+    }
+
+    /**
+     * Attention over a KV cache: q [B, H, T, D]; k, v [B, KV, T, D], the new positions, written into the slot's
+     * buffers first; bias broadcasts to [B, H, T, S]; {@code scale} 0-d fp32. Returns [B, T, H·D].
+     */
+    static NDArray cached(NDArray q, NDArray k, NDArray v, KvCache.Slot slot, NDArray bias, NDArray scale) {
+        return SCRIPT.run("cached", q, k, v, slot.keys(), slot.values(), slot.start(), bias, scale).singletonOrThrow();
+    }
+}
