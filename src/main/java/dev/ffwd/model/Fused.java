@@ -43,6 +43,10 @@ final class Fused {
             "    scores = torch.matmul(torch.mul(q, scale), torch.transpose(kk, 2, 3))",
             "    o = torch.transpose(torch.matmul(torch.softmax(torch.add(scores, bias), -1), vv), 1, 2)",
             "    return torch.reshape(o, [torch.size(o, 0), torch.size(o, 1), -1])",
+            // cached after rope on q and k: the whole of a rotary block's attention between its projections
+            "  def rope_cached(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, rotary: Tensor,",
+            "                  keys: Tensor, values: Tensor, start: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
+            "    return self.cached(self.rope(q, cos, sin, rotary), self.rope(k, cos, sin, rotary), v, keys, values, start, bias, scale)",
             ""));
 
     private Fused() {}
@@ -61,5 +65,11 @@ final class Fused {
      */
     static NDArray cached(NDArray q, NDArray k, NDArray v, KvCache.Slot slot, NDArray bias, NDArray scale) {
         return SCRIPT.run("cached", q, k, v, slot.keys(), slot.values(), slot.start(), bias, scale).singletonOrThrow();
+    }
+
+    /** {@link #cached} of q and k after {@link #rope}, in one call. */
+    static NDArray ropeCached(NDArray q, NDArray k, NDArray v, NDArray cos, NDArray sin, NDArray rotary, KvCache.Slot slot,
+                              NDArray bias, NDArray scale) {
+        return SCRIPT.run("rope_cached", q, k, v, cos, sin, rotary, slot.keys(), slot.values(), slot.start(), bias, scale).singletonOrThrow();
     }
 }

@@ -98,7 +98,7 @@ public final class GptNeoX extends Transformer {
         long B = x.getShape().get(0), T = x.getShape().get(1), H = config.heads(), D = config.headDim();
         NDArray qkv = b.qkv.forward(x, training).reshape(B, T, H, 3 * D).transpose(0, 2, 1, 3);  // [B, H, T, 3D]
         NDList parts = qkv.split(3, 3);
-        return b.dense.forward(attend(layer, rope(parts.get(0), ctx), rope(parts.get(1), ctx), parts.get(2), ctx), training);
+        return b.dense.forward(attendRotary(layer, parts.get(0), parts.get(1), parts.get(2), ctx), training);
     }
 
     private NDArray mlp(Block b, NDArray x, boolean training) {

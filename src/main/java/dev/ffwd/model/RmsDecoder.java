@@ -199,7 +199,7 @@ abstract class RmsDecoder extends Transformer {
             q = normed(q, b.qNorm);
             k = normed(k, b.kNorm);
         }
-        return b.o.forward(attend(layer, rope(q, ctx), rope(k, ctx), v, ctx), training);
+        return b.o.forward(attendRotary(layer, q, k, v, ctx), training);
     }
 
     private NDArray mlp(Block b, NDArray x, boolean training) {

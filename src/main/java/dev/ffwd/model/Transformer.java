@@ -448,8 +448,20 @@ public abstract class Transformer implements AutoCloseable {
      * sign in sin's first half, and cos = 1, sin = 0 beyond rotaryDim pass the other features through unchanged. Six
      * or seven ops in one call ({@link Fused#rope}): decoding runs this twice per block and token.
      */
-    protected NDArray rope(NDArray x, Context ctx) {
-        return Fused.rope(x, ctx.cos(), ctx.sin(), constants.computeIfAbsent("rotaryDim", n -> keep(manager.create((long) config.rotaryDim()))));
+    private NDArray rope(NDArray x, Context ctx) {
+        return Fused.rope(x, ctx.cos(), ctx.sin(), rotaryDim());
+    }
+
+    /** {@link #attend} of q and k after {@link #rope}: with a cache, one call ({@link Fused#ropeCached}). */
+    protected NDArray attendRotary(int layer, NDArray q, NDArray k, NDArray v, Context ctx) {
+        if (ctx.cache() == null) return attend(layer, rope(q, ctx), rope(k, ctx), v, ctx);
+        return Fused.ropeCached(q, k, v, ctx.cos(), ctx.sin(), rotaryDim(), ctx.cache().reserve(layer, k), ctx.bias(),
+                attentionScale(q.getShape().get(3)));
+    }
+
+    /** rotaryDim as a 0-d int64 tensor, made once. */
+    private NDArray rotaryDim() {
+        return constants.computeIfAbsent("rotaryDim", n -> keep(manager.create((long) config.rotaryDim())));
     }
 
     /** 1/√d as a 0-d fp32 tensor, made once (as {@link #attention}'s scale, in fp32). */
