@@ -41,7 +41,7 @@ import java.util.Map;
 public final class ScalingBench {
 
     /**
-     * @param shape      the model shape (seeded random weights; memory-mapped by every executor)
+     * @param shape      the model shape (seeded random weights; loaded by every executor)
      * @param seq        tokens per sequence
      * @param micro      sequences per micro-batch (the unit a partition computes)
      * @param stepSizes  sequences per optimizer step (multiples of {@code micro})

@@ -31,8 +31,8 @@ import java.util.function.IntConsumer;
 public final class Replica implements AutoCloseable {
 
     /**
-     * What an executor needs to rebuild the setup: the model folder (config.json and safetensors weights, memory-mapped;
-     * a path every worker can read; no tokenizer needed), the LoRA settings, the number of classes (0: language modelling)
+     * What an executor needs to rebuild the setup: the model folder (config.json and safetensors weights, each loaded into
+     * the executor's memory; a path every worker can read; no tokenizer needed), the LoRA settings, the number of classes (0: language modelling)
      * and the driver's compute precision (FP32 or BF16; an executor without bf16 instructions computes in fp32).
      */
     public record Spec(String model, LoraConfig lora, int labels, Precision precision) implements Serializable {}
