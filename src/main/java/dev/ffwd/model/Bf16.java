@@ -31,10 +31,6 @@ public final class Bf16 {
 
     /** The module, loaded on first use. */
     private static final TorchScript SCRIPT = new TorchScript("Bf16", String.join("\n",
-            "class Bf16(Module):",
-            "  __parameters__ = []",
-            "  __buffers__ = []",
-            "  training : bool",
             // Serialized TorchScript names dtypes by ScalarType number: 15 bfloat16, 6 float32.
             "  def forward(self: __torch__.Bf16, x: Tensor, w: Tensor) -> Tensor:",
             "    return torch.to(torch.linear(torch.to(x, 15), w), 6)",

@@ -11,10 +11,6 @@ import ai.djl.ndarray.NDArray;
 final class Fused {
 
     private static final TorchScript SCRIPT = new TorchScript("Fused", String.join("\n",
-            "class Fused(Module):",
-            "  __parameters__ = []",
-            "  __buffers__ = []",
-            "  training : bool",
             "  def forward(self: __torch__.Fused, x: Tensor) -> Tensor:",
             "    return x",
             // x·cos + swap(x)·sin (Transformer.rope): swap exchanges the halves of the first rd features

@@ -32,13 +32,13 @@ final class TorchScript {
     private final Map<String, NDArray> methods = new HashMap<>();
 
     /**
-     * {@code code}: the class {@code name}, in the form libtorch's importer reads (fully qualified
-     * {@code __torch__.name} types, "class name(Module):" with empty {@code __parameters__} and {@code __buffers__}
-     * and a {@code training : bool} attribute).
+     * The module class {@code name} with {@code methods}: their serialized TorchScript source, indented two spaces, with
+     * {@code self: __torch__.<name>} and every type written out, as libtorch's importer reads them.
      */
-    TorchScript(String name, String code) {
+    TorchScript(String name, String methods) {
         this.name = name;
-        this.code = code;
+        this.code = String.join("\n", "class " + name + "(Module):", "  __parameters__ = []", "  __buffers__ = []",
+                "  training : bool", methods);
     }
 
     /**
