@@ -10,9 +10,10 @@ import java.util.Arrays;
 
 /**
  * Frozen linear products in bf16 (docs/performance.md, "BF16 compute: what the engine allows"). DJL aborts the JVM on
- * any BFLOAT16 array it is asked to make, so the casts run inside libtorch, in a {@link TorchScript} module: DJL only holds the bf16 weight as a handle it reports as
- * {@link DataType#UNKNOWN}, and {@code toType(FLOAT32)} on that handle is an exact upcast, so every fp32 reader of a
- * frozen weight ({@link Fp32#of}: merge, GGUF export, DoRA's norm) keeps working. libtorch computes the product on
+ * any BFLOAT16 array it is asked to make, so the casts run inside libtorch, in a {@link TorchScript} module: DJL only
+ * holds the bf16 weight as a handle it reports as {@link DataType#UNKNOWN}, and {@code toType(FLOAT32)} on that handle
+ * is an exact upcast, so every fp32 reader of a frozen weight ({@link Fp32#of}: merge, GGUF export, DoRA's norm) keeps
+ * working. libtorch computes the product on
  * oneDNN's AVX512-BF16 kernels where the CPU has them ({@link #available}), rounding the operands and the result to
  * bf16 (8 significant bits); autograd flows through it to the input.
  */

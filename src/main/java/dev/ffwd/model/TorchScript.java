@@ -42,7 +42,7 @@ final class TorchScript {
     }
 
     /**
-     * Runs {@code method} on {@code inputs} (fp32 results in the first input's manager). Autograd records through it
+     * Runs {@code method} on {@code inputs}; the results belong to the first input's manager. Autograd records through it
      * (DJL's plain {@code runMethod} runs under libtorch's inference guard, whose tensors cannot be saved for backward).
      */
     NDList run(String method, NDArray... inputs) {
@@ -79,7 +79,7 @@ final class TorchScript {
      * The TorchScript archive: the pickled module object, its class as serialized TorchScript source, an empty
      * constants table and the format version.
      */
-    byte[] archive() throws IOException {
+    private byte[] archive() throws IOException {
         // Pickle protocol 2 of __torch__.<name>() with state {"training": True}: PROTO 2, GLOBAL, EMPTY_TUPLE, NEWOBJ,
         // EMPTY_DICT, MARK, BINUNICODE (4-byte little-endian length), NEWTRUE, SETITEMS, BUILD, STOP.
         ByteArrayOutputStream pickle = new ByteArrayOutputStream();
