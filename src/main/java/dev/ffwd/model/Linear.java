@@ -54,7 +54,7 @@ public final class Linear {
         held.close();
     }
 
-    /** Replaces the frozen weight (merge/unmerge); never modifies the old one, which may be a read-only mapping. */
+    /** Replaces the frozen weight (merge/unmerge); never modifies the old one, which unmerge puts back. */
     public void replaceWeight(NDArray w) {
         if (!w.getShape().equals(weight.getShape()))
             throw new IllegalArgumentException(name + ": weight shape " + weight.getShape() + " cannot become " + w.getShape());
