@@ -43,7 +43,8 @@ public abstract class Transformer implements AutoCloseable {
     private final Set<String> conv1d = new HashSet<>();
     private final Map<Long, NDArray[]> ropeCache = new HashMap<>();
     private final Map<Long, NDArray> causalCache = new HashMap<>();
-    private final Map<String, NDArray> constants = new HashMap<>();  // 0-d tensors the fused ops take, by name
+    private final Map<Long, NDArray> attentionScales = new HashMap<>();  // 0-d fp32 1/√d by head size d (Fused)
+    private NDArray rotaryDim;                                            // 0-d int64 rotaryDim (Fused), made on first use
     /** The LM head [V, d] (possibly the embedding itself); null for encoders. */
     protected NDArray head;
     /** The word embeddings [V, d] of a family that ties a masked-LM head to them (encoders); null otherwise. */
@@ -293,9 +294,8 @@ public abstract class Transformer implements AutoCloseable {
 
     /**
      * A copy of {@code mapped}, which views the file's pages, in memory libtorch allocates (aligned, on huge pages with
-     * {@code THP_MEM_ALLOC_ENABLE}): decoding streams every weight once per token, and read from such copies it ran
-     * about a fifth faster than from the mapping (docs/performance.md, "Decoding against llama.cpp"). One tensor at a
-     * time is held twice while loading.
+     * {@code THP_MEM_ALLOC_ENABLE}): decoding streams every weight once per token (docs/performance.md, "Decoding
+     * against llama.cpp"). One tensor at a time is held twice while loading.
      */
     private static NDArray owned(NDArray mapped) {
         NDArray copy = mapped.duplicate();
@@ -461,12 +461,13 @@ public abstract class Transformer implements AutoCloseable {
 
     /** rotaryDim as a 0-d int64 tensor, made once. */
     private NDArray rotaryDim() {
-        return constants.computeIfAbsent("rotaryDim", n -> keep(manager.create((long) config.rotaryDim())));
+        if (rotaryDim == null) rotaryDim = keep(manager.create((long) config.rotaryDim()));
+        return rotaryDim;
     }
 
     /** 1/√d as a 0-d fp32 tensor, made once (as {@link #attention}'s scale, in fp32). */
     private NDArray attentionScale(long d) {
-        return constants.computeIfAbsent("scale" + d, n -> keep(manager.create((float) (1 / Math.sqrt(d)))));
+        return attentionScales.computeIfAbsent(d, n -> keep(manager.create((float) (1 / Math.sqrt(n)))));
     }
 
     /**
