@@ -5,25 +5,15 @@
 #   SEEDS=3 RESEEDS=1 scripts/plateau.sh
 # RESEEDS re-runs each case's tuned learning rate on that many fresh training seeds (compare --reseeds): how often the
 # tuned recipe itself reaches L* again. A resume adds them (and new seeds) to the cases already finished.
-# Two suite processes of one compute thread each (the tasks split between them); 17–25 minutes per task and seed
-# each on a 2-core machine. Only exact FLOPs are compared, so other jobs on the machine do not change the tables.
+# Two comparisons at a time, each in its own JVM with one compute thread (suite --jobs 2 on a 2-core machine);
+# 17–25 minutes per task and seed each. Only exact FLOPs are compared, so other jobs on the machine do not change the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS="${SEEDS:-3}"
 RESEEDS="${RESEEDS:-1}"
-TASKS="${TASKS:-spam-assassin,sotu-decade,fortunes,sotu-mlm,moby-dick-mlm}"   # the two masked-LM tasks, the slowest, share the second process
+TASKS="${TASKS:-spam-assassin,sotu-decade,fortunes,sotu-mlm,moby-dick-mlm}"
 METHODS="${METHODS:-schedule-free@5e-3,schedule-free,prodigy}"
 OUT=runs/plateau
-IFS=, read -r -a tasks <<< "$TASKS"
-half=$(( (${#tasks[@]} + 1) / 2 ))
-first=$(IFS=,; echo "${tasks[*]:0:half}")
-second=$(IFS=,; echo "${tasks[*]:half}")
-run() { ./ffwd suite --threads 1 --quick --seeds "$SEEDS" --max-steps 200 --tasks "$1" --methods "$METHODS" --modes none --reseeds "$RESEEDS" --out "$OUT" --resume; }
-mkdir -p "$OUT"
-./ffwd --version >/dev/null   # builds the jar once, before two processes start
-run "$first" &
-[ -z "$second" ] || run "$second"
-wait
-./ffwd suite --quick --seeds "$SEEDS" --max-steps 200 --tasks "$TASKS" --methods "$METHODS" --modes none --reseeds "$RESEEDS" --out "$OUT" --report-only
+./ffwd suite --jobs 2 --quick --seeds "$SEEDS" --max-steps 200 --tasks "$TASKS" --methods "$METHODS" --modes none --reseeds "$RESEEDS" --out "$OUT" --resume
 ./ffwd results --sections suite --suite "$OUT" --title "Without tuning the learning rate, against a plateau" \
     --reading docs/plateau-reading.md --out docs/plateau.md

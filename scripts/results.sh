@@ -1,25 +1,18 @@
 #!/usr/bin/env bash
 # Re-measures everything docs/results.md reports, then regenerates it from the reports (no number is typed):
 #   ./ffwd demo                 (runs/demo; docs/results.md says how long it took)
-#   ./ffwd suite --quick        (runs/suite-quick: six tasks × SEEDS seeds; three processes of one thread each;
-#                               about 25 minutes per task and seed each, so SEEDS=2 takes about two hours on 2 cores)
+#   ./ffwd suite --quick        (runs/suite-quick: six tasks × SEEDS seeds, two comparisons at a time, each in its own
+#                               JVM of one compute thread; docs/results.md says how long one seed took)
 #   ./ffwd suite --quick ...    (runs/budget-at-1e-4: FF with and without its probe budget at lr 1e-4, three tasks × 2 seeds)
 #   ./ffwd demo --modes ...     (runs/ablation: ffwd with each piece switched off, and the paper's loop)
 #   ./ffwd demo --modes profile (runs/line-profile: what the line θ_t + τΔ holds at each lr of the demo's grid)
 # Run it on an otherwise idle machine: wall-clock savings are measured too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SEEDS="${SEEDS:-2}"
+SEEDS="${SEEDS:-3}"
 ./ffwd demo
-mkdir -p runs/suite-quick
-# Suite processes of one compute thread each use 2 cores better than one of two threads on these small steps;
-# FLOPs are exact either way. The last call only aggregates (every comparison is then done).
-./ffwd suite --threads 1 --quick --seeds "$SEEDS" --tasks spam-assassin,sotu-party --out runs/suite-quick --resume &
-./ffwd suite --threads 1 --quick --seeds "$SEEDS" --tasks moby-dick-mlm,sotu-decade --out runs/suite-quick --resume &
-./ffwd suite --threads 1 --quick --seeds "$SEEDS" --tasks fortunes,sotu-mlm --out runs/suite-quick --resume
-wait
 ./ffwd suite --quick --seeds "$SEEDS" --out runs/suite-quick --resume
-./ffwd suite --threads 1 --quick --seeds 2 --tasks spam-assassin,moby-dick-mlm,fortunes --lr-grid 1e-4 --ff-lrs lr \
+./ffwd suite --quick --seeds 2 --tasks spam-assassin,moby-dick-mlm,fortunes --lr-grid 1e-4 --ff-lrs lr \
     --modes ffwd,ffwd-budget --methods none --out runs/budget-at-1e-4 --resume
 ./ffwd demo --modes ffwd,ffwd-guard,ffwd-span,ffwd-adaptive,ffwd+all,search,paper --out runs/ablation
 ./ffwd demo --modes profile --ff-lrs 1e-4,3e-4,1e-3,3e-3 --out runs/line-profile

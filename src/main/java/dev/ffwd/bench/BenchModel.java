@@ -1,5 +1,6 @@
 package dev.ffwd.bench;
 
+import dev.ffwd.ChildJvm;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ffwd.io.DType;

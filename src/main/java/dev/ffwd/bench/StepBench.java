@@ -1,5 +1,6 @@
 package dev.ffwd.bench;
 
+import dev.ffwd.ChildJvm;
 import ai.djl.pytorch.jni.JniUtils;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -300,10 +300,15 @@ public final class SuiteReport {
         int n = m.path("arms").asInt();
         if (n == 0) return;
         double train = m.path("train_seconds").asDouble(), eval = m.path("eval_seconds").asDouble();
-        sb.append(String.format(Locale.ROOT, "%nTime: %s trained for %.1f h (training and FF steps) and were evaluated for "
-                        + "%.1f h more (test-loss passes, %.0f%% of their time); loading and data preparation are not counted.%n",
+        sb.append(String.format(Locale.ROOT, "%nTime: %s trained for %s (training and FF steps) and were evaluated for "
+                        + "%s more (test-loss passes, %.0f%% of their time); loading and data preparation are not counted.%n",
                 n == m.path("of").asInt() ? "all " + n + " arms" : n + " of the " + m.path("of").asInt() + " arms (the others predate this record)",
-                train / 3600, eval / 3600, 100 * eval / Math.max(train + eval, 1e-9)));
+                duration(train), duration(eval), 100 * eval / Math.max(train + eval, 1e-9)));
+    }
+
+    /** Seconds as minutes below two hours, else hours: 37 min, 3.4 h. */
+    static String duration(double seconds) {
+        return seconds < 7200 ? String.format(Locale.ROOT, "%.0f min", seconds / 60) : String.format(Locale.ROOT, "%.1f h", seconds / 3600);
     }
 
     /**

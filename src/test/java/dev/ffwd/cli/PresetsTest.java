@@ -21,7 +21,7 @@ class PresetsTest {
         assertEquals(List.of("tuned"), quick.ffLrs);
         assertEquals(9, quick.patience, "the user's option wins");
         assertEquals(5, quick.opts.evalEvery, "the quick suite keeps the cadence its kept results were measured at");
-        assertEquals(0, quick.reseeds);
+        assertEquals(1, quick.reseeds, "the quick suite, as the demo, re-runs the tuned lr on a fresh seed");
         assertEquals(Path.of("o"), quick.out);
         CompareCommand demo = DemoCommand.compare(Presets.get("demo"), Path.of("d.jsonl"), List.of());
         assertEquals(Path.of("runs/demo"), demo.out);
