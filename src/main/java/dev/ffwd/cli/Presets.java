@@ -33,7 +33,8 @@ import java.util.TreeMap;
  * fewer padded positions and a smaller working set.</li>
  * <li>{@code suite}: the demo's settings with every measured method and FF at the tuned lr too.</li>
  * <li>{@code suite-quick}: 1,000 records of 32 tokens, a test split of 268 (30% less the 32-example FF validation
- * set), 16 sequences per step, evaluations every 5 steps with a patience of 4, a 60-step budget; FF at the tuned lr
+ * set), 16 sequences per step, evaluations every 5 steps (in the default batches of 32, as the demo's) with a patience
+ * of 4, a 60-step budget; FF at the tuned lr
  * (does it cost anything there?), the tuning-free methods each from their own default, and the tuned lr once more on
  * a fresh training seed, as in the demo. {@code suite --quick} runs one seed per task unless told otherwise.</li>
  * </ul>
@@ -59,7 +60,7 @@ final class Presets {
             "demo", DEMO,
             "suite", with(DEMO, "methods", String.join(",", Method.MEASURED), "ff-lrs", "lr,tuned", "modes", "ffwd"),
             "suite-quick", with(DEMO, "max-length", "32", "limit", "1000", "test-fraction", "0.3", "ff-lrs", "tuned",
-                    "batch-size", "16", "grad-accum", "1", "max-steps", "60", "eval-batch-size", "128", "eval-every", "5", "patience", "4",
+                    "batch-size", "16", "grad-accum", "1", "max-steps", "60", "eval-every", "5", "patience", "4",
                     "reseeds", "1", "modes", "ffwd",
                     "methods", String.join(",", Method.MEASURED)));
 

@@ -56,7 +56,7 @@ final class SuiteCommand implements Runnable {
     @Option(names = "--case", hidden = true, description = "TASK:SEED: run this comparison only, and no report (what a worker runs).") String only;
     @Option(names = "--tasks", split = ",", description = "Tasks to run (default: all of ${COMPLETION-CANDIDATES}).",
             completionCandidates = TaskNames.class) List<String> tasks;
-    @Option(names = "--out", defaultValue = "runs/suite", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).") Path out;
+    @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: runs/suite; runs/suite-quick with --quick, where `ffwd results` looks).") Path out;
     @Option(names = "--resume", description = "Continue a killed suite: finished comparisons and arms are not re-run.") boolean resume;
     @Option(names = "--overwrite", description = "Replace a non-empty OUT.") boolean overwrite;
     @Option(names = "--report-only", description = "Run nothing: aggregate the comparisons already finished in OUT "
@@ -72,6 +72,7 @@ final class SuiteCommand implements Runnable {
     @Override
     public void run() {
         int seeds = seedsOption != null ? seedsOption : quick ? QUICK_SEEDS : SEEDS;
+        if (out == null) out = Path.of(quick ? "runs/suite-quick" : "runs/suite");
         if (seeds < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
         if (jobs != null && jobs < 1) throw new IllegalArgumentException("--jobs must be >= 1, got " + jobs);
         List<String> names = tasks == null ? List.copyOf(TASKS.keySet()) : tasks;
