@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  * The evidence: {@code compare} (a learning-rate grid, Fast Forward at the same and at the tuned learning rate) on
  * several real classification tasks with the built-in MiniLM, each over several seeds (split, initialisation, data
  * order and dropout all follow the seed). Writes one comparison per task and seed, then medians and min–max to
- * OUT/report.json and OUT/report.md. A killed suite continues with --resume.
+ * OUT/report.json and OUT/report.md. Comparisons run side by side in child JVMs, one per core by default
+ * ({@code --jobs}). A killed suite continues with --resume.
  */
 @Command(name = "suite", mixinStandardHelpOptions = true,
         description = "Fast Forward vs. tuned plain LoRA on several real tasks × seeds; medians and min-max in OUT/report.json and report.md.")
@@ -147,8 +148,8 @@ final class SuiteCommand implements Runnable {
         if (tasks != null) base.addAll(List.of("--tasks", String.join(",", tasks)));
         base.addAll(compareOptions);
         java.util.Deque<Case> queue = new java.util.ArrayDeque<>(todo);
-        Map<Process, Case> running = new LinkedHashMap<>();
-        Map<Process, Long> started = new LinkedHashMap<>();
+        record Started(Case c, long nanos) {}
+        Map<Process, Started> running = new java.util.concurrent.ConcurrentHashMap<>();  // the shutdown hook reads it too
         Thread killer = new Thread(() -> running.keySet().forEach(Process::destroy));  // Ctrl-C or kill: no orphaned workers
         Runtime.getRuntime().addShutdownHook(killer);
         Case failed = null;
@@ -163,15 +164,15 @@ final class SuiteCommand implements Runnable {
                     List<String> args = new ArrayList<>(base);
                     args.addAll(List.of("--case", c.toString()));
                     Process p = dev.ffwd.ChildJvm.start(Main.class.getName(), args, log(logs, c));
-                    running.put(p, c);
-                    started.put(p, System.nanoTime());
+                    running.put(p, new Started(c, System.nanoTime()));
                     System.err.printf("suite: %s started%n", c);
                 }
                 if (running.isEmpty()) break;  // a worker failed: none is started after it
                 Process finished = java.util.concurrent.CompletableFuture.anyOf(running.keySet().stream()
                         .map(Process::onExit).toArray(java.util.concurrent.CompletableFuture[]::new)).thenApply(Process.class::cast).get();
-                Case c = running.remove(finished);
-                double minutes = (System.nanoTime() - started.remove(finished)) / 6e10;
+                Started s = running.remove(finished);
+                Case c = s.c();
+                double minutes = (System.nanoTime() - s.nanos()) / 6e10;
                 if (finished.exitValue() != 0) {
                     failed = c;
                     System.err.printf("suite: %s failed (exit %d); see %s%n", c, finished.exitValue(), log(logs, c));

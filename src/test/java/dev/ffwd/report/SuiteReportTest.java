@@ -102,6 +102,8 @@ class SuiteReportTest {
             ObjectNode run = ((ObjectNode) r.path("tuned")).putObject("reseeded").putObject("reseed-1042@1e-3")
                     .put("reached", reseeds[i].length > 0).put("best_smoothed_test_loss", reseeds[i].length > 0 ? 0.1 : 0.12);
             if (reseeds[i].length > 0) run.put("ratio_vs_tuned", reseeds[i][0]).put("ratio_vs_grid", reseeds[i][0] / 4);
+            // misses L* everywhere, at 1.15 × L*: closer than the re-drawn run's 1.2 in the second case only
+            ((ObjectNode) r.path("methods")).putObject("near").put("reached", false).put("final_test_loss", 0.2).put("best_smoothed_test_loss", 0.115);
             json.writeValue(f.toFile(), r);
             files.add(f);
         }
@@ -114,9 +116,15 @@ class SuiteReportTest {
         assertEquals(1.2, ref.path("best_over_target").path("max").asDouble(), 1e-12);
         assertEquals("slow", root.path("best_method").asText(), "the reference needs the grid: never a default candidate");
         assertFalse(root.path("methods").has(SuiteReport.RESEEDED));
+        JsonNode near = root.path("methods").path("near").path(SuiteReport.AS_CLOSE);
+        assertEquals(1, near.path("cases").asInt(), "only where the re-drawn tuned run stayed further from L* (1.2) than it did (1.15)");
+        assertEquals(3, near.path("of").asInt());
+        assertEquals(3, root.path("methods").path("slow").path(SuiteReport.AS_CLOSE).path("cases").asInt(), "reaching L* is always as close");
         String md = SuiteReport.markdown(root);
-        assertTrue(md.contains("| *" + SuiteReport.RESEEDED + "* (needs the grid) | 2/3 | 1.00× [0.90, 1.10] | 0.25× [0.23, 0.28] | 1.000× [1.000, 1.200] |"), md);
-        assertTrue(md.contains("| t | 1e-3, 1e-3, 1e-3 | 2.00× [2.00, 2.00] (3/3) | 1.00× [0.90, 1.10] (2/3) |"), md);
+        assertTrue(md.contains("| slow | 3/3 | 3/3 | 2.00× [2.00, 2.00] |"), md);
+        assertTrue(md.contains("| near | 0/3 | 1/3 | — | — | 1.150× [1.150, 1.150] |"), md);
+        assertTrue(md.contains("| *" + SuiteReport.RESEEDED + "* (needs the grid) | 2/3 | — | 1.00× [0.90, 1.10] | 0.25× [0.23, 0.28] | 1.000× [1.000, 1.200] |"), md);
+        assertTrue(md.contains("| t | 1e-3, 1e-3, 1e-3 | 2.00× [2.00, 2.00] (3/3) | — (0/3) | 1.00× [0.90, 1.10] (2/3) |"), md);
     }
 
     @Test
@@ -168,8 +176,10 @@ class SuiteReportTest {
         assertEquals(3, m.path("arms").asInt());
         assertEquals(5, m.path("of").asInt());
         String md = SuiteReport.markdown(SuiteReport.json(reports, "./ffwd suite"));
-        assertTrue(md.contains("Time: 3 of the 5 arms (the others predate this record) trained for 1.0 h "
-                + "(training and FF steps) and were evaluated for 0.5 h more (test-loss passes, 33% of their time)"), md);
+        assertTrue(md.contains("Time: 3 of the 5 arms (the others predate this record) trained for 60 min "
+                + "(training and FF steps) and were evaluated for 30 min more (test-loss passes, 33% of their time)"), md);
+        assertEquals("37 min", SuiteReport.duration(37 * 60));
+        assertEquals("3.4 h", SuiteReport.duration(3.4 * 3600), "hours from two hours on");
         reports.put("t", List.of(methodsReport("untimed", Map.of("m", 1.0))));
         assertFalse(SuiteReport.markdown(SuiteReport.json(reports, "./ffwd suite")).contains("Time:"), "nothing recorded, no line");
     }
