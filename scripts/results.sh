@@ -13,7 +13,7 @@ SEEDS="${SEEDS:-3}"
 ./ffwd demo
 ./ffwd suite --quick --seeds "$SEEDS" --out runs/suite-quick --resume
 ./ffwd suite --quick --seeds 2 --tasks spam-assassin,moby-dick-mlm,fortunes --lr-grid 1e-4 --ff-lrs lr \
-    --modes ffwd,ffwd-budget --methods none --out runs/budget-at-1e-4 --resume
+    --modes ffwd,ffwd-budget --methods none --reseeds 0 --out runs/budget-at-1e-4 --resume
 ./ffwd demo --modes ffwd,ffwd-guard,ffwd-span,ffwd-adaptive,ffwd+all,search,paper --out runs/ablation
 ./ffwd demo --modes profile --ff-lrs 1e-4,3e-4,1e-3,3e-3 --out runs/line-profile
 ./ffwd results --sections demo,suite,budget --out docs/results.md
