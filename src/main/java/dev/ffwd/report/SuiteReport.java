@@ -95,6 +95,7 @@ public final class SuiteReport {
                             JsonNode sv = r.path(c).path(name);
                             if (sv.isMissingNode()) continue;  // e.g. no grid saving for an arm at the tuned lr
                             a.set(c, sv);
+                            if (!learned) continue;  // an L* the grid never learned is a lucky reading: no evidence either way
                             byRole.computeIfAbsent(role, k -> new LinkedHashMap<>()).computeIfAbsent(c, k -> new ArrayList<>()).add(sv);
                             overall.computeIfAbsent(role, k -> new LinkedHashMap<>()).computeIfAbsent(c, k -> new ArrayList<>()).add(sv);
                         }
@@ -161,7 +162,8 @@ public final class SuiteReport {
      */
     static boolean learned(JsonNode report) {
         JsonNode curve = report.path("baselines").path(report.path("tuned").path("lr").asText()).path("curve");
-        double atThetaZero = curve.isEmpty() ? Double.NaN : curve.get(0).path("test_loss").asDouble();
+        if (curve.isEmpty()) return true;  // no loss at θ₀ recorded: nothing says it did not learn
+        double atThetaZero = curve.get(0).path("test_loss").asDouble();
         return dev.ffwd.train.Comparison.Result.learned(report.path("tuned").path("target_test_loss").asDouble(), atThetaZero);
     }
 
@@ -277,8 +279,10 @@ public final class SuiteReport {
                 {"savings_vs_tuned", "wall_percent", "Against the tuned baseline: wall time saved at the tuned target"},
                 {"savings", "flops_paper_percent", "Against the baseline at the same learning rate (the paper's protocol): paper-convention FLOPs saved"},
                 {"savings_vs_grid", "flops_exact_percent", "Against the whole grid (tuning the learning rate included): exact FLOPs saved"}};
-        for (String[] v : roles.isEmpty() ? new String[0][] : views) {  // no FF arms (--modes none): no FF tables
-            sb.append("## ").append(v[2]).append("\n\nMedian [min, max] over the seeds that reached the target; reached/seeds in brackets.\n\n");
+        for (String[] v : views) {
+            if (roles.stream().allMatch(r -> root.path("overall").path(r).path(v[0]).isMissingNode())) continue;  // no FF arm has this view
+            sb.append("## ").append(v[2]).append("\n\nMedian [min, max] over the seeds that reached the target; reached/seeds in brackets. ")
+                    .append("Seeds whose grid did not learn the task are left out, as in the method table.\n\n");
             sb.append("| task | tuned lr per seed |");
             roles.forEach(r -> sb.append(' ').append(r).append(" |"));
             sb.append("\n|---|---|").append("---:|".repeat(roles.size())).append('\n');
@@ -300,7 +304,7 @@ public final class SuiteReport {
         root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> {
             if (s.has("learned") && !s.path("learned").asBoolean()) unlearned.add(e.getKey() + " seed " + s.path("seed").asText());
         }));
-        if (!unlearned.isEmpty()) sb.append("Not learned within the budget (left out of the method table): ").append(String.join("; ", unlearned)).append(".\n\n");
+        if (!unlearned.isEmpty()) sb.append("Not learned within the budget (left out of every table): ").append(String.join("; ", unlearned)).append(".\n\n");
         sb.append(cut.isEmpty() ? "Every baseline stopped at a plateau, none by the step budget.\n"
                 : "Baselines cut by the step budget (still improving when stopped): " + String.join("; ", cut) + ".\n");
         timeLine(root.path("measurement"), sb);

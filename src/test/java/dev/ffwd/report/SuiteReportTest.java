@@ -86,7 +86,7 @@ class SuiteReportTest {
         assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] | 1.000× [1.000, 1.000] |"), md);
         assertTrue(md.contains("| never | 0/3 | — | — | 1.500× [1.500, 1.500] |"), md);
         assertTrue(md.contains("| t | 1e-3, 1e-3, 1e-3, 1e-3 | 0.60× [0.50, 0.70] (2/3) |"), "per task, with the tuned lr of each seed: " + md);
-        assertTrue(md.contains("Not learned within the budget (left out of the method table): t seed 42"), md);
+        assertTrue(md.contains("Not learned within the budget (left out of every table): t seed 42"), md);
         assertFalse(md.contains("Against the tuned baseline"), "no FF arms, no empty FF tables: " + md);
     }
 
@@ -154,6 +154,29 @@ class SuiteReportTest {
         assertTrue(md.contains("Baselines cut by the step budget"), md);
         SuiteReport.write(tmp, reports, "./ffwd suite --quick");
         assertTrue(Files.readString(tmp.resolve("report.md")).contains("./ffwd suite --quick"));
+    }
+
+    /** A seed whose grid learned nothing has a lucky L*: its FF arms count neither as reached nor as missed. */
+    @Test
+    void anUnlearnedSeedIsLeftOutOfTheFastForwardTablesToo() throws Exception {
+        Path learned = report("l", "1e-3", 5.0, -1.0), flat = report("f", "1e-3", 0.0, null);
+        ObjectNode r = (ObjectNode) json.readTree(flat.toFile());
+        ((ObjectNode) r.path("baselines")).putObject("1e-3").putArray("curve").addObject().put("test_loss", 0.101);  // θ₀ already at L*
+        r.remove("savings_vs_grid");
+        json.writeValue(flat.toFile(), r);
+        r = (ObjectNode) json.readTree(learned.toFile());
+        r.remove("savings_vs_grid");  // as an arm at the tuned lr has no saving against the grid
+        json.writeValue(learned.toFile(), r);
+        Map<String, List<Path>> reports = new LinkedHashMap<>();
+        reports.put("a", List.of(learned, flat));
+        JsonNode root = SuiteReport.json(reports, "./ffwd suite --quick");
+        JsonNode vsTuned = root.path("overall").path("ffwd@lr").path("savings_vs_tuned");
+        assertEquals(1, vsTuned.path("of").asInt(), "the unlearned seed is not counted");
+        assertEquals(1, vsTuned.path("reached").asInt());
+        String md = SuiteReport.markdown(root);
+        assertFalse(md.contains("Against the whole grid"), "no FF arm has a saving against the grid: no table of dashes");
+        assertTrue(md.contains("Not learned within the budget (left out of every table): a seed 42"), md);
+        assertEquals(2, root.path("tasks").path("a").path("seeds").size(), "the seed itself is still listed");
     }
 
     @Test
