@@ -304,7 +304,7 @@ public final class SuiteReport {
         root.path("tasks").fields().forEachRemaining(e -> e.getValue().path("seeds").forEach(s -> {
             if (s.has("learned") && !s.path("learned").asBoolean()) unlearned.add(e.getKey() + " seed " + s.path("seed").asText());
         }));
-        if (!unlearned.isEmpty()) sb.append("Not learned within the budget (left out of every table): ").append(String.join("; ", unlearned)).append(".\n\n");
+        if (!unlearned.isEmpty()) sb.append("Not learned within the budget (left out of the method and Fast Forward tables): ").append(String.join("; ", unlearned)).append(".\n\n");
         sb.append(cut.isEmpty() ? "Every baseline stopped at a plateau, none by the step budget.\n"
                 : "Baselines cut by the step budget (still improving when stopped): " + String.join("; ", cut) + ".\n");
         timeLine(root.path("measurement"), sb);

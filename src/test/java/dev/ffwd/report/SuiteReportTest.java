@@ -86,7 +86,7 @@ class SuiteReportTest {
         assertTrue(md.contains("| steady | 3/3 | 1.20× [1.00, 1.40] | 0.30× [0.25, 0.35] | 1.000× [1.000, 1.000] |"), md);
         assertTrue(md.contains("| never | 0/3 | — | — | 1.500× [1.500, 1.500] |"), md);
         assertTrue(md.contains("| t | 1e-3, 1e-3, 1e-3, 1e-3 | 0.60× [0.50, 0.70] (2/3) |"), "per task, with the tuned lr of each seed: " + md);
-        assertTrue(md.contains("Not learned within the budget (left out of every table): t seed 42"), md);
+        assertTrue(md.contains("Not learned within the budget (left out of the method and Fast Forward tables): t seed 42"), md);
         assertFalse(md.contains("Against the tuned baseline"), "no FF arms, no empty FF tables: " + md);
     }
 
@@ -175,7 +175,7 @@ class SuiteReportTest {
         assertEquals(1, vsTuned.path("reached").asInt());
         String md = SuiteReport.markdown(root);
         assertFalse(md.contains("Against the whole grid"), "no FF arm has a saving against the grid: no table of dashes");
-        assertTrue(md.contains("Not learned within the budget (left out of every table): a seed 42"), md);
+        assertTrue(md.contains("Not learned within the budget (left out of the method and Fast Forward tables): a seed 42"), md);
         assertEquals(2, root.path("tasks").path("a").path("seeds").size(), "the seed itself is still listed");
     }
 
