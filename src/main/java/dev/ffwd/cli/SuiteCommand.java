@@ -182,9 +182,11 @@ final class SuiteCommand implements Runnable {
             }
         } catch (java.io.IOException e) {
             throw new dev.ffwd.FfwdException(logs + ": cannot start a worker: " + e.getMessage());
-        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+        } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new dev.ffwd.FfwdException("suite: interrupted while waiting for its workers");
+        } catch (java.util.concurrent.ExecutionException e) {  // onExit does not complete exceptionally; kept for the compiler
+            throw new dev.ffwd.FfwdException("suite: waiting for a worker failed: " + e.getCause());
         } finally {
             running.keySet().forEach(Process::destroy);
             Runtime.getRuntime().removeShutdownHook(killer);
