@@ -1,7 +1,6 @@
 package dev.ffwd.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 
@@ -44,11 +43,11 @@ final class ActivationCheckpoint {
         boolean grad = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try {
-            inputs[0] = scoped(() -> model.embed(ids, ctx, true));
+            inputs[0] = Transformer.scoped(() -> model.embed(ids, ctx, true));
             for (int i = 0; i < layers; i++) {
                 NDArray in = inputs[i];
                 int layer = i;
-                inputs[i + 1] = scoped(() -> model.block(layer, in, ctx, true, seed));
+                inputs[i + 1] = Transformer.scoped(() -> model.block(layer, in, ctx, true, seed));
             }
         } finally {
             JniUtils.setGradMode(grad);
@@ -68,7 +67,7 @@ final class ActivationCheckpoint {
             boolean needInput = trainableBelow[i];
             if (needInput) in.setRequiresGradient(true);
             int layer = i;
-            g = scoped(() -> {
+            g = Transformer.scoped(() -> {
                 NDArray y = model.block(layer, in, ctx, true, seed);              // recorded, the forward's dropout masks
                 gc.backward(y.mul(upstream).sum());                                // ∂(Σ y ⊙ g)/∂θ = gᵀ·∂y/∂θ
                 return needInput ? gradient(in) : null;
@@ -86,16 +85,5 @@ final class ActivationCheckpoint {
         NDArray copy = g.duplicate();  // the handle getGradient returns belongs to a's manager; the copy to the caller's scope
         g.close();
         return copy;
-    }
-
-    /** Runs {@code f} in its own NDScope, so that everything it creates but its result is freed at once. */
-    private static NDArray scoped(java.util.function.Supplier<NDArray> f) {
-        NDArray out;
-        try (NDScope ignored = new NDScope()) {
-            out = f.get();
-            if (out != null) NDScope.unregister(out);
-        }
-        if (out != null) NDScope.register(out);
-        return out;
     }
 }

@@ -89,9 +89,29 @@ public abstract class Transformer implements AutoCloseable {
             checkpoint = null;  // one forward per backward: a second one in the same loss runs plainly
             return c.forward(ids, ctx, seed);
         }
-        NDArray x = embed(ids, ctx, training);
-        for (int i = 0; i < config.layers(); i++) x = block(i, x, ctx, training, seed);
-        return finish(x);
+        // Each part in its own scope: a temporary that backward needs is kept alive by autograd's own reference, and every
+        // other one is freed as soon as its part ends, not when the whole step's scope closes. Without this the forward
+        // held all of its temporaries at once, about twice the activations that backward needs (docs/performance.md).
+        NDArray x = scoped(() -> embed(ids, ctx, training));
+        for (int i = 0; i < config.layers(); i++) {
+            NDArray in = x;
+            int layer = i;
+            x = scoped(() -> block(layer, in, ctx, training, seed));
+            if (x != in) in.close();  // the residual stream below: autograd holds it where backward needs it
+        }
+        NDArray out = x;
+        return scoped(() -> finish(out));
+    }
+
+    /** Runs {@code f} in its own NDScope, so that everything it creates but its result is freed when it returns. */
+    static NDArray scoped(Supplier<NDArray> f) {
+        NDArray out;
+        try (NDScope ignored = new NDScope()) {
+            out = f.get();
+            if (out != null) NDScope.unregister(out);
+        }
+        if (out != null) NDScope.register(out);
+        return out;
     }
 
     /** One draw of the engine's generator: the base of the per-block dropout seeds of a training forward. */
