@@ -25,7 +25,7 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
     public static final String PLAN = "plan.json";
 
     /** The plan fields a resume may extend: it may add methods and re-seeded runs, since the arms already run stay valid. */
-    private static final String METHODS = "methods", RESEEDS = "reseeds";
+    private static final String METHODS = "methods", RESEEDS = "reseeds", VARIANTS = "variants";
 
     /** A connection that training uses while the comparison runs (a Spark cluster), closed when it ends. */
     public interface Attachment extends AutoCloseable {
@@ -49,7 +49,7 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
         ObjectMapper json = new ObjectMapper();
         ObjectNode cfg = json.valueToTree(options);
         ((ObjectNode) cfg.path("train").path("optimizer")).put("name", options.train().optimizer().name());
-        cfg.set("variants", json.valueToTree(plan.variants()));
+        cfg.set(VARIANTS, json.valueToTree(plan.variants()));
         cfg.set("methods", json.valueToTree(plan.methods().keySet()));
         if (plan.reseeds() > 0) cfg.put(RESEEDS, plan.reseeds());  // absent when none: plans written before it match
         cfg.put("lr_text", plan.lr());
@@ -92,9 +92,9 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
 
     /**
      * {@code cfg} as plan.json holds it, after checking that a resumed experiment's folder records the same plan or one
-     * that this plan extends (every method it had, and no fewer re-seeded runs).
+     * that this plan extends (every method and FF mode it had, the modes unchanged, and no fewer re-seeded runs).
      */
-    private String planText(ObjectNode cfg) {
+    String planText(ObjectNode cfg) {
         Path file = plan.dir().resolve(PLAN);
         try {
             ObjectMapper json = new ObjectMapper();
@@ -102,7 +102,8 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
             if (plan.resume() && Files.isRegularFile(file)) {
                 ObjectNode before = (ObjectNode) json.readTree(file.toFile());
                 ObjectNode now = (ObjectNode) json.readTree(text);  // through text, so that numbers compare as they were written
-                String field = differs(before.deepCopy().without(List.of(METHODS, RESEEDS)), now.deepCopy().without(List.of(METHODS, RESEEDS)));
+                List<String> growing = List.of(METHODS, RESEEDS, VARIANTS);
+                String field = differs(before.deepCopy().without(growing), now.deepCopy().without(growing));
                 if (field != null) throw new FfwdException(file + ": --resume with different settings (" + field
                         + " differs); rerun with the original options or use --overwrite");
                 List<String> dropped = new ArrayList<>();
@@ -110,6 +111,12 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
                 now.path(METHODS).forEach(m -> dropped.remove(m.asText()));
                 if (!dropped.isEmpty()) throw new FfwdException(file + ": --resume without the methods it ran (" + String.join(", ", dropped)
                         + "); a resume may add methods, not drop them: rerun with them or use --overwrite");
+                for (var it = before.path(VARIANTS).fields(); it.hasNext(); ) {
+                    var v = it.next();
+                    if (!v.getValue().equals(now.path(VARIANTS).get(v.getKey())))
+                        throw new FfwdException(file + ": --resume without the FF mode it ran as it ran it (" + v.getKey()
+                                + "); a resume may add modes, not drop or change them: rerun with it or use --overwrite");
+                }
                 if (now.path(RESEEDS).asInt(0) < before.path(RESEEDS).asInt(0))
                     throw new FfwdException(file + ": --resume with fewer --reseeds (" + now.path(RESEEDS).asInt(0) + ") than it ran ("
                             + before.path(RESEEDS).asInt(0) + "); rerun with them or use --overwrite");

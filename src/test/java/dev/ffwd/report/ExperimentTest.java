@@ -53,6 +53,25 @@ class ExperimentTest {
         assertTrue(err.getMessage().contains("--resume with different settings (train differs)"), err.getMessage());
     }
 
+    /** A resume may add FF modes, as it may add methods (more arms of the same plan); it may not drop or change one. */
+    @Test
+    void aResumeMayAddAnFfModeButNotDropOrChangeOne() throws Exception {
+        Path dir = tmp.resolve("x");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(Experiment.PLAN), experiment(dir, true).configuration().toPrettyString());
+        FineTune.Options o = experiment(dir, true).options();
+        java.util.function.Function<Map<String, FfConfig>, Experiment> with = v -> new Experiment(o,
+                Comparison.Plan.builder("1e-4").grid(List.of("1e-4", "1e-3")).variants(v).dir(dir).resume(true).build());
+        Experiment more = with.apply(Map.of("ffwd", FfConfig.defaults(), "paper", FfConfig.paper()));
+        assertTrue(more.planText(more.configuration()).contains("\"paper\""), "an added mode is accepted");
+        Experiment fewer = with.apply(Map.of("paper", FfConfig.paper()));
+        var dropped = assertThrows(dev.ffwd.FfwdException.class, () -> fewer.planText(fewer.configuration()));
+        assertTrue(dropped.getMessage().contains("without the FF mode it ran as it ran it (ffwd)"), dropped.getMessage());
+        Experiment changed = with.apply(Map.of("ffwd", FfConfig.paper()));
+        var err = assertThrows(dev.ffwd.FfwdException.class, () -> changed.planText(changed.configuration()));
+        assertTrue(err.getMessage().contains("(ffwd)"), err.getMessage());
+    }
+
     /** A resumed suite skips a comparison only where its folder holds a finished run of this very plan. */
     @Test
     void aFinishedRunIsOneOfThisPlanWithItsReport() throws Exception {
