@@ -17,16 +17,46 @@ public final class EngineEnv {
      */
     public static final String THP = "THP_MEM_ALLOC_ENABLE";
 
+    /**
+     * The variable glibc's malloc reads (once) for the size from which a block gets its own mapping, returned to the kernel
+     * when freed. glibc's default threshold starts at 128 KB and rises to the largest block freed so far (up to 32 MB),
+     * so after the first step every activation comes from the heap, and the heap keeps what the step freed, fragmented:
+     * about a third of the Pythia-70m step's peak resident memory was freed blocks (docs/performance.md, "Peak memory").
+     * Fixed at 2 MB, a block of 2 MB or more goes back at once, and with {@link #THP} it is faulted in 2 MB at a time.
+     * The launcher exports 2097152 unless the user set a value (set empty: glibc's own); Surefire sets the same.
+     */
+    public static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
+
     /** Always set: no telemetry, no downloads. */
     private static final Map<String, String> ALWAYS = Map.of("OPT_OUT_TRACKING", "true", "DJL_OFFLINE", "true");
 
     private EngineEnv() {}
 
-    /** What a process ffwd starts gets: {@link #ALWAYS}, and huge pages as this process has them (on unless the user set {@link #THP}). */
+    /**
+     * What a process ffwd starts gets: {@link #ALWAYS}, and huge pages and the mmap threshold as this process has them
+     * (huge pages on unless the user set {@link #THP} otherwise; the threshold where this process has one).
+     */
     public static Map<String, String> forChildren() {
         Map<String, String> env = new LinkedHashMap<>(ALWAYS);
         env.put(THP, System.getenv().getOrDefault(THP, "1"));
+        String mmap = System.getenv(MMAP_THRESHOLD);  // as this process runs: the launcher's value, the user's, or none (glibc's own)
+        if (mmap != null) env.put(MMAP_THRESHOLD, mmap);
         return env;
+    }
+
+    /** A reference engine's environment (PyTorch, llama.cpp), which runs with glibc's own malloc settings, as its users run it. */
+    public static void forReference(Map<String, String> env) {
+        env.remove(MMAP_THRESHOLD);
+    }
+
+    /** The mmap threshold this process's malloc runs with, in bytes; null where glibc adjusts its own (the variable unset). */
+    public static Long mmapThreshold() {
+        String v = System.getenv(MMAP_THRESHOLD);
+        try {
+            return v == null ? null : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     /** Whether this process's libtorch allocates large tensors on huge pages ({@link #THP} is "1", the one true value libtorch reads). */

@@ -159,8 +159,10 @@ public final class LlamaCppRunner {
                 if (s == null) throw new IllegalStateException(SCRIPT + " missing from the class path");
                 Files.write(script, s.readAllBytes());
             }
-            process = new ProcessBuilder("node", script.toString(), modules.toString(), gguf.toAbsolutePath().toString(), Integer.toString(threads),
-                    kvType, Integer.toString(contextSize)).redirectError(log.toFile()).start();
+            ProcessBuilder pb = new ProcessBuilder("node", script.toString(), modules.toString(), gguf.toAbsolutePath().toString(),
+                    Integer.toString(threads), kvType, Integer.toString(contextSize)).redirectError(log.toFile());
+            dev.ffwd.EngineEnv.forReference(pb.environment());
+            process = pb.start();
             in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
             out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             try {

@@ -208,6 +208,9 @@ public final class StepBench {
         if (!speedups.isEmpty()) putSpread(r, "bf16_speedup", speedups);
         if (profileJson != null) r.set("profile", profileJson);
         r.put("huge_pages", dev.ffwd.EngineEnv.hugePages());  // the child inherits the launcher's environment
+        Long mmap = dev.ffwd.EngineEnv.mmapThreshold();
+        if (mmap == null) r.putNull("mmap_threshold");  // glibc's own, rising
+        else r.put("mmap_threshold", mmap);
         r.put("precision", used.label())  // of the frozen products; fp32: 2-byte weights are widened first
                 .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
                 .put("loss_chunk", s.lossChunk()).put("checkpoint_activations", s.checkpointActivations()).put("pairs", ratios.size());
@@ -276,6 +279,7 @@ public final class StepBench {
                 batchJson.toString(), "--steps", String.valueOf(s.steps()), "--threads", String.valueOf(s.threads()),
                 "--rank", String.valueOf(s.rank()), "--alpha", String.valueOf(ALPHA), "--targets", String.join(",", s.shape().targets)));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        dev.ffwd.EngineEnv.forReference(pb.environment());
         pb.environment().put("OMP_NUM_THREADS", String.valueOf(s.threads()));
         pb.environment().put("OPENBLAS_NUM_THREADS", String.valueOf(s.threads()));
         Process p = pb.start();
