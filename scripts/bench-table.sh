@@ -70,8 +70,8 @@ fi
 jq -rn '
   def n(d): if . == null then "–" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
   def mb: if . == null then "–" else (round | tostring) + " MB" end;
-  "| shape | stored | batch × seq | checkpointing | huge pages | ffwd tok/s | PyTorch tok/s | ffwd / PyTorch tok/s: min / median / max | ffwd GFLOP/s (% of sgemm) | ffwd peak RSS | PyTorch peak RSS | RSS ffwd / PyTorch |",
-  "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  "| shape | stored | batch × seq | checkpointing | huge pages | mmap threshold | ffwd tok/s | PyTorch tok/s | ffwd / PyTorch tok/s: min / median / max | ffwd GFLOP/s (% of sgemm) | ffwd peak RSS | PyTorch peak RSS | RSS ffwd / PyTorch |",
+  "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ([inputs] | .[] | .shapes | to_entries[] | .key as $k | .value |
-    "| \($k) | \(.dtype) | \(.batch) × \(.seq) | \(if .checkpoint_activations then "on" else "off" end) | \(if .huge_pages == null then "–" elif .huge_pages then "yes" else "no" end) | \(.tokens_per_s | n(0)) | \(.pytorch_tokens_per_s | n(0)) | \(.ratio_min | n(2)) / **\(.ratio_median | n(2))** / \(.ratio_max | n(2)) | \(.gflops | n(1)) (\((.sgemm_share_median // .sgemm_share) as $s | if $s == null then "–" else ($s * 100 | round | tostring) + "%" end)) | \(.ours_peak_rss_mb | mb) | \(.pytorch_peak_rss_mb | mb) | \(if .pytorch_peak_rss_mb == null then "–" else (.ours_peak_rss_mb / .pytorch_peak_rss_mb | n(2)) end) |")
+    "| \($k) | \(.dtype) | \(.batch) × \(.seq) | \(if .checkpoint_activations then "on" else "off" end) | \(if .huge_pages == null then "–" elif .huge_pages then "yes" else "no" end) | \(if has("mmap_threshold") | not then "–" elif .mmap_threshold == null then "glibc'"'"'s own" else "\(.mmap_threshold / 1048576) MB" end) | \(.tokens_per_s | n(0)) | \(.pytorch_tokens_per_s | n(0)) | \(.ratio_min | n(2)) / **\(.ratio_median | n(2))** / \(.ratio_max | n(2)) | \(.gflops | n(1)) (\((.sgemm_share_median // .sgemm_share) as $s | if $s == null then "–" else ($s * 100 | round | tostring) + "%" end)) | \(.ours_peak_rss_mb | mb) | \(.pytorch_peak_rss_mb | mb) | \(if .pytorch_peak_rss_mb == null then "–" else (.ours_peak_rss_mb / .pytorch_peak_rss_mb | n(2)) end) |")
 ' "$@"
