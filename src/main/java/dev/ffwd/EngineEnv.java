@@ -19,11 +19,10 @@ public final class EngineEnv {
 
     /**
      * The variable glibc's malloc reads (once) for the size from which a block gets its own mapping, returned to the kernel
-     * when freed. glibc's default threshold starts at 128 KB and rises to the largest block freed so far (up to 32 MB),
-     * so after the first step every activation comes from the heap, and the heap keeps what the step freed, fragmented:
-     * about a third of the Pythia-70m step's peak resident memory was freed blocks (docs/performance.md, "Peak memory").
-     * Fixed at 2 MB, a block of 2 MB or more goes back at once, and with {@link #THP} it is faulted in 2 MB at a time.
-     * The launcher exports 2097152 unless the user set a value (set empty: glibc's own); Surefire sets the same.
+     * when freed. glibc's own threshold rises to the largest block freed so far (up to 32 MB), so activations come from
+     * a heap that keeps what each step freed. Set to 2097152, the peak resident memory of the Pythia-70m training step
+     * falls by about a third and the step takes about twice as long (each large block is faulted in afresh):
+     * docs/performance.md, "Peak memory". ffwd leaves it to the user; a process ffwd starts inherits the user's value.
      */
     public static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
 
@@ -33,18 +32,18 @@ public final class EngineEnv {
     private EngineEnv() {}
 
     /**
-     * What a process ffwd starts gets: {@link #ALWAYS}, and huge pages and the mmap threshold as this process has them
-     * (huge pages on unless the user set {@link #THP} otherwise; the threshold where this process has one).
+     * What a process ffwd starts gets: {@link #ALWAYS}, huge pages as this process has them (on unless the user set
+     * {@link #THP} otherwise), and the user's {@link #MMAP_THRESHOLD} where there is one.
      */
     public static Map<String, String> forChildren() {
         Map<String, String> env = new LinkedHashMap<>(ALWAYS);
         env.put(THP, System.getenv().getOrDefault(THP, "1"));
-        String mmap = System.getenv(MMAP_THRESHOLD);  // as this process runs: the launcher's value, the user's, or none (glibc's own)
+        String mmap = System.getenv(MMAP_THRESHOLD);
         if (mmap != null) env.put(MMAP_THRESHOLD, mmap);
         return env;
     }
 
-    /** A reference engine's environment (PyTorch, llama.cpp), which runs with glibc's own malloc settings, as its users run it. */
+    /** A reference engine's environment (PyTorch, llama.cpp): glibc's own malloc settings, as its users run it, whatever ffwd's. */
     public static void forReference(Map<String, String> env) {
         env.remove(MMAP_THRESHOLD);
     }

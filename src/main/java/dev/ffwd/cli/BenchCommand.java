@@ -101,7 +101,7 @@ final class BenchCommand implements Runnable {
                     : "no (" + dev.ffwd.EngineEnv.THP + " is not 1; the ffwd launcher sets it)");
             Long mmap = dev.ffwd.EngineEnv.mmapThreshold();
             out.printf("blocks malloc maps on their own, and returns when freed: %s%n", mmap != null ? "from " + mmap + " bytes"
-                    : "from glibc's own threshold, which rises to 32 MB (" + dev.ffwd.EngineEnv.MMAP_THRESHOLD + " unset; the ffwd launcher sets it)");
+                    : "from glibc's own threshold, which rises to 32 MB (" + dev.ffwd.EngineEnv.MMAP_THRESHOLD + " unset)");
             if (vsPytorch) StepBench.setupPytorch();
             Path work = Files.createTempDirectory("ffwd-bench");
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
