@@ -90,8 +90,8 @@ public abstract class Transformer implements AutoCloseable {
             return c.forward(ids, ctx, seed);
         }
         // Each part in its own scope: a temporary that backward needs is kept alive by autograd's own reference, and every
-        // other one is freed as soon as its part ends, not when the whole step's scope closes. Without this the forward
-        // held all of its temporaries at once, about twice the activations that backward needs (docs/performance.md).
+        // other one is freed as soon as its part ends, not when the whole step's scope closes (the Pythia-70m step's peak
+        // RSS fell from 1,253 to 1,090 MB: docs/performance.md, "Peak memory").
         NDArray x = scoped(() -> embed(ids, ctx, training));
         for (int i = 0; i < config.layers(); i++) {
             NDArray in = x;

@@ -24,7 +24,7 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
 
     public static final String PLAN = "plan.json";
 
-    /** The plan fields a resume may extend: it may add methods and re-seeded runs, since the arms already run stay valid. */
+    /** The plan fields a resume may extend: it may add methods, FF modes and re-seeded runs, since the arms already run stay valid. */
     private static final String METHODS = "methods", RESEEDS = "reseeds", VARIANTS = "variants";
 
     /** A connection that training uses while the comparison runs (a Spark cluster), closed when it ends. */
@@ -114,8 +114,8 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
                 for (var it = before.path(VARIANTS).fields(); it.hasNext(); ) {
                     var v = it.next();
                     if (!v.getValue().equals(now.path(VARIANTS).get(v.getKey())))
-                        throw new FfwdException(file + ": --resume without the FF mode it ran as it ran it (" + v.getKey()
-                                + "); a resume may add modes, not drop or change them: rerun with it or use --overwrite");
+                        throw new FfwdException(file + ": --resume drops or changes the FF mode it ran (" + v.getKey()
+                                + "); a resume may add modes, not drop or change them: rerun with it as it was or use --overwrite");
                 }
                 if (now.path(RESEEDS).asInt(0) < before.path(RESEEDS).asInt(0))
                     throw new FfwdException(file + ": --resume with fewer --reseeds (" + now.path(RESEEDS).asInt(0) + ") than it ran ("

@@ -66,10 +66,10 @@ class ExperimentTest {
         assertTrue(more.planText(more.configuration()).contains("\"paper\""), "an added mode is accepted");
         Experiment fewer = with.apply(Map.of("paper", FfConfig.paper()));
         var dropped = assertThrows(dev.ffwd.FfwdException.class, () -> fewer.planText(fewer.configuration()));
-        assertTrue(dropped.getMessage().contains("without the FF mode it ran as it ran it (ffwd)"), dropped.getMessage());
+        assertTrue(dropped.getMessage().contains("--resume drops or changes the FF mode it ran (ffwd)"), dropped.getMessage());
         Experiment changed = with.apply(Map.of("ffwd", FfConfig.paper()));
         var err = assertThrows(dev.ffwd.FfwdException.class, () -> changed.planText(changed.configuration()));
-        assertTrue(err.getMessage().contains("(ffwd)"), err.getMessage());
+        assertTrue(err.getMessage().contains("--resume drops or changes the FF mode it ran (ffwd)"), err.getMessage());
     }
 
     /** A resumed suite skips a comparison only where its folder holds a finished run of this very plan. */
