@@ -1,5 +1,6 @@
 package dev.ffwd.report;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ffwd.FfwdException;
@@ -26,6 +27,8 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
 
     /** The plan fields a resume may extend: it may add methods, FF modes and re-seeded runs, since the arms already run stay valid. */
     private static final String METHODS = "methods", RESEEDS = "reseeds", VARIANTS = "variants";
+    /** The precision a run resolved on its CPU, which its report records beside the plan (not part of it). */
+    private static final String PRECISION_USED = "precision_used";
 
     /** A connection that training uses while the comparison runs (a Spark cluster), closed when it ends. */
     public interface Attachment extends AutoCloseable {
@@ -72,21 +75,27 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
             listener.onPrepared(ft);
             write(plan.dir().resolve(PLAN), planText);
             Comparison.Result r = Comparison.run(ft, plan, listener);
-            cfg.put("precision_used", ft.precision.label());  // the choice resolved on this CPU; not part of the plan a resume matches
+            cfg.put(PRECISION_USED, ft.precision.label());  // the choice resolved on this CPU; not part of the plan a resume matches
             ComparisonReport.write(plan.dir(), r, cfg);
             return r;
         }
     }
 
-    /** Whether its folder holds the report of a finished run of this very plan (a suite resumed with more arms runs the rest). */
+    /**
+     * Whether its folder holds the report of a finished run of this very plan (a suite resumed with more arms runs the
+     * rest). The report's own configuration decides, not plan.json: a resumed run writes its extended plan when it
+     * starts, and a run killed after that leaves the extended plan beside the report of the shorter one.
+     */
     public boolean finishedIn() {
-        Path file = plan.dir().resolve(PLAN);
-        if (!Files.isRegularFile(plan.dir().resolve("report.json")) || !Files.isRegularFile(file)) return false;
+        Path report = plan.dir().resolve("report.json");
+        if (!Files.isRegularFile(report)) return false;
         try {
             ObjectMapper json = new ObjectMapper();
-            return json.readTree(file.toFile()).equals(json.readTree(json.writeValueAsString(configuration())));
+            JsonNode ran = json.readTree(report.toFile()).path("configuration");
+            if (!(ran instanceof ObjectNode o)) return false;
+            return o.deepCopy().without(PRECISION_USED).equals(json.readTree(json.writeValueAsString(configuration())));
         } catch (IOException e) {
-            throw new FfwdException(file + ": " + e.getMessage());
+            throw new FfwdException(report + ": " + e.getMessage());
         }
     }
 

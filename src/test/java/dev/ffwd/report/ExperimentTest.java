@@ -80,11 +80,16 @@ class ExperimentTest {
         Experiment e = experiment(dir, true);
         Files.writeString(dir.resolve(Experiment.PLAN), e.configuration().toPrettyString());
         assertFalse(e.finishedIn(), "no report yet");
-        Files.writeString(dir.resolve("report.json"), "{}");
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        report.set("configuration", e.configuration().put("precision_used", "fp32"));  // as Experiment.run records it
+        Files.writeString(dir.resolve("report.json"), report.toPrettyString());
         assertTrue(e.finishedIn());
         Experiment more = new Experiment(e.options(), Comparison.Plan.builder("1e-4").grid(List.of("1e-4", "1e-3"))
                 .variants(Map.of("ffwd", FfConfig.defaults())).reseeds(1).dir(dir).resume(true).build());
         assertFalse(more.finishedIn(), "a plan with more arms still has arms to run");
+        // a resumed run killed after writing its extended plan: the report is still the shorter plan's
+        Files.writeString(dir.resolve(Experiment.PLAN), more.configuration().toPrettyString());
+        assertFalse(more.finishedIn(), "the report, not plan.json, says which plan finished");
         assertEquals(1, more.configuration().path("reseeds").asInt());
         assertFalse(e.configuration().has("reseeds"), "absent when none, so that plans written before match");
     }
