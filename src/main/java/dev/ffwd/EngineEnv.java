@@ -26,18 +26,31 @@ public final class EngineEnv {
      */
     public static final String MMAP_THRESHOLD = "MALLOC_MMAP_THRESHOLD_";
 
+    /**
+     * The variable glibc's malloc reads (once) for how many arenas (separate heaps) it may make, by default up to 8 per
+     * core. libtorch's intra-op threads allocate too, each then from an arena of its own, and each arena keeps what was
+     * freed in it for its own thread: a step's freed activations sit in two or more heaps where one would be reused.
+     * With one arena the Pythia-70m step peaked about 13% lower (docs/performance.md, "Peak memory"). The ffwd launcher
+     * sets it; a user's value wins.
+     */
+    public static final String ARENAS = "MALLOC_ARENA_MAX";
+
+    /** {@link #ARENAS} where the user set none: one heap, shared by the step's threads. */
+    public static final String DEFAULT_ARENAS = "1";
+
     /** Always set: no telemetry, no downloads. */
     private static final Map<String, String> ALWAYS = Map.of("OPT_OUT_TRACKING", "true", "DJL_OFFLINE", "true");
 
     private EngineEnv() {}
 
     /**
-     * What a process ffwd starts gets: {@link #ALWAYS}, huge pages as this process has them (on unless the user set
-     * {@link #THP} otherwise), and the user's {@link #MMAP_THRESHOLD} where there is one.
+     * What a process ffwd starts gets: {@link #ALWAYS}, huge pages and malloc arenas as this process has them ({@link #THP}
+     * on and {@link #DEFAULT_ARENAS} unless the user set otherwise), and the user's {@link #MMAP_THRESHOLD} where there is one.
      */
     public static Map<String, String> forChildren() {
         Map<String, String> env = new LinkedHashMap<>(ALWAYS);
         env.put(THP, System.getenv().getOrDefault(THP, "1"));
+        env.put(ARENAS, System.getenv().getOrDefault(ARENAS, DEFAULT_ARENAS));
         String mmap = System.getenv(MMAP_THRESHOLD);
         if (mmap != null) env.put(MMAP_THRESHOLD, mmap);
         return env;
@@ -46,11 +59,22 @@ public final class EngineEnv {
     /** A reference engine's environment (PyTorch, llama.cpp): glibc's own malloc settings, as its users run it, whatever ffwd's. */
     public static void forReference(Map<String, String> env) {
         env.remove(MMAP_THRESHOLD);
+        env.remove(ARENAS);
     }
 
     /** The mmap threshold this process's malloc runs with, in bytes; null where glibc adjusts its own (the variable unset). */
     public static Long mmapThreshold() {
-        String v = System.getenv(MMAP_THRESHOLD);
+        return number(MMAP_THRESHOLD);
+    }
+
+    /** The most malloc arenas this process may have; null where glibc's own limit holds (8 per core, the variable unset). */
+    public static Long arenas() {
+        return number(ARENAS);
+    }
+
+    /** A numeric variable's value; null where it is unset or no number (glibc ignores it then too). */
+    private static Long number(String variable) {
+        String v = System.getenv(variable);
         try {
             return v == null ? null : Long.parseLong(v.trim());
         } catch (NumberFormatException e) {

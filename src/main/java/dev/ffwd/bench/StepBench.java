@@ -211,6 +211,9 @@ public final class StepBench {
         Long mmap = dev.ffwd.EngineEnv.mmapThreshold();
         if (mmap == null) r.putNull("mmap_threshold");  // glibc's own, rising
         else r.put("mmap_threshold", mmap);
+        Long arenas = dev.ffwd.EngineEnv.arenas();
+        if (arenas == null) r.putNull("malloc_arenas");  // glibc's own limit
+        else r.put("malloc_arenas", arenas);
         r.put("precision", used.label())  // of the frozen products; fp32: 2-byte weights are widened first
                 .put("dtype", s.storage().name()).put("batch", s.batch()).put("seq", s.seq()).put("rank", s.rank()).put("threads", s.threads())
                 .put("loss_chunk", s.lossChunk()).put("checkpoint_activations", s.checkpointActivations()).put("pairs", ratios.size());

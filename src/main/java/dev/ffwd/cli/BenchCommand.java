@@ -102,6 +102,9 @@ final class BenchCommand implements Runnable {
             Long mmap = dev.ffwd.EngineEnv.mmapThreshold();
             out.printf("blocks malloc maps on their own, and returns when freed: %s%n", mmap != null ? "from " + mmap + " bytes"
                     : "from glibc's own threshold, which rises to 32 MB (" + dev.ffwd.EngineEnv.MMAP_THRESHOLD + " unset)");
+            Long arenas = dev.ffwd.EngineEnv.arenas();
+            out.printf("malloc arenas: %s%n", arenas != null ? "at most " + arenas
+                    : "glibc's own limit, 8 per core (" + dev.ffwd.EngineEnv.ARENAS + " unset; the ffwd launcher sets 1)");
             if (vsPytorch) StepBench.setupPytorch();
             Path work = Files.createTempDirectory("ffwd-bench");
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
