@@ -30,8 +30,8 @@ public final class EngineEnv {
      * The variable glibc's malloc reads (once) for how many arenas (separate heaps) it may make, by default up to 8 per
      * core. libtorch's intra-op threads allocate too, each then from an arena of its own, and each arena keeps what was
      * freed in it for its own thread: a step's freed activations sit in two or more heaps where one would be reused.
-     * With one arena the Pythia-70m step peaked about 13% lower (docs/performance.md, "Peak memory"). The ffwd launcher
-     * sets it; a user's value wins.
+     * With one arena the Pythia-70m step peaked 11% lower at the same speed (docs/performance.md, "Peak memory"). The
+     * ffwd launcher sets it; a user's value wins.
      */
     public static final String ARENAS = "MALLOC_ARENA_MAX";
 
