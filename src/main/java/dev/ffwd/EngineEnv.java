@@ -44,8 +44,9 @@ public final class EngineEnv {
     private EngineEnv() {}
 
     /**
-     * What a process ffwd starts gets: {@link #ALWAYS}, huge pages and malloc arenas as this process has them ({@link #THP}
-     * on and {@link #DEFAULT_ARENAS} unless the user set otherwise), and the user's {@link #MMAP_THRESHOLD} where there is one.
+     * What a process ffwd starts gets: {@link #ALWAYS}, huge pages and malloc arenas as this process has them
+     * ({@link #THP} on and {@link #DEFAULT_ARENAS} unless the user set otherwise), and the user's {@link #MMAP_THRESHOLD}
+     * where there is one.
      */
     public static Map<String, String> forChildren() {
         Map<String, String> env = new LinkedHashMap<>(ALWAYS);

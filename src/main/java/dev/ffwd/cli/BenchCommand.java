@@ -104,7 +104,7 @@ final class BenchCommand implements Runnable {
                     : "from glibc's own threshold, which rises to 32 MB (" + dev.ffwd.EngineEnv.MMAP_THRESHOLD + " unset)");
             Long arenas = dev.ffwd.EngineEnv.arenas();
             out.printf("malloc arenas: %s%n", arenas != null ? "at most " + arenas
-                    : "glibc's own limit, 8 per core (" + dev.ffwd.EngineEnv.ARENAS + " unset; the ffwd launcher sets 1)");
+                    : "glibc's own limit, 8 per core (" + dev.ffwd.EngineEnv.ARENAS + " unset; the ffwd launcher sets " + dev.ffwd.EngineEnv.DEFAULT_ARENAS + ")");
             if (vsPytorch) StepBench.setupPytorch();
             Path work = Files.createTempDirectory("ffwd-bench");
             ObjectNode all = JSON.createObjectNode(), byShape = all.putObject("shapes");
