@@ -28,7 +28,7 @@ public record Experiment(FineTune.Options options, Comparison.Plan plan) {
     /** The plan fields a resume may extend: it may add methods, FF modes and re-seeded runs, since the arms already run stay valid. */
     private static final String METHODS = "methods", RESEEDS = "reseeds", VARIANTS = "variants";
     /** The precision a run resolved on its CPU, which its report records beside the plan (not part of it). */
-    private static final String PRECISION_USED = "precision_used";
+    static final String PRECISION_USED = "precision_used";
 
     /** A connection that training uses while the comparison runs (a Spark cluster), closed when it ends. */
     public interface Attachment extends AutoCloseable {

@@ -81,7 +81,7 @@ class ExperimentTest {
         Files.writeString(dir.resolve(Experiment.PLAN), e.configuration().toPrettyString());
         assertFalse(e.finishedIn(), "no report yet");
         var report = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
-        report.set("configuration", e.configuration().put("precision_used", "fp32"));  // as Experiment.run records it
+        report.set("configuration", e.configuration().put(Experiment.PRECISION_USED, "fp32"));  // as Experiment.run records it
         Files.writeString(dir.resolve("report.json"), report.toPrettyString());
         assertTrue(e.finishedIn());
         Experiment more = new Experiment(e.options(), Comparison.Plan.builder("1e-4").grid(List.of("1e-4", "1e-3"))
