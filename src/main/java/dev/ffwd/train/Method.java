@@ -20,10 +20,11 @@ public record Method(String name, OptimizerSpec optimizer, double lr, FfConfig f
      * AdamW run among those that reached its loss in at least 90% of the task × seed cases (the suite report's
      * {@code best_method}). Schedule-Free AdamW at twice its published learning rate, chosen on two seeds of the quick
      * suite (docs/schedule-free-lr.md). With three seeds (docs/results.md) it reached the tuned loss in 14 of 15 cases
-     * at a median 0.80× the tuned run's FLOPs, where the published 2.5e-3 reached it in 15 of 15 at 1.30×. Against a tuned loss the grid may take 200 steps
-     * to reach (docs/plateau.md) it reached it in 11 of 15 cases: short of 90%, but the most often of the methods
-     * measured, and as often as AdamW at the tuned lr re-run on a fresh seed (11 of 15). Not a Fast Forward method:
-     * Fast Forward stays one flag away ({@code --ff}).
+     * at a median 0.80× the tuned run's FLOPs, where the published 2.5e-3 reached it in 15 of 15 at 1.30×. Against a
+     * tuned loss the grid may take 200 steps to reach (docs/plateau.md) it reached it in 11 of 15 cases: short of 90%,
+     * but no method measured reached it more often (Fast Forward on top of it reached the same 11, for more FLOPs), and
+     * AdamW at the tuned lr re-run on a fresh seed reached it as often (11 of 15). Not a Fast Forward method: Fast
+     * Forward stays one flag away ({@code --ff}).
      */
     public static final String DEFAULT = "schedule-free@5e-3";
 
