@@ -107,6 +107,6 @@ public final class Bert extends Transformer {
         NDArray k = splitHeads(b.k.forward(x, training), h);
         NDArray v = splitHeads(b.v.forward(x, training), h);
         double drop = training ? config.dropout().attention() : 0;  // on the attention probabilities
-        return b.out.forward(mergeHeads(attention(q, k, v, ctx.bias(), drop)), training);
+        return b.out.forward(mergeHeads(scaledDotProduct(q, k, v, ctx.bias(), drop)), training);
     }
 }

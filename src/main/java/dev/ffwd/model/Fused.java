@@ -39,6 +39,15 @@ final class Fused {
             "    scores = torch.matmul(torch.mul(q, scale), torch.transpose(kk, 2, 3))",
             "    o = torch.transpose(torch.matmul(torch.softmax(torch.add(scores, bias), -1), vv), 1, 2)",
             "    return torch.reshape(o, [torch.size(o, 0), torch.size(o, 1), -1])",
+            // SiLU and tanh-approximated GELU as single kernels, which save only their input for backward
+            "  def silu(self: __torch__.Fused, x: Tensor) -> Tensor:",
+            "    return torch.silu(x)",
+            "  def gelu_tanh(self: __torch__.Fused, x: Tensor) -> Tensor:",
+            "    return torch.gelu(x, approximate=\"tanh\")",
+            // softmax(q·scale·kᵀ + bias)·v as libtorch's fused kernel computes it: blockwise, never holding the [B, H, T, S]
+            // probabilities, and saving only the output and a log-sum-exp per row for backward
+            "  def sdpa(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
+            "    return torch.scaled_dot_product_attention(q, k, v, bias, 0., False, scale=float(scale), enable_gqa=torch.size(q, 1) != torch.size(k, 1))",
             // cached after rope on q and k: the whole of a rotary block's attention between its projections
             "  def rope_cached(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, rotary: Tensor,",
             "                  keys: Tensor, values: Tensor, start: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
@@ -61,6 +70,24 @@ final class Fused {
      */
     static NDArray cached(NDArray q, NDArray k, NDArray v, KvCache.Slot slot, NDArray bias, NDArray scale) {
         return SCRIPT.run("cached", q, k, v, slot.keys(), slot.values(), slot.start(), bias, scale).singletonOrThrow();
+    }
+
+    /** x·sigmoid(x) in one kernel: backward keeps x alone, where the composed ops would keep x, sigmoid(x) and more. */
+    static NDArray silu(NDArray x) {
+        return SCRIPT.run("silu", x).singletonOrThrow();
+    }
+
+    /** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) in one kernel, saving x alone for backward. */
+    static NDArray geluTanh(NDArray x) {
+        return SCRIPT.run("gelu_tanh", x).singletonOrThrow();
+    }
+
+    /**
+     * softmax(q·scale·kᵀ + bias)·v by libtorch's scaled_dot_product_attention: q, k, v [B, H, T|S, D]; bias broadcasts to
+     * [B, H, T, S]; {@code scale} 0-d fp32. Returns [B, H, T, D].
+     */
+    static NDArray sdpa(NDArray q, NDArray k, NDArray v, NDArray bias, NDArray scale) {
+        return SCRIPT.run("sdpa", q, k, v, bias, scale).singletonOrThrow();
     }
 
     /** {@link #cached} of q and k after {@link #rope}, in one call. */

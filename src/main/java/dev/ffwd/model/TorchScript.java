@@ -93,7 +93,9 @@ final class TorchScript {
             entry(z, dir + "/data.pkl", pickle.toByteArray());
             entry(z, dir + "/code/__torch__.py", code.getBytes(StandardCharsets.UTF_8));
             entry(z, dir + "/constants.pkl", new byte[]{(byte) 0x80, 2, ')', '.'});
-            entry(z, dir + "/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+            // The operator version the source is written against: 10 reads today's schemas (gelu's approximate among
+            // them); an older number makes the importer apply upgraders that restore older operators' signatures.
+            entry(z, dir + "/version", "10\n".getBytes(StandardCharsets.US_ASCII));
         }
         return zip.toByteArray();
     }

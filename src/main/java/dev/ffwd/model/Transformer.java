@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
 import dev.ffwd.FfwdException;
@@ -416,11 +415,9 @@ public abstract class Transformer implements AutoCloseable {
     /** The MLP activation config.json names. */
     protected NDArray activation(NDArray x) {
         return switch (config.act()) {
-            case SILU -> x.mul(Activation.sigmoid(x));
+            case SILU -> Fused.silu(x);
             case GELU -> Ops.gelu(x);
-            // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))); constants via Scalars so backward keeps them
-            case GELU_TANH -> Scalars.scale(x, 0.5).mul(
-                    Scalars.scale(x.add(Scalars.scale(x.mul(x).mul(x), 0.044715)), Math.sqrt(2 / Math.PI)).tanh().add(1f));
+            case GELU_TANH -> Fused.geluTanh(x);
         };
     }
 
@@ -443,21 +440,30 @@ public abstract class Transformer implements AutoCloseable {
     protected NDArray attend(int layer, NDArray q, NDArray k, NDArray v, Context ctx) {
         if (ctx.cache() != null)
             return Fused.cached(q, k, v, ctx.cache().reserve(layer, k), ctx.bias(), attentionScale(q.getShape().get(3)));
+        return mergeHeads(scaledDotProduct(q, k, v, ctx.bias(), 0));
+    }
+
+    /**
+     * softmax(q·kᵀ/√D + bias)·v with dropout of probability p on the probabilities: q [B, H, T, D]; k, v [B, KV, S, D],
+     * each KV head serving H/KV consecutive query heads. Without dropout, libtorch's fused kernel, which keeps no
+     * [B, H, T, S] array for backward; with it, the composed ops, whose mask comes from the engine's generator as
+     * {@link ActivationCheckpoint} needs.
+     */
+    protected NDArray scaledDotProduct(NDArray q, NDArray k, NDArray v, NDArray bias, double p) {
+        if (p == 0) return Fused.sdpa(q, k, v, bias, attentionScale(q.getShape().get(3)));
         long rep = q.getShape().get(1) / k.getShape().get(1);
         if (rep > 1) {
             k = k.repeat(1, rep);                                              // [B, H, S, D]
             v = v.repeat(1, rep);
         }
-        return mergeHeads(attention(q, k, v, ctx.bias()));
+        return attention(q, k, v, bias, p);
     }
 
-    /** softmax(q·kᵀ/√D + bias)·v. q [B, H, T, D]; k, v [B, H, S, D]; bias broadcasts to [B, H, T, S]. */
-    protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias) {
-        return attention(q, k, v, bias, 0);
-    }
-
-    /** As {@link #attention(NDArray, NDArray, NDArray, NDArray)}, with dropout of probability p on the attention probabilities. */
-    protected static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, double p) {
+    /**
+     * softmax(q·kᵀ/√D + bias)·v in composed ops, with dropout of probability p on the probabilities. q [B, H, T, D];
+     * k, v [B, H, S, D]; bias broadcasts to [B, H, T, S].
+     */
+    static NDArray attention(NDArray q, NDArray k, NDArray v, NDArray bias, double p) {
         NDArray scores = Scalars.scale(q, 1 / Math.sqrt(q.getShape().get(3))).matMul(k.transpose(0, 1, 3, 2));
         return Ops.dropout(scores.add(bias).softmax(-1), p).matMul(v);
     }

@@ -38,7 +38,7 @@ class KvCacheTest {
                         assertArrayEquals(keys.toFloatArray(), slot.keys().get(filled).toFloatArray());
                         assertArrayEquals(values.toFloatArray(), slot.values().get(filled).toFloatArray());
                         NDArray plain = Transformer.mergeHeads(Transformer.attention(q, keys.repeat(1, heads / kvHeads),
-                                values.repeat(1, heads / kvHeads), bias));
+                                values.repeat(1, heads / kvHeads), bias, 0));
                         assertEquals(plain.getShape(), out.getShape());
                         assertArrayEquals(plain.toFloatArray(), out.toFloatArray());
                     }
