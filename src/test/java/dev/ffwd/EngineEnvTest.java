@@ -1,6 +1,10 @@
 package dev.ffwd;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -24,5 +28,39 @@ class EngineEnvTest {
         assertFalse(reference.containsKey(EngineEnv.MMAP_THRESHOLD), "PyTorch and llama.cpp run as their users run them");
         assertFalse(reference.containsKey(EngineEnv.ARENAS), "glibc's own arenas for the reference");
         assertEquals("1", reference.get(EngineEnv.THP), "the rest of the environment stays");
+    }
+
+    @Test
+    void referencesLoseTheLaunchersJemallocButNotAnotherPreload() {
+        Map<String, String> env = new HashMap<>(Map.of("LD_PRELOAD", JEMALLOC.toString(), EngineEnv.JEMALLOC_CONF, EngineEnv.DEFAULT_JEMALLOC_CONF));
+        EngineEnv.forReference(env);
+        assertEquals(Map.of(), env);
+        env.put("LD_PRELOAD", "/opt/profiler/libtrace.so");
+        EngineEnv.forReference(env);
+        assertEquals("/opt/profiler/libtrace.so", env.get("LD_PRELOAD"), "a preload of the user's own stays");
+    }
+
+    /** Where Debian's libjemalloc2 puts the library the launcher preloads (.ci/run installs it). */
+    private static final Path JEMALLOC = Path.of("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
+
+    @Test
+    void aProcessWithJemallocPreloadedSaysSo() throws Exception {
+        assertEquals("glibc", EngineEnv.allocator(), "Surefire's JVM runs on glibc's malloc");
+        Assumptions.assumeTrue(Files.isRegularFile(JEMALLOC), "NOTICE: " + JEMALLOC + " is not installed (Debian: libjemalloc2); skipped");
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Allocator.class.getName()).redirectErrorStream(true);
+        pb.environment().put("LD_PRELOAD", JEMALLOC.toString());
+        pb.environment().put(EngineEnv.JEMALLOC_CONF, EngineEnv.DEFAULT_JEMALLOC_CONF);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
+        assertEquals(0, p.waitFor(), out);
+        assertEquals("jemalloc (" + EngineEnv.DEFAULT_JEMALLOC_CONF + ")", out);
+    }
+
+    /** Prints {@link EngineEnv#allocator()} (the child of the test above). */
+    public static final class Allocator {
+        public static void main(String[] args) {
+            System.out.println(EngineEnv.allocator());
+        }
     }
 }

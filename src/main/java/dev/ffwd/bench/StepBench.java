@@ -208,6 +208,7 @@ public final class StepBench {
         if (!speedups.isEmpty()) putSpread(r, "bf16_speedup", speedups);
         if (profileJson != null) r.set("profile", profileJson);
         r.put("huge_pages", dev.ffwd.EngineEnv.hugePages());  // the child inherits the launcher's environment
+        r.put("allocator", dev.ffwd.EngineEnv.allocator());
         Long mmap = dev.ffwd.EngineEnv.mmapThreshold();
         if (mmap == null) r.putNull("mmap_threshold");  // glibc's own, rising
         else r.put("mmap_threshold", mmap);

@@ -99,6 +99,7 @@ final class BenchCommand implements Runnable {
         try {
             out.printf("tensors of 2 MB or more on huge pages: %s%n", dev.ffwd.EngineEnv.hugePages() ? "yes"
                     : "no (" + dev.ffwd.EngineEnv.THP + " is not 1; the ffwd launcher sets it)");
+            out.printf("malloc: %s%n", dev.ffwd.EngineEnv.allocator());
             Long mmap = dev.ffwd.EngineEnv.mmapThreshold();
             out.printf("blocks malloc maps on their own, and returns when freed: %s%n", mmap != null ? "from " + mmap + " bytes"
                     : "from glibc's own threshold, which rises to 32 MB (" + dev.ffwd.EngineEnv.MMAP_THRESHOLD + " unset)");
