@@ -41,6 +41,8 @@ public record StepProfile(double wallMs, Map<String, Double> selfMs) {
             new Category("activations", n -> n.matches("gelu.*|silu.*|tanh.*|sigmoid.*|relu.*|threshold_backward")),
             new Category("copies and layout", n -> n.matches("copy_|_to_copy|to|contiguous|clone|cat|stack|index.*|empty.*|zeros.*|zero_|fill_"
                     + "|ones.*|resize_|as_strided.*|view|reshape|_reshape_alias|_unsafe_view|transpose|t|permute|expand|slice|select|squeeze.*|unsqueeze.*|split.*|narrow|detach.*|alias")),
+            // dropout's masks, drawn one value at a time from the engine's generator (BERT's own dropouts, LoRA's)
+            new Category("dropout masks (random draws)", n -> n.matches("bernoulli_?|uniform_|normal_|random_|rand.*")),
             new Category("element-wise and reductions", n -> true));
 
     /** The categories, in the order {@link #selfMs} lists them, then {@link #OUTSIDE}. */

@@ -27,6 +27,7 @@ class StepProfileTest {
                   {"name": "aten::copy_", "ph": "X", "ts": 20, "dur": 30, "pid": 1, "tid": 1},
                   {"name": "aten::gelu", "ph": "X", "ts": 150, "dur": 50, "pid": 1, "tid": 1},
                   {"name": "aten::add_", "ph": "X", "ts": 0, "dur": 20, "pid": 1, "tid": 2},
+                  {"name": "aten::bernoulli_", "ph": "X", "ts": 30, "dur": 6, "pid": 1, "tid": 2},
                   {"name": "aten::mm", "ph": "i", "ts": 0, "pid": 1, "tid": 1}
                 ]}""");
         StepProfile p = StepProfile.of(trace, 2, 0.6);  // 2 steps in 0.6 ms: 300 µs per step
@@ -36,7 +37,8 @@ class StepProfileTest {
         assertEquals((4 + 30) / 2e3, ms.get("copies and layout"), 1e-12);
         assertEquals(50 / 2e3, ms.get("activations"), 1e-12);
         assertEquals(20 / 2e3, ms.get("element-wise and reductions"), 1e-12, "another thread's op");
-        assertEquals(0.3 - 170 / 2e3, ms.get(StepProfile.OUTSIDE), 1e-12);
+        assertEquals(6 / 2e3, ms.get("dropout masks (random draws)"), 1e-12);
+        assertEquals(0.3 - 176 / 2e3, ms.get(StepProfile.OUTSIDE), 1e-12);
         assertEquals(StepProfile.categories(), java.util.List.copyOf(ms.keySet()));
     }
 
