@@ -41,9 +41,8 @@ public final class EngineEnv {
     /**
      * The variable jemalloc reads (once) for its options. Where libjemalloc is installed, the ffwd launcher preloads it
      * ({@code LD_PRELOAD}) in place of glibc's malloc with {@link #DEFAULT_JEMALLOC_CONF}: pages a step freed stay mapped
-     * for the next step's blocks of the same size class, so nothing is faulted in afresh (neither libtorch's tensors
-     * nor the matrix library's packing buffers, which glibc maps and unmaps per product) and little is stranded between
-     * sizes. The training step ran faster and peaked lower than with glibc's malloc (docs/performance.md, "jemalloc").
+     * for the next step's blocks of the same size class. The Pythia-70m training step ran faster, and both benchmarked
+     * shapes peaked lower, than with glibc's malloc (docs/performance.md, "jemalloc").
      * {@code FFWD_MALLOC=glibc} keeps glibc's; a user's LD_PRELOAD or MALLOC_CONF wins.
      */
     public static final String JEMALLOC_CONF = "MALLOC_CONF";
