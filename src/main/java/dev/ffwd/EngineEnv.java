@@ -53,6 +53,9 @@ public final class EngineEnv {
     /** The variable through which the launcher preloads jemalloc. */
     private static final String PRELOAD = "LD_PRELOAD";
 
+    /** What jemalloc's library file is named, whatever its directory and version suffix. */
+    private static final String JEMALLOC_LIBRARY = "libjemalloc";
+
     /** Always set: no telemetry, no downloads. */
     private static final Map<String, String> ALWAYS = Map.of("OPT_OUT_TRACKING", "true", "DJL_OFFLINE", "true");
 
@@ -80,7 +83,7 @@ public final class EngineEnv {
         env.remove(MMAP_THRESHOLD);
         env.remove(ARENAS);
         String preload = env.get(PRELOAD);
-        if (preload != null && preload.contains("libjemalloc")) {
+        if (preload != null && preload.contains(JEMALLOC_LIBRARY)) {
             env.remove(PRELOAD);
             env.remove(JEMALLOC_CONF);
         }
@@ -93,7 +96,7 @@ public final class EngineEnv {
     public static String allocator() {
         boolean jemalloc;
         try (java.util.stream.Stream<String> maps = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
-            jemalloc = maps.anyMatch(l -> l.contains("libjemalloc"));
+            jemalloc = maps.anyMatch(l -> l.contains(JEMALLOC_LIBRARY));
         } catch (java.io.IOException | java.io.UncheckedIOException e) {
             jemalloc = false;
         }
