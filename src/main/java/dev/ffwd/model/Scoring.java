@@ -58,17 +58,16 @@ public final class Scoring {
         int len = prompt.length, fed = 0;  // seq[0..len) known; seq[0..fed) already in the cache
         try (KvCache kv = cache ? new KvCache(m.config.layers(), Math.min(seq.length, m.config.maxPositions())) : null) {
             while (len - prompt.length < maxNew && len < m.config.maxPositions()) {
-                long next;
+                float[] logits;
                 try (NDScope ignored = new NDScope()) {
                     long[] input = Arrays.copyOfRange(seq, kv == null ? 0 : fed, len);
                     NDArray x = m.manager().create(input, new Shape(1, input.length));
                     NDArray h = kv == null ? m.hidden(x, x.onesLike(), false)
                             : m.hidden(x, m.manager().ones(new Shape(1, len)), kv);               // [1, T, d]
-                    NDArray logits = m.logits(h.get(new NDIndex().addAllDim().addSliceDim(input.length - 1, input.length)));  // [1, 1, V]
-                    // greedy: the argmax where the logits are (the first of equal maxima, as Sampling's), not V floats copied out
-                    next = sampling.greedy() ? logits.argMax().getLong() : sampling.next(logits.toFloatArray(), rng);
+                    logits = m.logits(h.get(new NDIndex(":, -1:"))).toFloatArray();            // [1, 1, V]
                 }
                 fed = len;
+                long next = sampling.next(logits, rng);
                 seq[len++] = next;
                 if (eos.contains(next)) break;
             }

@@ -369,7 +369,7 @@ public abstract class Transformer implements AutoCloseable {
                     + s + " tokens); sliding-window attention is not implemented");
         NDArray m = mask.toType(DataType.FLOAT32, false);                                      // [B, S]
         NDArray positions = m.cumSum(1).sub(1f).maximum(0f).toType(DataType.INT64, false);     // [B, S]
-        if (s > t) positions = positions.get(new NDIndex().addAllDim().addSliceDim(s - t, s));  // [B, T]
+        if (s > t) positions = positions.get(new NDIndex(":, {}:", s - t));                    // [B, T]
         NDArray bias = m.sub(1f).mul(1e9f).reshape(b, 1, 1, s);
         if (config.causal() && t > 1) bias = bias.add(causalBias(t, s));                       // [B, 1, T, S]
         NDArray cos = null, sin = null;
