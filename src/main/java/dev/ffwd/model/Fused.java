@@ -22,6 +22,23 @@ final class Fused {
             "    if rd < d:",
             "      parts.append(torch.slice(x, -1, rd, d))",
             "    return torch.add(torch.mul(x, cos), torch.mul(torch.cat(parts, -1), sin))",
+            // k, v [B, KV, T, D] written at positions [start, start + T) of the buffers [B, KV, C, D]; then
+            // softmax(q·scale·kᵀ + bias)·v over positions [0, start + T), each KV head repeated for H/KV query heads
+            "  def cached(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, keys: Tensor, values: Tensor,",
+            "             start: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
+            "    s = int(start)",
+            "    n = s + torch.size(k, 2)",
+            "    _0 = torch.copy_(torch.slice(keys, 2, s, n), k)",
+            "    _1 = torch.copy_(torch.slice(values, 2, s, n), v)",
+            "    kk = torch.slice(keys, 2, 0, n)",
+            "    vv = torch.slice(values, 2, 0, n)",
+            "    rep = torch.size(q, 1) // torch.size(kk, 1)",
+            "    if rep > 1:",
+            "      kk = torch.repeat_interleave(kk, rep, 1)",
+            "      vv = torch.repeat_interleave(vv, rep, 1)",
+            "    scores = torch.matmul(torch.mul(q, scale), torch.transpose(kk, 2, 3))",
+            "    o = torch.transpose(torch.matmul(torch.softmax(torch.add(scores, bias), -1), vv), 1, 2)",
+            "    return torch.reshape(o, [torch.size(o, 0), torch.size(o, 1), -1])",
             // SiLU and tanh-approximated GELU as single kernels, which save only their input for backward
             "  def silu(self: __torch__.Fused, x: Tensor) -> Tensor:",
             "    return torch.silu(x)",
@@ -31,23 +48,10 @@ final class Fused {
             // probabilities, and saving only the output and a log-sum-exp per row for backward
             "  def sdpa(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
             "    return torch.scaled_dot_product_attention(q, k, v, bias, 0., False, scale=float(scale), enable_gqa=torch.size(q, 1) != torch.size(k, 1))",
-            // k, v [B, KV, T, D] written at positions [start, start + T) of the buffers [B, KV, C, D]; then sdpa over
-            // positions [0, start + T) of the buffers, as views (no copy of the cache)
-            "  def cached(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, keys: Tensor, values: Tensor,",
-            "             start: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
-            "    s = int(start)",
-            "    n = s + torch.size(k, 2)",
-            "    _0 = torch.copy_(torch.slice(keys, 2, s, n), k)",
-            "    _1 = torch.copy_(torch.slice(values, 2, s, n), v)",
-            "    o = torch.transpose(self.sdpa(q, torch.slice(keys, 2, 0, n), torch.slice(values, 2, 0, n), bias, scale), 1, 2)",
-            "    return torch.reshape(o, [torch.size(o, 0), torch.size(o, 1), -1])",
-            // cached after rope on q and k, rotated together (one rotation's ops instead of two): the whole of a rotary
-            // block's attention between its projections
+            // cached after rope on q and k: the whole of a rotary block's attention between its projections
             "  def rope_cached(self: __torch__.Fused, q: Tensor, k: Tensor, v: Tensor, cos: Tensor, sin: Tensor, rotary: Tensor,",
             "                  keys: Tensor, values: Tensor, start: Tensor, bias: Tensor, scale: Tensor) -> Tensor:",
-            "    h = torch.size(q, 1)",
-            "    qk = self.rope(torch.cat([q, k], 1), cos, sin, rotary)",
-            "    return self.cached(torch.slice(qk, 1, 0, h), torch.slice(qk, 1, h, torch.size(qk, 1)), v, keys, values, start, bias, scale)",
+            "    return self.cached(self.rope(q, cos, sin, rotary), self.rope(k, cos, sin, rotary), v, keys, values, start, bias, scale)",
             ""));
 
     private Fused() {}
@@ -62,8 +66,7 @@ final class Fused {
 
     /**
      * Attention over a KV cache: q [B, H, T, D]; k, v [B, KV, T, D], the new positions, written into the slot's
-     * buffers first; bias broadcasts to [B, H, T, S]; {@code scale} 0-d fp32. Returns [B, T, H·D]: {@link #sdpa} over
-     * the cached positions, as the same positions' rows of a pass without the cache.
+     * buffers first; bias broadcasts to [B, H, T, S]; {@code scale} 0-d fp32. Returns [B, T, H·D].
      */
     static NDArray cached(NDArray q, NDArray k, NDArray v, KvCache.Slot slot, NDArray bias, NDArray scale) {
         return SCRIPT.run("cached", q, k, v, slot.keys(), slot.values(), slot.start(), bias, scale).singletonOrThrow();
