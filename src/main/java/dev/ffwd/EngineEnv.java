@@ -1,7 +1,12 @@
 package dev.ffwd;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The environment libtorch and DJL read at start-up, in one place: the {@code ffwd} launcher exports the same values,
@@ -95,9 +100,9 @@ public final class EngineEnv {
      */
     public static String allocator() {
         boolean jemalloc;
-        try (java.util.stream.Stream<String> maps = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+        try (Stream<String> maps = Files.lines(Path.of("/proc/self/maps"))) {
             jemalloc = maps.anyMatch(l -> l.contains(JEMALLOC_LIBRARY));
-        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | UncheckedIOException e) {
             jemalloc = false;
         }
         if (!jemalloc) return "glibc";
